@@ -1,0 +1,37 @@
+/**
+ * The `xc-orch` command: a table of subcommands, each in its own module, loaded on demand so that
+ * `xc-orch png2y4m` (run once per frame by workers) does not pay for the coordinator's imports.
+ */
+
+type Subcommand = { summary: string; load: () => Promise<{ run(args: string[]): Promise<number> }> };
+
+const SUBCOMMANDS: Record<string, Subcommand> = {};
+
+export function usage(): string {
+  const width = Math.max(...Object.keys(SUBCOMMANDS).map((name) => name.length));
+  const lines = Object.entries(SUBCOMMANDS).map(([name, cmd]) => `  ${name.padEnd(width)}  ${cmd.summary}`);
+  return [
+    'Usage: xc-orch <command> [options]',
+    '',
+    'Commands:',
+    ...lines,
+    '',
+    'Run `xc-orch <command> --help` for the options of a command.',
+  ].join('\n');
+}
+
+/** Run the CLI with `args` (without node and script); resolves to the process exit code. */
+export async function main(args: string[]): Promise<number> {
+  const [name, ...rest] = args;
+  if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
+    process.stderr.write(`${usage()}\n`);
+    return name === undefined ? 1 : 0;
+  }
+  const command = SUBCOMMANDS[name];
+  if (!command) {
+    process.stderr.write(`xc-orch: unknown command '${name}'\n\n${usage()}\n`);
+    return 1;
+  }
+  const module = await command.load();
+  return module.run(rest);
+}

@@ -1,0 +1,41 @@
+/**
+ * The invocation payload ("event") a worker is started with: the same JSON whether it arrives as
+ * a Lambda invocation, a local child process's stdin, or `xc-orch worker --event FILE`.
+ * Field names follow mu (mu-reference section 2) where mu had them.
+ */
+
+export interface WorkerEvent {
+  /** 0: run the command once and return its output; 1: connect to the coordinator. */
+  mode: 0 | 1;
+  /** Coordinator address and port. */
+  addr: string;
+  port: number;
+  /** Invocation number (mu's `##ID##`), sent back in the hello so the coordinator can bind chunks. */
+  id?: number;
+  /** Store spec: `file:DIR` or an S3 bucket name; also the default `bucket` variable. */
+  bucket: string;
+  region: string;
+  /** Endpoint of an S3-compatible service (tests, MinIO); omitted on AWS. */
+  s3endpoint?: string;
+  /** PEM of the run's CA: the only authority the worker trusts for the coordinator. */
+  cacert: string;
+  /** PEM certificate and key the worker presents (mutual TLS); issued by the run's CA. */
+  wrkcert: string;
+  wrkkey: string;
+  /** The function's own command template, run by a bare `run:` (mu baked it into the function). */
+  command?: string;
+  /** Defaults for template variables when vals lack `cmdinfile`, `cmdoutfile`, ... */
+  infile?: string;
+  outfile?: string;
+  quality?: string;
+  vars?: string;
+  args?: string;
+  nonblock: 0 | 1;
+  bg_silent: 0 | 1;
+  rm_tmpdir: 0 | 1;
+  hash_s3keys: 0 | 1;
+  /** Exit cleanly after this many seconds without a command (default 300). */
+  idle_timeout_s?: number;
+  /** Largest frame accepted from the coordinator, in bytes (default 64 MiB). */
+  max_frame_bytes?: number;
+}
