@@ -1,0 +1,168 @@
+/**
+ * Options of a png2y4m run: the public shape (every field optional, default documented) and the
+ * compiled shape (every field present, durations in ms, sizes in bytes). Compiled once at the edge;
+ * nothing downstream re-checks options.
+ */
+import { DEFAULT_MAX_FRAME_BYTES } from '../protocol/frame.js';
+import { ConfigError } from './errors.js';
+import { DEFAULT_BUCKET } from './openStore.js';
+
+export type LauncherKind = 'local' | 'none';
+export const LAUNCHER_KINDS: readonly LauncherKind[] = ['local', 'none'];
+
+export interface RunOptions {
+  /** `-n`: number of chunks, one worker each. Default 1. */
+  parts?: number;
+  /** `-f`: frames per chunk. Default 6. */
+  frames?: number;
+  /** `-o`: number of the first chunk. Default 0. */
+  offset?: number;
+  /** `-v`: video name, the prefix of every key. Default `sintel-1k`. */
+  video?: string;
+  /** `-b`: store, `file:DIR` or an S3 bucket. Default `file:./xc-store`. */
+  bucket?: string;
+  /** `-i`: input format, the suffix of the input folder. Default `png16`. */
+  inFormat?: string;
+  /** `-t`: TLS port the coordinator listens on; 0 picks a free one. Default 13579. */
+  port?: number;
+  /** `--host`: address workers dial. Default 127.0.0.1 for local workers. */
+  host?: string;
+  /** `-l`: Lambda function name (used by the Lambda launcher). Default `png2y4m`. */
+  functionName?: string;
+  /** `-r`: comma-separated regions. Default `us-east-1`. */
+  regions?: string[];
+  /** `-c/-s/-k`: CA certificate, server certificate and key files; default: fresh per run. */
+  caCert?: string;
+  serverCert?: string;
+  serverKey?: string;
+  /** `-D`: debug logging. */
+  debug?: boolean;
+  /** `-O`: write state entries with timestamps (JSON lines) to this file. */
+  timesFile?: string;
+  /** `-P`: write a CPU profile of the coordinator to this file. */
+  profileFile?: string;
+  /** `-X`: spare workers launched beyond `-n`. Default 0. */
+  spares?: number;
+  /** `-m`: seconds after which workers still running are killed and the job fails. Default: never. */
+  killAfterS?: number;
+  /** `--launcher`: `local` child processes (default) or `none` (workers started elsewhere). */
+  launcher?: LauncherKind;
+  /** `--payload-out`: with `--launcher none`, where to write the invocation payload. */
+  payloadOut?: string;
+  /** `--json`: print the summary as JSON on stdout. */
+  json?: boolean;
+  /** `--answer-timeout`: seconds a worker may take to answer one command. Default 120. */
+  answerTimeoutS?: number;
+  /** `--max-frame-bytes`: largest frame accepted. Default 64 MiB. */
+  maxFrameBytes?: number;
+  /** `--launch-concurrency`: launches in flight at once. Default 64. */
+  launchConcurrency?: number;
+  /** `--s3-endpoint`: endpoint of an S3-compatible service. */
+  s3Endpoint?: string;
+  /** `--quiet`: no live status on stderr. */
+  quiet?: boolean;
+}
+
+export interface CompiledRunOptions {
+  parts: number;
+  frames: number;
+  offset: number;
+  video: string;
+  bucket: string;
+  inFormat: string;
+  port: number;
+  host: string;
+  listenHost: string;
+  functionName: string;
+  regions: string[];
+  tls: { caCert?: string; serverCert?: string; serverKey?: string };
+  debug: boolean;
+  timesFile?: string;
+  profileFile?: string;
+  spares: number;
+  killAfterMs?: number;
+  launcher: LauncherKind;
+  payloadOut?: string;
+  json: boolean;
+  answerTimeoutMs: number;
+  helloTimeoutMs: number;
+  maxFrameBytes: number;
+  launchConcurrency: number;
+  s3Endpoint?: string;
+  quiet: boolean;
+}
+
+export const RUN_DEFAULTS = {
+  parts: 1,
+  frames: 6,
+  offset: 0,
+  video: 'sintel-1k',
+  bucket: DEFAULT_BUCKET,
+  inFormat: 'png16',
+  port: 13579,
+  functionName: 'png2y4m',
+  regions: ['us-east-1'],
+  spares: 0,
+  launcher: 'local' as LauncherKind,
+  answerTimeoutS: 120,
+  helloTimeoutMs: 10_000,
+  maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
+  launchConcurrency: 64,
+} as const;
+
+function integer(name: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, got ${value}`);
+  }
+  return value;
+}
+
+function positive(name: string, value: number): number {
+  if (!Number.isFinite(value) || value <= 0) throw new ConfigError(`${name} must be a positive number of seconds, got ${value}`);
+  return value;
+}
+
+export function compileRunOptions(options: RunOptions): CompiledRunOptions {
+  const launcher = options.launcher ?? RUN_DEFAULTS.launcher;
+  if (!LAUNCHER_KINDS.includes(launcher)) throw new ConfigError(`--launcher must be one of ${LAUNCHER_KINDS.join(', ')}, got ${launcher}`);
+  const tlsFiles = [options.caCert, options.serverCert, options.serverKey].filter((f) => f !== undefined).length;
+  if (tlsFiles !== 0 && tlsFiles !== 3) throw new ConfigError('-c, -s and -k go together: give the CA certificate, server certificate and server key');
+  const video = options.video ?? RUN_DEFAULTS.video;
+  if (video === '' || video.includes('/')) throw new ConfigError(`-v must be a non-empty name without '/', got ${JSON.stringify(video)}`);
+  const inFormat = options.inFormat ?? RUN_DEFAULTS.inFormat;
+  if (inFormat === '' || inFormat.includes('/')) throw new ConfigError(`-i must be a non-empty name without '/', got ${JSON.stringify(inFormat)}`);
+  const frames = integer('-f (frames per chunk)', options.frames ?? RUN_DEFAULTS.frames, 1, 99);
+  const host = options.host ?? '127.0.0.1';
+  const compiled: CompiledRunOptions = {
+    parts: integer('-n (parts)', options.parts ?? RUN_DEFAULTS.parts, 1, 100_000),
+    frames,
+    offset: integer('-o (chunk offset)', options.offset ?? RUN_DEFAULTS.offset, 0, 9_999_999),
+    video,
+    bucket: options.bucket ?? RUN_DEFAULTS.bucket,
+    inFormat,
+    port: integer('-t (port)', options.port ?? RUN_DEFAULTS.port, 0, 65535),
+    host,
+    listenHost: launcher === 'local' ? '127.0.0.1' : '0.0.0.0',
+    functionName: options.functionName ?? RUN_DEFAULTS.functionName,
+    regions: options.regions ?? [...RUN_DEFAULTS.regions],
+    tls: { caCert: options.caCert, serverCert: options.serverCert, serverKey: options.serverKey },
+    debug: options.debug ?? false,
+    timesFile: options.timesFile,
+    profileFile: options.profileFile,
+    spares: integer('-X (spare workers)', options.spares ?? RUN_DEFAULTS.spares, 0, 100_000),
+    killAfterMs: options.killAfterS === undefined ? undefined : positive('-m (kill timeout)', options.killAfterS) * 1000,
+    launcher,
+    payloadOut: options.payloadOut,
+    json: options.json ?? false,
+    answerTimeoutMs: positive('--answer-timeout', options.answerTimeoutS ?? RUN_DEFAULTS.answerTimeoutS) * 1000,
+    helloTimeoutMs: RUN_DEFAULTS.helloTimeoutMs,
+    maxFrameBytes: integer('--max-frame-bytes', options.maxFrameBytes ?? RUN_DEFAULTS.maxFrameBytes, 1024),
+    launchConcurrency: integer('--launch-concurrency', options.launchConcurrency ?? RUN_DEFAULTS.launchConcurrency, 1, 10_000),
+    s3Endpoint: options.s3Endpoint,
+    quiet: options.quiet ?? false,
+  };
+  if (launcher === 'none' && compiled.payloadOut === undefined) {
+    throw new ConfigError('--launcher none needs --payload-out FILE (where to write the payload for workers started by hand)');
+  }
+  return compiled;
+}
