@@ -1,0 +1,463 @@
+/**
+ * The coordinator's TLS server: admits workers over mutual TLS and hands each admitted one to the
+ * caller as a {@link WorkerConnection}. A client is admitted only if its certificate was issued by
+ * the run's CA *and* its first frame is `OK:HELLO[:ID]`; everything else is dropped before the
+ * caller ever sees it, and only counted in {@link WorkerServer.status}.
+ *
+ * Work per message is O(1): each connection owns its decoder and delivers straight to its own
+ * listener; nothing scans the set of connections (mu's loop did, on every pass).
+ */
+import type { Socket } from 'node:net';
+import tls from 'node:tls';
+import { pino, type Logger } from 'pino';
+import { DEFAULT_MAX_FRAME_BYTES, encodeFrame, FrameDecoder } from '../protocol/frame.js';
+import { parseHello } from '../protocol/messages.js';
+import { ConfigError, describeError } from './errors.js';
+
+/** mu's coordinator port. */
+export const DEFAULT_WORKER_PORT = 13579;
+/** Long enough for thousands of simultaneous TLS handshakes queued on one busy core. */
+export const DEFAULT_HELLO_TIMEOUT_MS = 30_000;
+/** Node's own default (511) stalls thousands of simultaneous connects; the kernel caps it at somaxconn. */
+export const MIN_BACKLOG = 1024;
+/** `OK:HELLO:` plus up to 9 digits; a longer first frame cannot be a hello. */
+const MAX_HELLO_BYTES = 64;
+
+export type WorkerServerState = 'listening' | 'draining' | 'closed';
+
+/** PEM texts: the run's CA (the only issuer admitted) and the coordinator's own certificate. */
+export interface ServerCredentials {
+  caCert: string;
+  serverCert: string;
+  serverKey: string;
+}
+
+export interface WorkerServerOptions {
+  credentials: ServerCredentials;
+  /** Called once per admitted worker, synchronously after its hello. */
+  onWorker: (connection: WorkerConnection) => void;
+  /** Interface to listen on. Default '0.0.0.0' (workers dial in from elsewhere). */
+  host?: string;
+  /** Port; 0 picks a free one. Default {@link DEFAULT_WORKER_PORT}. */
+  port?: number;
+  /** Largest frame accepted from a worker, in bytes. Default {@link DEFAULT_MAX_FRAME_BYTES}. */
+  maxFrameBytes?: number;
+  /** A client that has not said a valid hello this long after connecting is dropped. Default 30 s. */
+  helloTimeoutMs?: number;
+  /** Workers expected to connect at once; sizes the listen backlog. Default 0. */
+  expectedWorkers?: number;
+  /** Listen backlog. Default max({@link MIN_BACKLOG}, expectedWorkers). */
+  backlog?: number;
+  /** TCP keep-alive probe delay, so that vanished workers are noticed. Default 60 s; 0 disables. */
+  keepAliveMs?: number;
+  /** After {@link WorkerConnection.close}, how long a worker may take to hang up before it is cut. Default 5 s. */
+  closeGraceMs?: number;
+  /** Default: silent. Refusals are logged at debug level, without any certificate or key. */
+  logger?: Logger;
+}
+
+interface CompiledOptions {
+  credentials: ServerCredentials;
+  onWorker: (connection: WorkerConnection) => void;
+  host: string;
+  port: number;
+  maxFrameBytes: number;
+  helloTimeoutMs: number;
+  backlog: number;
+  keepAliveMs: number;
+  closeGraceMs: number;
+  logger: Logger;
+}
+
+/** Why a client never became a worker. */
+export type RefusalKind = 'tls' | 'hello' | 'timeout' | 'closed';
+
+export interface WorkerServerStatus {
+  state: WorkerServerState;
+  /** Connected (TCP) clients that have not said hello yet. */
+  pending: number;
+  /** Workers admitted so far (also the next worker's id). */
+  admitted: number;
+  /** Admitted workers whose connection is still open. */
+  open: number;
+  /** Clients dropped before becoming workers, in total and by cause. */
+  refused: number;
+  refusedBy: Record<RefusalKind, number>;
+}
+
+/**
+ * One admitted worker. Messages and the close reason are delivered to the listeners registered
+ * with {@link onMessage} / {@link onClose}; anything that arrives before a listener exists is
+ * kept and handed over on registration, so nothing is lost between admission and wiring.
+ */
+export interface WorkerConnection {
+  /** Arrival order of admitted hellos, from 0 (mu's actor number). */
+  readonly id: number;
+  /** The invocation number the worker sent in its hello (`OK:HELLO:ID`), if any. */
+  readonly invocation?: number;
+  /** `address:port` of the peer, for reports. */
+  readonly remote: string;
+  /** Whether the connection is still usable. */
+  readonly open: boolean;
+  /** Send one frame (one socket write). Ignored once the connection is closed. */
+  send(text: string): void;
+  /** Hang up (after flushing what was sent); the close listener then gets 'closed by coordinator'. */
+  close(): void;
+  /** Each frame after the hello, decoded as UTF-8. One listener; a new one replaces the old. */
+  onMessage(listener: (text: string) => void): void;
+  /** Called exactly once, with a readable reason, when the connection ends for any reason. */
+  onClose(listener: (reason: string) => void): void;
+}
+
+/**
+ * A listening worker server.
+ *
+ * @example
+ * const server = await WorkerServer.create({
+ *   host: '127.0.0.1', port: 0, credentials,
+ *   onWorker: (worker) => {
+ *     worker.onMessage((text) => console.log(worker.id, text));
+ *     worker.onClose((reason) => console.log(worker.id, 'gone:', reason));
+ *     worker.send('echo:hi');
+ *   },
+ * });
+ * console.log(server.address().port);
+ */
+export class WorkerServer {
+  private stateValue: WorkerServerState = 'listening';
+  /** Every TCP connection, admitted or not, so that {@link close} can cut them all. */
+  private readonly sockets = new Set<Socket>();
+  private readonly workers = new Set<TlsWorkerConnection>();
+  private readonly counts = { connected: 0, admitted: 0, refusedBy: { tls: 0, hello: 0, timeout: 0, closed: 0 } };
+  private readonly listenAddress: { host: string; port: number };
+  private readonly stopped: Promise<void>;
+  private resolveStopped!: () => void;
+
+  private constructor(
+    private readonly server: tls.Server,
+    private readonly options: CompiledOptions,
+  ) {
+    const address = server.address();
+    if (address === null || typeof address === 'string') throw new Error('worker server is not listening on TCP');
+    this.listenAddress = { host: address.address, port: address.port };
+    this.stopped = new Promise((resolve) => (this.resolveStopped = resolve));
+    server.on('connection', (raw: Socket) => this.onConnection(raw));
+    server.on('secureConnection', (socket: tls.TLSSocket) => this.onSecureConnection(socket));
+    // Emitted once for every connection that never completes an authorised handshake: a missing or
+    // foreign certificate, a handshake timeout, garbage, or a peer that hangs up early.
+    server.on('tlsClientError', (error: Error & { code?: string }, socket: tls.TLSSocket) => {
+      const timeout = error.code === 'ERR_TLS_HANDSHAKE_TIMEOUT';
+      const cause = socket.authorizationError ?? error.code ?? firstLine(error.message);
+      this.countRefusal(
+        timeout ? 'timeout' : 'tls',
+        remoteOf(socket),
+        timeout ? `no TLS handshake within ${this.options.helloTimeoutMs} ms` : `TLS handshake failed (${String(cause)})`,
+      );
+    });
+  }
+
+  /** Start listening; resolves once the port is bound. Throws ConfigError on bad options. */
+  static async create(options: WorkerServerOptions): Promise<WorkerServer> {
+    const compiled = compileOptions(options);
+    const server = tls.createServer({
+      key: compiled.credentials.serverKey,
+      cert: compiled.credentials.serverCert,
+      ca: compiled.credentials.caCert,
+      requestCert: true,
+      rejectUnauthorized: true,
+      minVersion: 'TLSv1.2',
+      handshakeTimeout: compiled.helloTimeoutMs,
+    });
+    await new Promise<void>((resolve, reject) => {
+      const onError = (error: Error) => reject(error);
+      server.once('error', onError);
+      server.listen({ host: compiled.host, port: compiled.port, backlog: compiled.backlog }, () => {
+        server.off('error', onError);
+        resolve();
+      });
+    });
+    // Accept errors after listening (EMFILE, ...) must not crash the coordinator.
+    server.on('error', (error) => compiled.logger.warn({ err: describeError(error) }, 'worker server error'));
+    return new WorkerServer(server, compiled);
+  }
+
+  get state(): WorkerServerState {
+    return this.stateValue;
+  }
+
+  /** The bound address (kept after {@link stopAccepting}, for reports). */
+  address(): { host: string; port: number } {
+    return { ...this.listenAddress };
+  }
+
+  status(): WorkerServerStatus {
+    const { tls: t, hello, timeout, closed } = this.counts.refusedBy;
+    const open = this.workers.size;
+    return {
+      state: this.stateValue,
+      pending: Math.max(0, this.counts.connected - open),
+      admitted: this.counts.admitted,
+      open,
+      refused: t + hello + timeout + closed,
+      refusedBy: { ...this.counts.refusedBy },
+    };
+  }
+
+  /** Stop listening (all expected workers arrived); connections already open carry on. */
+  stopAccepting(): void {
+    if (this.stateValue !== 'listening') return;
+    this.stateValue = 'draining';
+    this.server.close(() => this.resolveStopped());
+  }
+
+  /** Drop every connection and stop listening; resolves when the server is fully closed. */
+  async close(): Promise<void> {
+    this.stopAccepting();
+    if (this.stateValue !== 'closed') {
+      this.stateValue = 'closed';
+      for (const worker of [...this.workers]) worker.fail('worker server closed');
+      for (const raw of [...this.sockets]) raw.destroy();
+    }
+    return this.stopped;
+  }
+
+  private onConnection(raw: Socket): void {
+    if (this.stateValue === 'closed') {
+      raw.destroy();
+      return;
+    }
+    this.sockets.add(raw);
+    this.counts.connected++;
+    raw.once('close', () => {
+      this.sockets.delete(raw);
+      this.counts.connected--;
+    });
+  }
+
+  /** An authorised TLS client: it now has helloTimeoutMs to say `OK:HELLO[:ID]` as its first frame. */
+  private onSecureConnection(socket: tls.TLSSocket): void {
+    const remote = remoteOf(socket);
+    let refusal: { kind: RefusalKind; reason: string } | undefined;
+    const refuse = (kind: RefusalKind, reason: string) => {
+      refusal ??= { kind, reason };
+      socket.destroy();
+    };
+    const timer = setTimeout(() => refuse('timeout', `no hello within ${this.options.helloTimeoutMs} ms`), this.options.helloTimeoutMs);
+    timer.unref();
+    const hello = new FrameDecoder(MAX_HELLO_BYTES);
+    const onData = (chunk: Buffer) => {
+      // Feed the hello decoder one byte at a time so that it never consumes bytes past the hello
+      // frame (at most 13 + MAX_HELLO_BYTES iterations); the rest belongs to the worker's decoder.
+      for (let i = 0; i < chunk.byteLength; i++) {
+        let frames: Buffer[];
+        try {
+          frames = hello.push(chunk.subarray(i, i + 1));
+        } catch (error) {
+          refuse('hello', `bad first frame: ${describeError(error)}`);
+          return;
+        }
+        const first = frames[0];
+        if (first === undefined) continue;
+        const text = first.toString('utf8');
+        const parsed = parseHello(text);
+        if (!parsed) {
+          refuse('hello', `first frame is not a hello: ${JSON.stringify(text.slice(0, 40))}`);
+          return;
+        }
+        detach();
+        this.admit(socket, remote, parsed.invocation, chunk.subarray(i + 1));
+        return;
+      }
+    };
+    const onError = (error: Error & { code?: string }) => {
+      refusal ??= { kind: 'closed', reason: `connection error before hello (${error.code ?? firstLine(error.message)})` };
+    };
+    const onClose = () => {
+      detach();
+      this.countRefusal(refusal?.kind ?? 'closed', remote, refusal?.reason ?? 'closed before hello');
+    };
+    const detach = () => {
+      clearTimeout(timer);
+      socket.off('data', onData);
+      socket.off('error', onError);
+      socket.off('close', onClose);
+    };
+    socket.on('data', onData);
+    socket.on('error', onError);
+    socket.on('close', onClose);
+    if (this.stateValue === 'closed') refuse('closed', 'worker server closed');
+  }
+
+  private admit(socket: tls.TLSSocket, remote: string, invocation: number | undefined, rest: Buffer): void {
+    socket.setNoDelay(true);
+    if (this.options.keepAliveMs > 0) socket.setKeepAlive(true, this.options.keepAliveMs);
+    const id = this.counts.admitted++;
+    const connection = new TlsWorkerConnection(id, invocation, remote, socket, this.options, () => this.workers.delete(connection));
+    this.workers.add(connection);
+    this.options.logger.debug({ worker: id, invocation, remote }, 'worker admitted');
+    try {
+      this.options.onWorker(connection);
+    } catch (error) {
+      this.options.logger.error({ worker: id, err: describeError(error) }, 'onWorker threw');
+      connection.fail(`internal error while admitting the worker: ${describeError(error)}`);
+      return;
+    }
+    if (rest.byteLength > 0) connection.receive(rest);
+  }
+
+  private countRefusal(kind: RefusalKind, remote: string, reason: string): void {
+    this.counts.refusedBy[kind]++;
+    this.options.logger.debug({ remote, reason }, 'client refused');
+  }
+}
+
+/** Shorthand for {@link WorkerServer.create}. */
+export function createWorkerServer(options: WorkerServerOptions): Promise<WorkerServer> {
+  return WorkerServer.create(options);
+}
+
+function remoteOf(socket: Socket): string {
+  return `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+}
+
+class TlsWorkerConnection implements WorkerConnection {
+  private readonly decoder: FrameDecoder;
+  private messageListener: ((text: string) => void) | undefined;
+  private closeListener: ((reason: string) => void) | undefined;
+  /** Messages that arrived before a listener was registered. */
+  private backlog: string[] = [];
+  private reason: string | undefined;
+  private closedReason: string | undefined;
+  private isOpen = true;
+
+  constructor(
+    readonly id: number,
+    readonly invocation: number | undefined,
+    readonly remote: string,
+    private readonly socket: tls.TLSSocket,
+    private readonly options: CompiledOptions,
+    private readonly onGone: () => void,
+  ) {
+    this.decoder = new FrameDecoder(options.maxFrameBytes);
+    socket.on('data', (chunk: Buffer) => this.receive(chunk));
+    socket.on('end', () => {
+      const pending = this.decoder.buffered;
+      this.reason ??= pending > 0 ? `connection closed by worker in the middle of a frame (${pending} bytes unread)` : 'connection closed by worker';
+    });
+    socket.on('error', (error: Error & { code?: string }) => {
+      this.reason ??= error.code === 'ECONNRESET' ? 'connection reset by worker' : `connection error (${error.code ?? firstLine(error.message)})`;
+    });
+    socket.on('close', () => this.finish());
+  }
+
+  get open(): boolean {
+    return this.isOpen;
+  }
+
+  send(text: string): void {
+    if (!this.isOpen || this.reason !== undefined) return;
+    this.socket.write(encodeFrame(text));
+  }
+
+  close(): void {
+    if (!this.isOpen || this.reason !== undefined) return;
+    this.reason = 'closed by coordinator';
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), this.options.closeGraceMs).unref();
+  }
+
+  onMessage(listener: (text: string) => void): void {
+    this.messageListener = listener;
+    const queued = this.backlog;
+    this.backlog = [];
+    for (const text of queued) this.deliver(text);
+  }
+
+  onClose(listener: (reason: string) => void): void {
+    this.closeListener = listener;
+    if (this.closedReason !== undefined) this.reportClose();
+  }
+
+  /** Bytes from the socket (also the bytes that followed the hello in its chunk). */
+  receive(chunk: Buffer): void {
+    if (this.reason !== undefined) return;
+    let frames: Buffer[];
+    try {
+      frames = this.decoder.push(chunk);
+    } catch (error) {
+      this.fail(`protocol error: ${describeError(error)}`);
+      return;
+    }
+    for (const frame of frames) {
+      if (this.reason !== undefined) return;
+      this.deliver(frame.toString('utf8'));
+    }
+  }
+
+  /** Cut the connection now, reporting `reason` to the close listener. */
+  fail(reason: string): void {
+    this.reason ??= reason;
+    this.socket.destroy();
+  }
+
+  private deliver(text: string): void {
+    if (!this.messageListener) {
+      this.backlog.push(text);
+      return;
+    }
+    try {
+      this.messageListener(text);
+    } catch (error) {
+      // A throwing listener is a coordinator bug; losing this worker beats crashing the run.
+      this.options.logger.error({ worker: this.id, err: describeError(error) }, 'message listener threw');
+      this.fail(`internal error while handling a message: ${describeError(error)}`);
+    }
+  }
+
+  private finish(): void {
+    if (!this.isOpen) return;
+    this.isOpen = false;
+    this.closedReason = this.reason ?? 'connection closed';
+    this.backlog = [];
+    this.onGone();
+    if (this.closeListener) this.reportClose();
+  }
+
+  private reportClose(): void {
+    const listener = this.closeListener;
+    const reason = this.closedReason;
+    this.closeListener = undefined;
+    if (listener && reason !== undefined) listener(reason);
+  }
+}
+
+function compileOptions(options: WorkerServerOptions): CompiledOptions {
+  const { credentials } = options;
+  if (!credentials?.caCert || !credentials.serverCert || !credentials.serverKey) {
+    throw new ConfigError('worker server needs the CA certificate, the server certificate and the server key');
+  }
+  const port = options.port ?? DEFAULT_WORKER_PORT;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`invalid port ${port}`);
+  const positive = (name: string, value: number) => {
+    if (!Number.isFinite(value) || value <= 0) throw new ConfigError(`${name} must be a positive number (got ${value})`);
+    return value;
+  };
+  const expected = options.expectedWorkers ?? 0;
+  return {
+    credentials,
+    onWorker: options.onWorker,
+    host: options.host ?? '0.0.0.0',
+    port,
+    maxFrameBytes: positive('maxFrameBytes', options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES),
+    helloTimeoutMs: positive('helloTimeoutMs', options.helloTimeoutMs ?? DEFAULT_HELLO_TIMEOUT_MS),
+    backlog: positive('backlog', options.backlog ?? Math.max(MIN_BACKLOG, expected)),
+    keepAliveMs: options.keepAliveMs ?? 60_000,
+    closeGraceMs: positive('closeGraceMs', options.closeGraceMs ?? 5_000),
+    logger: options.logger ?? pino({ level: 'silent' }),
+  };
+}
+
+function firstLine(text: string): string {
+  return text.split('\n', 1)[0]!.trim();
+}
+
