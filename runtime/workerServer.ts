@@ -35,7 +35,7 @@ export interface ServerCredentials {
 export interface WorkerServerOptions {
   credentials: ServerCredentials;
   /** Called once per admitted worker, synchronously after its hello. */
-  onWorker: (connection: WorkerConnection) => void;
+  onHello: (connection: WorkerConnection) => void;
   /** Interface to listen on. Default '0.0.0.0' (workers dial in from elsewhere). */
   host?: string;
   /** Port; 0 picks a free one. Default {@link DEFAULT_WORKER_PORT}. */
@@ -58,7 +58,7 @@ export interface WorkerServerOptions {
 
 interface CompiledOptions {
   credentials: ServerCredentials;
-  onWorker: (connection: WorkerConnection) => void;
+  onHello: (connection: WorkerConnection) => void;
   host: string;
   port: number;
   maxFrameBytes: number;
@@ -115,7 +115,7 @@ export interface WorkerConnection {
  * @example
  * const server = await WorkerServer.create({
  *   host: '127.0.0.1', port: 0, credentials,
- *   onWorker: (worker) => {
+ *   onHello: (worker) => {
  *     worker.onMessage((text) => console.log(worker.id, text));
  *     worker.onClose((reason) => console.log(worker.id, 'gone:', reason));
  *     worker.send('echo:hi');
@@ -296,9 +296,9 @@ export class WorkerServer {
     this.workers.add(connection);
     this.options.logger.debug({ worker: id, invocation, remote }, 'worker admitted');
     try {
-      this.options.onWorker(connection);
+      this.options.onHello(connection);
     } catch (error) {
-      this.options.logger.error({ worker: id, err: describeError(error) }, 'onWorker threw');
+      this.options.logger.error({ worker: id, err: describeError(error) }, 'onHello listener threw');
       connection.fail(`internal error while admitting the worker: ${describeError(error)}`);
       return;
     }
@@ -445,7 +445,7 @@ function compileOptions(options: WorkerServerOptions): CompiledOptions {
   const expected = options.expectedWorkers ?? 0;
   return {
     credentials,
-    onWorker: options.onWorker,
+    onHello: options.onHello,
     host: options.host ?? '0.0.0.0',
     port,
     maxFrameBytes: positive('maxFrameBytes', options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES),

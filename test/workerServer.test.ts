@@ -40,7 +40,7 @@ async function startHarness(options: Partial<WorkerServerOptions> = {}, wire = t
     host: '127.0.0.1',
     port: 0,
     credentials: creds,
-    onWorker: (conn) => {
+    onHello: (conn) => {
       workers.push(conn);
       messages.set(conn.id, []);
       closes.set(conn.id, []);
@@ -99,7 +99,7 @@ describe('WorkerServer admission', () => {
     expect([b.conn.id, b.conn.invocation]).toEqual([1, 0]);
   });
 
-  it('delivers frames that arrive in the same packet as the hello, after onWorker ran', async () => {
+  it('delivers frames that arrive in the same packet as the hello, after onHello ran', async () => {
     const h = await startHarness();
     const client = await h.client({ cert: creds.workerCert, key: creds.workerKey });
     client.sendRaw('000000000008 OK:HELLO000000000005 first000000000006 second');
@@ -126,7 +126,7 @@ describe('WorkerServer admission', () => {
   });
 });
 
-describe('WorkerServer refusals (none reaches onWorker)', () => {
+describe('WorkerServer refusals (none reaches onHello)', () => {
   async function expectRefused(h: Harness, client: TlsTestClient | undefined, kind: 'tls' | 'hello' | 'timeout' | 'closed') {
     if (client) await client.closed;
     await vi.waitFor(() => expect(h.server.status().refusedBy[kind]).toBe(1), { timeout: 5000 });
@@ -291,7 +291,7 @@ describe('WorkerServer connection failures', () => {
       host: '127.0.0.1',
       port: 0,
       credentials: creds,
-      onWorker: (conn) => {
+      onHello: (conn) => {
         conn.onMessage((text) => {
           if (text === 'boom') throw new Error('listener bug');
           conn.send(`got:${text}`);
@@ -361,10 +361,10 @@ describe('WorkerServer lifecycle', () => {
   });
 
   it('rejects bad options and busy ports clearly', async () => {
-    await expect(createWorkerServer({ credentials: { caCert: '', serverCert: '', serverKey: '' }, onWorker: () => {} })).rejects.toThrow(ConfigError);
-    await expect(createWorkerServer({ host: '127.0.0.1', port: 70000, credentials: creds, onWorker: () => {} })).rejects.toThrow(/invalid port/);
+    await expect(createWorkerServer({ credentials: { caCert: '', serverCert: '', serverKey: '' }, onHello: () => {} })).rejects.toThrow(ConfigError);
+    await expect(createWorkerServer({ host: '127.0.0.1', port: 70000, credentials: creds, onHello: () => {} })).rejects.toThrow(/invalid port/);
     const h = await startHarness();
-    await expect(createWorkerServer({ host: '127.0.0.1', port: h.port, credentials: creds, onWorker: () => {} })).rejects.toThrow(/EADDRINUSE/);
+    await expect(createWorkerServer({ host: '127.0.0.1', port: h.port, credentials: creds, onHello: () => {} })).rejects.toThrow(/EADDRINUSE/);
   });
 });
 

@@ -22,6 +22,12 @@ export interface WorkerEvent {
   /** PEM certificate and key the worker presents (mutual TLS); issued by the run's CA. */
   wrkcert: string;
   wrkkey: string;
+  /**
+   * The name the coordinator's certificate must carry (TLS servername check). Generated run
+   * credentials use `xc-orch-coordinator`; user certificates give their own (SAN DNS name or CN).
+   * Default when absent: `xc-orch-coordinator`.
+   */
+  srvname?: string;
   /** The function's own command template, run by a bare `run:` (mu baked it into the function). */
   command?: string;
   /** Defaults for template variables when vals lack `cmdinfile`, `cmdoutfile`, ... */

@@ -1,0 +1,225 @@
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { COORDINATOR_NAME, generateCredentials, type RunCredentials } from '../runtime/certs.js';
+import { forEachBounded, invocationPayload, type Launcher, type LaunchReport, type LaunchRequest } from '../runtime/launcher.js';
+import { createLocalLauncher, defaultWorkerCommand, type LocalLauncherOptions } from '../runtime/localLauncher.js';
+import { createNoneLauncher } from '../runtime/noneLauncher.js';
+import { createWorkerServer, type WorkerConnection, type WorkerServer } from '../runtime/workerServer.js';
+import type { WorkerEvent } from '../worker/event.js';
+
+const FAKE_WORKER = fileURLToPath(new URL('./support/launcherFakeWorker.mjs', import.meta.url));
+
+let creds: RunCredentials;
+let dir: string;
+const launchers: Launcher[] = [];
+const servers: WorkerServer[] = [];
+
+beforeAll(async () => {
+  creds = await generateCredentials();
+  dir = await mkdtemp(join(tmpdir(), 'xc-launcher-'));
+});
+
+afterEach(async () => {
+  await Promise.all(launchers.splice(0).map((l) => l.stop()));
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+function event(port = 1, extra: Partial<WorkerEvent> & Record<string, unknown> = {}): WorkerEvent {
+  return {
+    mode: 1,
+    addr: '127.0.0.1',
+    port,
+    bucket: 'file:./nowhere',
+    region: 'us-east-1',
+    cacert: creds.caCert,
+    wrkcert: creds.workerCert,
+    wrkkey: creds.workerKey,
+    srvname: COORDINATOR_NAME,
+    nonblock: 0,
+    bg_silent: 0,
+    rm_tmpdir: 1,
+    hash_s3keys: 0,
+    ...extra,
+  } as WorkerEvent;
+}
+
+function fakeLauncher(mode: string, options: LocalLauncherOptions = {}): Launcher {
+  const launcher = createLocalLauncher({ command: { file: process.execPath, args: [FAKE_WORKER, mode] }, ...options });
+  launchers.push(launcher);
+  return launcher;
+}
+
+function requests(count: number, make: (i: number) => WorkerEvent = () => event()): LaunchRequest[] {
+  return Array.from({ length: count }, (_, i) => ({ invocation: i, event: make(i) }));
+}
+
+function collector() {
+  const reports: LaunchReport[] = [];
+  const exited = (invocation: number) =>
+    reports.find((r): r is Extract<LaunchReport, { type: 'exited' }> => r.type === 'exited' && r.invocation === invocation);
+  return { reports, report: (r: LaunchReport) => reports.push(r), exited };
+}
+
+describe('invocationPayload', () => {
+  it('sets the id and replaces ##ID## everywhere', () => {
+    const text = invocationPayload({ invocation: 12, event: event(1, { args: '-o out-##ID##.y4m', id: 3 }) });
+    const parsed = JSON.parse(text) as WorkerEvent;
+    expect(parsed.id).toBe(12);
+    expect(parsed.args).toBe('-o out-12.y4m');
+  });
+});
+
+describe('forEachBounded', () => {
+  it('never runs more than the limit at once and runs everything', async () => {
+    let inFlight = 0;
+    let peak = 0;
+    const done: number[] = [];
+    await forEachBounded(
+      Array.from({ length: 20 }, (_, i) => i),
+      3,
+      async (i) => {
+        inFlight++;
+        peak = Math.max(peak, inFlight);
+        await new Promise((resolve) => setImmediate(resolve));
+        inFlight--;
+        done.push(i);
+      },
+      () => false,
+      () => {},
+    );
+    expect(peak).toBe(3);
+    expect(done.sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+  });
+
+  it('hands the rest to skipped once stopped', async () => {
+    const ran: number[] = [];
+    const skipped: number[] = [];
+    await forEachBounded([0, 1, 2, 3, 4], 1, async (i) => void ran.push(i), () => ran.length >= 2, (i) => skipped.push(i));
+    expect(ran).toEqual([0, 1]);
+    expect(skipped).toEqual([2, 3, 4]);
+  });
+});
+
+describe('local launcher', () => {
+  it('starts workers that connect over mutual TLS and say hello with their invocation', async () => {
+    const admitted: WorkerConnection[] = [];
+    const server = await createWorkerServer({ host: '127.0.0.1', port: 0, credentials: creds, onHello: (c) => admitted.push(c) });
+    servers.push(server);
+    const { reports, report, exited } = collector();
+    const launcher = fakeLauncher('hello', { concurrency: 2 });
+    await launcher.launch(requests(3, () => event(server.address().port)), report);
+    expect(reports.filter((r) => r.type === 'accepted').map((r) => r.invocation).sort()).toEqual([0, 1, 2]);
+    await vi.waitFor(() => expect(admitted).toHaveLength(3), { timeout: 15_000 });
+    expect(admitted.map((c) => c.invocation).sort()).toEqual([0, 1, 2]);
+    for (const c of admitted) c.send('quit:');
+    await vi.waitFor(() => expect([0, 1, 2].map(exited).every((r) => r?.code === 0)).toBe(true), { timeout: 15_000 });
+  });
+
+  it('passes the payload on stdin with the id filled in, and the environment through', async () => {
+    const { report, exited } = collector();
+    const launcher = fakeLauncher('report', { env: { ...process.env, XC_FAKE_MARK: 'inherited' } });
+    await launcher.launch([{ invocation: 5, event: event(1, { note: 'chunk-##ID##' }) }], report);
+    await vi.waitFor(() => expect(exited(5)).toBeDefined(), { timeout: 15_000 });
+    expect(exited(5)).toEqual({ type: 'exited', invocation: 5, code: 0, signal: null, detail: 'id=5 note=chunk-5 mark=inherited' });
+  });
+
+  it('reports a worker that dies with its exit code and the tail of its stderr', async () => {
+    const { reports, report, exited } = collector();
+    await fakeLauncher('crash').launch(requests(1), report);
+    expect(reports[0]).toEqual({ type: 'accepted', invocation: 0 });
+    await vi.waitFor(() => expect(exited(0)).toBeDefined(), { timeout: 15_000 });
+    expect(exited(0)).toMatchObject({ code: 3, signal: null, detail: 'fake worker 0: cannot find png2y4m on PATH' });
+  });
+
+  it('keeps only a bounded tail of a noisy stderr', async () => {
+    const { report, exited } = collector();
+    await fakeLauncher('noisy', { stderrTailBytes: 256 }).launch(requests(1), report);
+    await vi.waitFor(() => expect(exited(0)).toBeDefined(), { timeout: 15_000 });
+    const detail = exited(0)!.detail;
+    expect(exited(0)!.code).toBe(1);
+    expect(detail.endsWith('the last line')).toBe(true);
+    expect(detail.startsWith('...')).toBe(true);
+    expect(Buffer.byteLength(detail)).toBeLessThanOrEqual(256 + 3);
+  });
+
+  it('reports a worker program that cannot be started as failed', async () => {
+    const { reports, report } = collector();
+    const launcher = createLocalLauncher({ command: { file: join(dir, 'no-such-program'), args: [] } });
+    launchers.push(launcher);
+    await launcher.launch(requests(2), report);
+    expect(reports).toHaveLength(2);
+    for (const r of reports) expect(r).toMatchObject({ type: 'failed', reason: expect.stringMatching(/^cannot start worker: .*ENOENT/) });
+  });
+
+  it('stop() terminates running workers, escalating to SIGKILL, and resolves when they are gone', async () => {
+    const ready = join(dir, 'ready');
+    await rm(ready, { recursive: true, force: true });
+    await mkdir(ready);
+    const { report, exited } = collector();
+    const env = { ...process.env, XC_FAKE_READY_DIR: ready };
+    const polite = fakeLauncher('sleep', { env, killGraceMs: 300 });
+    const stubborn = fakeLauncher('stubborn', { env, killGraceMs: 300 });
+    await polite.launch([{ invocation: 0, event: event() }], report);
+    await stubborn.launch([{ invocation: 1, event: event() }], report);
+    await vi.waitFor(() => expect(existsSync(join(ready, '0')) && existsSync(join(ready, '1'))).toBe(true), { timeout: 15_000 });
+    await Promise.all([polite.stop(), stubborn.stop()]);
+    expect(exited(0)).toMatchObject({ code: null, signal: 'SIGTERM' });
+    expect(exited(1)).toMatchObject({ code: null, signal: 'SIGKILL' });
+    expect(exited(1)!.detail).toContain('ignoring SIGTERM');
+  });
+
+  it('launches nothing more after stop()', async () => {
+    const { reports, report } = collector();
+    const launcher = fakeLauncher('sleep', { concurrency: 1 });
+    await launcher.stop();
+    await launcher.launch(requests(2), report);
+    expect(reports).toEqual([
+      { type: 'failed', invocation: 0, reason: 'launcher stopped' },
+      { type: 'failed', invocation: 1, reason: 'launcher stopped' },
+    ]);
+  });
+
+  it('runs the package worker by default', () => {
+    const { file, args } = defaultWorkerCommand();
+    expect(file).toBe(process.execPath);
+    expect(args.slice(1)).toEqual(['worker', '--event', '-']);
+    expect(existsSync(args[0]!)).toBe(true);
+  });
+});
+
+describe('none launcher', () => {
+  it('writes the payload without an id, mode 0600, and accepts every invocation', async () => {
+    const file = join(dir, 'payload.json');
+    await writeFile(file, 'old', { mode: 0o644 });
+    const { reports, report } = collector();
+    await createNoneLauncher({ payloadFile: file }).launch(requests(3, () => event(4242, { id: 9 })), report);
+    expect(reports).toEqual([0, 1, 2].map((invocation) => ({ type: 'accepted', invocation })));
+    const written = JSON.parse(await readFile(file, 'utf8')) as WorkerEvent;
+    expect(written.id).toBeUndefined();
+    expect(written.port).toBe(4242);
+    expect(written.wrkkey).toBe(creds.workerKey);
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+  });
+
+  it('writes the payload it was given', async () => {
+    const file = join(dir, 'given.json');
+    const { report } = collector();
+    await createNoneLauncher({ payloadFile: file, payload: event(7) }).launch(requests(1), report);
+    expect((JSON.parse(await readFile(file, 'utf8')) as WorkerEvent).port).toBe(7);
+  });
+
+  it('reports every invocation failed when the file cannot be written', async () => {
+    const { reports, report } = collector();
+    await createNoneLauncher({ payloadFile: join(dir, 'missing-dir', 'p.json') }).launch(requests(2), report);
+    expect(reports).toHaveLength(2);
+    for (const r of reports) expect(r).toMatchObject({ type: 'failed', reason: expect.stringContaining('cannot write the payload file') });
+  });
+});
