@@ -109,7 +109,12 @@ export class LocalStore implements ObjectStore {
   }
 }
 
-function tempName(target: string): string {
+/**
+ * A fresh name beside `target` for writing before the rename into place; listings skip such names.
+ *
+ * @example tempName('/w/a.png') // '/w/a.png.xc-partial-3f9c0a1b2c4d'
+ */
+export function tempName(target: string): string {
   return `${target}.xc-partial-${randomBytes(6).toString('hex')}`;
 }
 
