@@ -1,0 +1,441 @@
+/**
+ * The worker's command table and the interpreter that runs it (mu-reference section 2). The
+ * interpreter knows nothing about sockets: commands go in through `handle(text)`, answers come
+ * out through `onAnswer(text)`, so tests and in-memory simulations drive it directly and the TLS
+ * worker is only a thin pump around it.
+ *
+ * Ordering: commands are served one at a time in arrival order, as in mu's single loop, so a
+ * pipelined `retrieve:` then `run:` runs in that order. With vals `nonblock` on, `run:`,
+ * `retrieve:` and `upload:` become background jobs: the interpreter answers `OK:RUNNING(..)`
+ * (unless `bg_silent`), moves on to the next command, and sends the final answer when the job ends.
+ */
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { pino, type Logger } from 'pino';
+import { answers, isCommandName, splitCommand, type CommandName } from '../protocol/messages.js';
+import { describeError } from '../runtime/errors.js';
+import { DEFAULT_BUCKET, openStore as openStoreDefault, type StoreOptions } from '../runtime/openStore.js';
+import type { ObjectStore } from '../runtime/store.js';
+import { hashKey } from './hashKey.js';
+import { DEFAULT_MAX_OUTPUT_BYTES, runShell } from './runShell.js';
+import { expandCommand, substituteTmpDir, type TemplateLookup } from './template.js';
+import type { WorkerEvent } from './event.js';
+
+/** A variable's value: `set:` stores strings, `seti:` integers (as in mu). */
+export type Val = string | number;
+
+/** The parts of the invocation payload the commands read (all optional, for tests). */
+export type InterpreterEvent = Partial<
+  Pick<
+    WorkerEvent,
+    | 'bucket'
+    | 'region'
+    | 's3endpoint'
+    | 'command'
+    | 'infile'
+    | 'outfile'
+    | 'quality'
+    | 'vars'
+    | 'args'
+    | 'nonblock'
+    | 'bg_silent'
+    | 'hash_s3keys'
+    | 'rm_tmpdir'
+  >
+>;
+
+/** Opens the store named by the `bucket` variable (swap it in tests to inject store failures). */
+export type StoreOpener = (spec: string, options: StoreOptions) => ObjectStore;
+
+export interface InterpreterOptions {
+  /** Seeds the vals (`bucket`, `region`, `nonblock`, ...) and supplies template fallbacks. */
+  event: InterpreterEvent;
+  /** The worker's private temp dir: `##TMPDIR##`, the working directory of `run:`, base of relative files. */
+  tmpDir: string;
+  /** Receives every answer, in order; the worker writes each as one frame. */
+  onAnswer: (text: string) => void;
+  /** Called once when `quit:` is served (no answer is sent for it). */
+  onQuit?: () => void;
+  /** Environment of `run:` commands (default: this process's; the worker puts our `bin/` first on PATH). */
+  env?: NodeJS.ProcessEnv;
+  /** Bound on the OUTPUT(...) of one `run:` (default 64 KiB; the tail is kept). */
+  maxOutputBytes?: number;
+  /** Default: {@link openStoreDefault openStore} from runtime/openStore.ts. */
+  openStore?: StoreOpener;
+  /** Default: silent. */
+  logger?: Logger;
+}
+
+/** `serving` until `quit:` (`quitting`) or {@link Interpreter.close} (`closed`); only `serving` answers. */
+export type InterpreterState = 'serving' | 'quitting' | 'closed';
+
+export interface Interpreter {
+  /** Queue one command (a frame's payload); its answers arrive through `onAnswer`. */
+  handle(command: string): void;
+  readonly state: InterpreterState;
+  /** True while a command is queued or running, in the foreground or the background. */
+  readonly busy: boolean;
+  readonly vals: ReadonlyMap<string, Val>;
+  /** Resolves once nothing is queued or running (immediately if idle). */
+  settled(): Promise<void>;
+  /** Stop serving: drop queued commands, kill running ones, wait for them; answers nothing more. */
+  close(): Promise<void>;
+}
+
+/** Longest piece of an unknown command echoed back in `FAIL(no such command '...')`. */
+export const MAX_ECHOED_COMMAND_CHARS = 200;
+
+/**
+ * Create an interpreter for one worker.
+ *
+ * @example
+ * const it = createInterpreter({ event: { bucket: 'file:./xc-store' }, tmpDir, onAnswer: send });
+ * it.handle('seti:nonblock:1'); // send('OK:SETI(nonblock)')
+ */
+export function createInterpreter(options: InterpreterOptions): Interpreter {
+  return new CommandInterpreter(options);
+}
+
+/** What a command handler may use; it answers through `answer` and never throws. */
+interface CommandContext {
+  readonly vals: Map<string, Val>;
+  readonly tmpDir: string;
+  answer(text: string): void;
+  lookup: TemplateLookup;
+  /** The function's own command (a bare `run:`). */
+  readonly functionCommand: string | undefined;
+  quit(): void;
+  /** Run `job` in the foreground, or in the background if vals `nonblock` is on (see module doc). */
+  perform(startAnswer: string, job: (signal: AbortSignal) => Promise<string>): void | Promise<void>;
+  runShell(command: string, signal: AbortSignal): ReturnType<typeof runShell>;
+  store(bucket: string): ObjectStore;
+}
+
+type CommandHandler = (arg: string, context: CommandContext) => void | Promise<void>;
+
+/** The command table: one handler per command of mu-reference section 2. */
+const COMMANDS: Readonly<Record<CommandName, CommandHandler>> = {
+  set: (arg, c) => setVal(arg, c, false),
+  seti: (arg, c) => setVal(arg, c, true),
+  get: (key, c) => {
+    const value = c.vals.get(key);
+    c.answer(value === undefined ? answers.fail(`no such variable ${key}`) : answers.get(String(value)));
+  },
+  geti: (key, c) => {
+    const value = c.vals.get(key);
+    if (value === undefined) {
+      c.answer(answers.fail(`no such variable ${key}`));
+      return;
+    }
+    c.answer(answers.info(key, String(value)));
+    c.answer(answers.geti(key));
+  },
+  dump_vals: (_arg, c) => c.answer(answers.dumpVals(JSON.stringify(Object.fromEntries(c.vals)))),
+  echo: (arg, c) => c.answer(answers.echo(arg)),
+  quit: (_arg, c) => c.quit(),
+  connect: (_arg, c) => c.answer(answers.fail('connect: peer links are not supported yet')),
+  close_connect: (_arg, c) => c.answer(answers.fail('close_connect: peer links are not supported yet')),
+
+  run: (arg, c) => {
+    const template = arg !== '' ? arg : c.functionCommand;
+    if (template === undefined || template === '') {
+      c.answer(answers.fail('no command to run: run: was given none and the function has none'));
+      return;
+    }
+    const command = expandCommand(template, c.lookup, c.tmpDir);
+    return c.perform(answers.running(command), async (signal) => {
+      const { code, output } = await c.runShell(command, signal);
+      return answers.retval(code, output, command);
+    });
+  },
+
+  retrieve: (arg, c) => {
+    const t = transferParams(arg, c, 'inkey', 'targfile');
+    if (typeof t === 'string') {
+      c.answer(answers.fail(`could not compute download params: ${t}`));
+      return;
+    }
+    return c.perform(answers.retrieving(t.bucket, t.key, t.file), async () => {
+      try {
+        await c.store(t.bucket).download(t.key, t.path);
+        return answers.retrieve(t.bucket, t.key);
+      } catch (error) {
+        return answers.fail(`retrieving ${t.bucket}/${t.key}->${t.file}: ${describeError(error)}`);
+      }
+    });
+  },
+
+  upload: (arg, c) => {
+    const t = transferParams(arg, c, 'outkey', 'fromfile');
+    if (typeof t === 'string') {
+      c.answer(answers.fail(`could not compute upload params: ${t}`));
+      return;
+    }
+    return c.perform(answers.uploading(t.file, t.bucket, t.key), async () => {
+      const fail = (why: string) => answers.fail(`uploading ${t.file}->${t.bucket}/${t.key}: ${why}`);
+      // Checked here so the answer is the same for every store, S3 included.
+      const isFile = await stat(t.path).then((s) => s.isFile(), () => false);
+      if (!isFile) return fail(`no such file ${t.file}`);
+      try {
+        await c.store(t.bucket).upload(t.key, t.path);
+        return answers.upload(t.bucket, t.key);
+      } catch (error) {
+        return fail(describeError(error));
+      }
+    });
+  },
+};
+
+function setVal(arg: string, c: CommandContext, integer: boolean): void {
+  const colon = arg.indexOf(':');
+  if (colon < 1) {
+    // mu answers the same text for seti: as for set:.
+    c.answer(answers.fail('invalid syntax for SET'));
+    return;
+  }
+  const key = arg.slice(0, colon);
+  const text = arg.slice(colon + 1);
+  if (!integer) {
+    c.vals.set(key, text);
+    c.answer(answers.set(key));
+    return;
+  }
+  const value = parseInteger(text);
+  if (value === undefined) {
+    c.answer(answers.fail(`could not interpret ${text} as an integer`));
+    return;
+  }
+  c.vals.set(key, value);
+  c.answer(answers.seti(key));
+}
+
+/** Python's int() on a decimal string (surrounding blanks and a sign allowed), within safe range. */
+function parseInteger(text: string): number | undefined {
+  if (!/^\s*[+-]?\d+\s*$/.test(text)) return undefined;
+  const value = Number(text.trim());
+  return Number.isSafeInteger(value) ? value : undefined;
+}
+
+/**
+ * mu treated any set value as true, so `set:nonblock:0` meant "on". We read `0`, `''` and
+ * unset as off, whether the value came from `set:` or `seti:`.
+ */
+function isOn(value: Val | undefined): boolean {
+  if (value === undefined) return false;
+  if (typeof value === 'number') return value !== 0;
+  const text = value.trim();
+  return text !== '' && text !== '0';
+}
+
+interface Transfer {
+  bucket: string;
+  /** The key as used in the store (hashed if `hash_s3keys`). */
+  key: string;
+  /** The file name as given, after `##TMPDIR##` (used in answers). */
+  file: string;
+  /** Absolute path of the file (relative names are inside the temp dir). */
+  path: string;
+}
+
+/** Bucket, key and file of a `retrieve:`/`upload:`; a string says what is missing. */
+function transferParams(arg: string, c: CommandContext, keyVar: string, fileVar: string): Transfer | string {
+  const bucket = c.vals.get('bucket');
+  if (bucket === undefined || String(bucket) === '') return 'no variable bucket';
+  let key: string;
+  let file: string;
+  if (arg !== '') {
+    const nul = arg.indexOf('\0');
+    if (nul < 0) return 'the inline form is KEY\\0FILE (key and file separated by a NUL byte)';
+    key = arg.slice(0, nul);
+    file = arg.slice(nul + 1);
+  } else {
+    const missing = [keyVar, fileVar].filter((name) => c.vals.get(name) === undefined);
+    if (missing.length > 0) return `no variable ${missing.join(' or ')}`;
+    key = String(c.vals.get(keyVar));
+    file = String(c.vals.get(fileVar));
+  }
+  if (key === '') return 'empty key';
+  if (file === '') return 'empty file name';
+  file = substituteTmpDir(file, c.tmpDir);
+  if (isOn(c.vals.get('hash_s3keys'))) key = hashKey(key);
+  return { bucket: String(bucket), key, file, path: resolve(c.tmpDir, file) };
+}
+
+class CommandInterpreter implements Interpreter, CommandContext {
+  readonly vals = new Map<string, Val>();
+  readonly tmpDir: string;
+  readonly functionCommand: string | undefined;
+  private currentState: InterpreterState = 'serving';
+  private readonly queue: string[] = [];
+  private draining: Promise<void> | undefined;
+  private pumping = false;
+  private readonly jobs = new Set<Promise<void>>();
+  private readonly abort = new AbortController();
+  private readonly stores = new Map<string, ObjectStore>();
+  private settledWaiters: Array<() => void> = [];
+  private readonly log: Logger;
+  private readonly env: NodeJS.ProcessEnv;
+  private readonly maxOutputBytes: number;
+  private readonly openStore: StoreOpener;
+
+  constructor(private readonly options: InterpreterOptions) {
+    const event = options.event;
+    this.tmpDir = options.tmpDir;
+    this.functionCommand = event.command;
+    this.log = options.logger ?? pino({ level: 'silent' });
+    this.env = options.env ?? process.env;
+    this.maxOutputBytes = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
+    this.openStore = options.openStore ?? openStoreDefault;
+    this.vals.set('bucket', event.bucket ?? DEFAULT_BUCKET);
+    if (event.region !== undefined) this.vals.set('region', event.region);
+    this.vals.set('nonblock', event.nonblock ?? 0);
+    this.vals.set('bg_silent', event.bg_silent ?? 0);
+    this.vals.set('hash_s3keys', event.hash_s3keys ?? 0);
+    this.vals.set('rm_tmpdir', event.rm_tmpdir ?? 1);
+  }
+
+  get state(): InterpreterState {
+    return this.currentState;
+  }
+
+  get busy(): boolean {
+    return this.pumping || this.draining !== undefined || this.queue.length > 0 || this.jobs.size > 0;
+  }
+
+  handle(command: string): void {
+    if (this.currentState !== 'serving') {
+      this.log.debug({ state: this.currentState }, 'command ignored after quit');
+      return;
+    }
+    this.queue.push(command);
+    if (this.draining === undefined && !this.pumping) this.drain();
+  }
+
+  settled(): Promise<void> {
+    if (!this.busy) return Promise.resolve();
+    return new Promise((resolve) => this.settledWaiters.push(resolve));
+  }
+
+  async close(): Promise<void> {
+    this.currentState = 'closed';
+    this.queue.length = 0;
+    this.abort.abort();
+    await Promise.allSettled([this.draining, ...this.jobs]);
+    this.notifyIfSettled();
+  }
+
+  answer(text: string): void {
+    if (this.currentState !== 'serving') return;
+    this.options.onAnswer(text);
+  }
+
+  lookup: TemplateLookup = (name) => {
+    const value = this.vals.get(`cmd${name}`);
+    if (value !== undefined) return String(value);
+    return this.options.event[name];
+  };
+
+  quit(): void {
+    this.currentState = 'quitting';
+    this.queue.length = 0;
+    this.options.onQuit?.();
+  }
+
+  perform(startAnswer: string, job: (signal: AbortSignal) => Promise<string>): void | Promise<void> {
+    const finish = (text: string) => this.answer(text);
+    const guarded = () => job(this.abort.signal).catch((error: unknown) => answers.fail(describeError(error)));
+    if (!isOn(this.vals.get('nonblock'))) return guarded().then(finish);
+    if (!isOn(this.vals.get('bg_silent'))) this.answer(startAnswer);
+    const running: Promise<void> = guarded()
+      .then(finish)
+      .finally(() => {
+        this.jobs.delete(running);
+        this.notifyIfSettled();
+      });
+    this.jobs.add(running);
+  }
+
+  runShell(command: string, signal: AbortSignal): ReturnType<typeof runShell> {
+    return runShell(command, { cwd: this.tmpDir, env: this.env, maxOutputBytes: this.maxOutputBytes, signal });
+  }
+
+  store(bucket: string): ObjectStore {
+    const region = this.vals.get('region');
+    const cacheKey = `${bucket}\0${region ?? ''}`;
+    let store = this.stores.get(cacheKey);
+    if (!store) {
+      const options: StoreOptions = {};
+      if (region !== undefined) options.region = String(region);
+      if (this.options.event.s3endpoint !== undefined) options.endpoint = this.options.event.s3endpoint;
+      store = this.openStore(bucket, options);
+      this.stores.set(cacheKey, store);
+    }
+    return store;
+  }
+
+  /**
+   * Serve queued commands in order. Synchronous commands are answered before `handle` returns;
+   * the loop only yields while a foreground job runs. `pumping` stops an `onAnswer` that sends
+   * the next command at once from starting a second, nested loop (which would reorder commands).
+   */
+  private drain(): void {
+    this.pumping = true;
+    try {
+      while (this.queue.length > 0 && this.currentState === 'serving') {
+        const pending = this.dispatch(this.queue.shift()!);
+        if (pending) {
+          this.draining = this.continueAfter(pending).finally(() => {
+            this.draining = undefined;
+            this.notifyIfSettled();
+          });
+          return;
+        }
+      }
+    } finally {
+      this.pumping = false;
+    }
+    this.notifyIfSettled();
+  }
+
+  private async continueAfter(first: Promise<void>): Promise<void> {
+    let pending: void | Promise<void> = first;
+    for (;;) {
+      try {
+        await pending;
+      } catch (error) {
+        this.log.error({ err: describeError(error) }, 'answer sink threw');
+      }
+      if (this.queue.length === 0 || this.currentState !== 'serving') return;
+      pending = this.dispatch(this.queue.shift()!);
+    }
+  }
+
+  private dispatch(text: string): void | Promise<void> {
+    const colon = text.indexOf(':');
+    const { name, arg } = splitCommand(text);
+    if (colon < 0 || !isCommandName(name)) {
+      this.log.debug({ command: name.slice(0, 40) }, 'unknown command');
+      this.answer(answers.fail(`no such command '${clip(text)}'`));
+      return;
+    }
+    this.log.debug({ command: name }, 'command');
+    try {
+      return COMMANDS[name](arg, this);
+    } catch (error) {
+      // Handlers are written not to throw; this keeps one bug from killing the worker.
+      this.log.error({ command: name, err: describeError(error) }, 'command handler threw');
+      this.answer(answers.fail(`${name}: ${describeError(error)}`));
+    }
+  }
+
+  private notifyIfSettled(): void {
+    if (this.busy) return;
+    const waiters = this.settledWaiters;
+    this.settledWaiters = [];
+    for (const wake of waiters) wake();
+  }
+}
+
+function clip(text: string): string {
+  return text.length <= MAX_ECHOED_COMMAND_CHARS ? text : `${text.slice(0, MAX_ECHOED_COMMAND_CHARS)}...`;
+}
