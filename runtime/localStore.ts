@@ -23,7 +23,8 @@ export class LocalStore implements ObjectStore {
   pathOf(key: string): string {
     if (key === '' || key.includes('\0')) throw new StoreError('InvalidKey', `invalid key ${JSON.stringify(key)} in ${this.name}`);
     const path = resolve(this.root, key);
-    if (!path.startsWith(this.root + sep)) {
+    const inside = this.root.endsWith(sep) ? this.root : this.root + sep;
+    if (!path.startsWith(inside) || path === this.root) {
       throw new StoreError('InvalidKey', `key ${JSON.stringify(key)} escapes ${this.name}`);
     }
     return path;

@@ -1,0 +1,143 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { StoreError } from '../runtime/errors.js';
+import { LocalStore } from '../runtime/localStore.js';
+
+let root: string;
+let work: string;
+
+beforeEach(async () => {
+  root = await mkdtemp(join(tmpdir(), 'xc-local-root-'));
+  work = await mkdtemp(join(tmpdir(), 'xc-local-work-'));
+});
+
+afterEach(async () => {
+  await chmod(root, 0o700).catch(() => undefined);
+  await rm(root, { recursive: true, force: true });
+  await rm(work, { recursive: true, force: true });
+});
+
+async function failure(promise: Promise<unknown>): Promise<StoreError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(StoreError);
+  expect((error as StoreError).message).not.toMatch(/\n/);
+  return error as StoreError;
+}
+
+async function collect(iterable: AsyncIterable<string>): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const key of iterable) keys.push(key);
+  return keys;
+}
+
+function sha(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+describe('LocalStore', () => {
+  it('names itself file:ABSOLUTE-DIR', () => {
+    expect(new LocalStore(root).name).toBe(`file:${root}`);
+  });
+
+  it('round-trips put, upload and download byte for byte, creating key folders', async () => {
+    const store = new LocalStore(root);
+    const body = randomBytes(3 * 1024 * 1024);
+    await writeFile(join(work, 'in.bin'), body);
+    await store.upload('deep/er/in.bin', join(work, 'in.bin'));
+    await store.put('small.txt', Buffer.from('hello'));
+    await store.download('deep/er/in.bin', join(work, 'out.bin'));
+    await store.download('small.txt', join(work, 'small.txt'));
+    expect(sha(await readFile(join(work, 'out.bin')))).toBe(sha(body));
+    expect(await readFile(join(work, 'small.txt'), 'utf8')).toBe('hello');
+    expect(sha(await readFile(join(root, 'deep', 'er', 'in.bin')))).toBe(sha(body));
+  });
+
+  it('replaces existing objects and files', async () => {
+    const store = new LocalStore(root);
+    await store.put('k', Buffer.from('one'));
+    await store.put('k', Buffer.from('two'));
+    await writeFile(join(work, 'k'), 'stale');
+    await store.download('k', join(work, 'k'));
+    expect(await readFile(join(work, 'k'), 'utf8')).toBe('two');
+  });
+
+  it('lists keys under a prefix in byte order, with / separators, skipping files being written', async () => {
+    const store = new LocalStore(root);
+    for (const key of ['b/2', 'b/10', 'a', 'B/x', 'b/1/z', 'bz', 'é']) await store.put(key, Buffer.from(key));
+    await writeFile(join(root, 'b', '2.xc-partial-0123456789ab'), 'half');
+    expect(await collect(store.list(''))).toEqual(['B/x', 'a', 'b/1/z', 'b/10', 'b/2', 'bz', 'é']);
+    expect(await collect(store.list('b/'))).toEqual(['b/1/z', 'b/10', 'b/2']);
+    expect(await collect(store.list('b/1'))).toEqual(['b/1/z', 'b/10']);
+    expect(await collect(store.list('nothing'))).toEqual([]);
+  });
+
+  it('lists nothing when the folder does not exist yet', async () => {
+    expect(await collect(new LocalStore(join(root, 'not-yet')).list(''))).toEqual([]);
+  });
+
+  it('tells whether a key exists (files only)', async () => {
+    const store = new LocalStore(root);
+    await store.put('d/f', Buffer.from('x'));
+    expect(await store.exists('d/f')).toBe(true);
+    expect(await store.exists('d')).toBe(false);
+    expect(await store.exists('nope')).toBe(false);
+    expect(await store.exists('../escape')).toBe(false);
+  });
+
+  it('reports a missing key naming store, key and file, and leaves no partial file', async () => {
+    const store = new LocalStore(root);
+    const file = join(work, 'never');
+    // Repeated: the temp file must not survive a read failure racing with its creation.
+    for (let i = 0; i < 20; i++) {
+      const error = await failure(store.download('missing/key', file));
+      expect(error.code).toBe('NoSuchKey');
+      expect(error.message).toBe(`NoSuchKey: file:${root}/missing/key -> ${file}`);
+    }
+    expect(await readdir(work)).toEqual([]);
+  });
+
+  it('refuses keys that would leave the folder', async () => {
+    const store = new LocalStore(root);
+    for (const key of ['../x', '/etc/passwd', 'a/../../x', '', 'nul\0byte', '.']) {
+      expect((await failure(store.put(key, Buffer.from('x')))).code).toBe('InvalidKey');
+    }
+    expect(await readdir(root)).toEqual([]);
+  });
+
+  it('works when the folder is the file-system root', () => {
+    expect(new LocalStore('/').pathOf('tmp/x')).toBe('/tmp/x');
+    expect(() => new LocalStore('/').pathOf('/')).toThrow(StoreError);
+  });
+
+  it('names the local file when it is missing or its folder is', async () => {
+    const store = new LocalStore(root);
+    const up = await failure(store.upload('k', join(work, 'absent')));
+    expect(up.code).toBe('LocalFile');
+    expect(up.message).toContain(join(work, 'absent'));
+    await store.put('k', Buffer.from('x'));
+    const down = await failure(store.download('k', join(work, 'no-dir', 'k')));
+    expect(down.code).toBe('LocalFile');
+    expect(down.message).toContain(join(work, 'no-dir', 'k'));
+    expect(await readdir(work)).toEqual([]);
+    expect(await collect(store.list(''))).toEqual(['k']);
+  });
+
+  it.skipIf(process.getuid?.() === 0)('reports a folder it may not write to as AccessDenied', async () => {
+    const store = new LocalStore(root);
+    await chmod(root, 0o500);
+    expect((await failure(store.put('k', Buffer.from('x')))).code).toBe('AccessDenied');
+  });
+
+  it('does not mistake a folder for an object', async () => {
+    const store = new LocalStore(root);
+    await mkdir(join(root, 'dir'));
+    expect((await failure(store.download('dir', join(work, 'x')))).code).toBe('LocalFile');
+    expect(await readdir(work)).toEqual([]);
+  });
+});
