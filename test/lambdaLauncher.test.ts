@@ -1,0 +1,287 @@
+/**
+ * The Lambda launcher against the fake Lambda on 127.0.0.1: real HTTP, real SigV4 signing, the
+ * fixture throttling a seeded share of Invokes. Workers here are "cheap simulated" ones: the
+ * fixture records each accepted invocation instead of running a handler.
+ */
+import { createServer } from 'node:net';
+import { Writable } from 'node:stream';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { ConfigError } from '../runtime/errors.js';
+import {
+  compileLambdaLauncherOptions,
+  createLambdaLauncher,
+  describeFailure,
+  formatLaunchSummary,
+  resolveEndpointOverride,
+  type LambdaLauncherOptions,
+} from '../runtime/lambdaLauncher.js';
+import type { LaunchReport, LaunchRequest } from '../runtime/launcher.js';
+import type { WorkerEvent } from '../worker/event.js';
+import { startLambdaFixture, type LambdaFixture } from './support/lambdaFixture.js';
+
+const FUNCTION = 'png2y4m-test';
+const SECRET = 'fixture-secret-never-to-be-seen';
+const credentials = async () => ({ accessKeyId: 'AKIDFIXTURE', secretAccessKey: SECRET });
+
+const EVENT: WorkerEvent = {
+  mode: 1,
+  addr: '127.0.0.1',
+  port: 13579,
+  bucket: 'file:/tmp/nowhere',
+  region: 'us-east-1',
+  cacert: '-----BEGIN CERTIFICATE-----\nca\n-----END CERTIFICATE-----',
+  wrkcert: '-----BEGIN CERTIFICATE-----\nworker\n-----END CERTIFICATE-----',
+  wrkkey: '-----BEGIN PRIVATE KEY-----\nworker-key\n-----END PRIVATE KEY-----',
+  nonblock: 0,
+  bg_silent: 0,
+  rm_tmpdir: 1,
+  hash_s3keys: 0,
+};
+
+function requests(count: number, event: WorkerEvent = EVENT): LaunchRequest[] {
+  return Array.from({ length: count }, (_, invocation) => ({ invocation, event }));
+}
+
+let fixture: LambdaFixture | undefined;
+afterEach(async () => {
+  await fixture?.close();
+  fixture = undefined;
+  vi.unstubAllEnvs();
+});
+
+async function launch(options: Omit<LambdaLauncherOptions, 'functionName'> & { functionName?: string }, batch: LaunchRequest[]) {
+  const launcher = createLambdaLauncher({ functionName: FUNCTION, credentials, ...options });
+  const reports: LaunchReport[] = [];
+  await launcher.launch(batch, (report) => reports.push(report));
+  await launcher.stop();
+  return { reports, summary: launcher.lastSummary()! };
+}
+
+/** Each invocation must be reported exactly once, accepted or failed. */
+function byInvocation(reports: LaunchReport[], count: number): Map<number, LaunchReport> {
+  const seen = new Map<number, LaunchReport>();
+  for (const report of reports) {
+    expect(seen.has(report.invocation), `invocation ${report.invocation} reported twice`).toBe(false);
+    seen.set(report.invocation, report);
+  }
+  expect([...seen.keys()].sort((a, b) => a - b)).toEqual(Array.from({ length: count }, (_, i) => i));
+  return seen;
+}
+
+describe('lambda launcher', () => {
+  it('starts every one of 200 workers when half of all Invokes are throttled', async () => {
+    fixture = await startLambdaFixture({ mode: 'record', throttleShare: 0.5, seed: 42 });
+    fixture.addFunction(FUNCTION);
+    const { reports, summary } = await launch(
+      { endpoint: fixture.endpoint, concurrency: 32, baseDelayMs: 5, maxDelayMs: 100, deadlineMs: 20_000 },
+      requests(200),
+    );
+    const seen = byInvocation(reports, 200);
+    expect([...seen.values()].every((r) => r.type === 'accepted')).toBe(true);
+    // Lambda started each worker once: one accepted Event per invocation number.
+    const ids = fixture.invocations.map((i) => (i.payload as { id: number }).id).sort((a, b) => a - b);
+    expect(ids).toEqual(Array.from({ length: 200 }, (_, i) => i));
+    expect(fixture.invocations.every((i) => i.invocationType === 'Event')).toBe(true);
+    expect(fixture.counts.throttled).toBeGreaterThan(50);
+    expect(summary).toMatchObject({ requested: 200, accepted: 200, failed: 0, throttled: fixture.counts.throttled });
+    expect(summary.attempts).toBe(fixture.counts.invokeCalls);
+    expect(fixture.counts.unsigned).toBe(0);
+    expect(formatLaunchSummary(summary)).toMatch(/^launched 200\/200 in .* invocations\/s, skew .*throttled$/);
+  });
+
+  it('reports the launches lost to a short deadline, each with its reason', async () => {
+    fixture = await startLambdaFixture({ mode: 'record', throttleShare: 0.9, seed: 7 });
+    fixture.addFunction(FUNCTION);
+    const started = Date.now();
+    const { reports, summary } = await launch({ endpoint: fixture.endpoint, baseDelayMs: 20, maxDelayMs: 50, deadlineMs: 200 }, requests(60));
+    expect(Date.now() - started).toBeLessThan(10_000); // bounded by the deadline, not hanging
+    const seen = byInvocation(reports, 60);
+    const failed = [...seen.values()].filter((r) => r.type === 'failed');
+    const accepted = [...seen.values()].filter((r) => r.type === 'accepted');
+    expect(failed.length).toBeGreaterThan(0);
+    expect(accepted.length).toBe(fixture.invocations.length);
+    for (const report of failed) {
+      expect(report.type === 'failed' && report.reason).toMatch(/launch deadline 0\.2 s.*throttled.*429 TooManyRequestsException: Rate Exceeded/);
+    }
+    expect(summary.failed).toBe(failed.length);
+  });
+
+  it('gives up on every invocation when all are throttled past the deadline', async () => {
+    fixture = await startLambdaFixture({ mode: 'record', throttleShare: 1 });
+    fixture.addFunction(FUNCTION);
+    const { reports } = await launch({ endpoint: fixture.endpoint, baseDelayMs: 10, maxDelayMs: 20, deadlineMs: 100 }, requests(10));
+    const seen = byInvocation(reports, 10);
+    expect([...seen.values()].every((r) => r.type === 'failed' && /TooManyRequests/.test(r.reason))).toBe(true);
+    expect(fixture.invocations).toHaveLength(0);
+  });
+
+  it('checks every payload against the asynchronous limit before sending anything', async () => {
+    fixture = await startLambdaFixture({ mode: 'record' });
+    fixture.addFunction(FUNCTION);
+    const batch = requests(5);
+    batch[3] = { invocation: 3, event: { ...EVENT, args: 'x'.repeat(300 * 1024) } };
+    const { reports } = await launch({ endpoint: fixture.endpoint }, batch);
+    const seen = byInvocation(reports, 5);
+    for (const report of seen.values()) {
+      expect(report.type === 'failed' && report.reason).toMatch(/invocation 3 is \d+ bytes, over the 262144-byte limit.*nothing was sent/);
+    }
+    expect(fixture.counts.invokeCalls).toBe(0);
+  });
+
+  it('fails at once, without retrying, when the function does not exist', async () => {
+    fixture = await startLambdaFixture({ mode: 'record' });
+    const { reports, summary } = await launch({ endpoint: fixture.endpoint, deadlineMs: 30_000 }, requests(4));
+    const seen = byInvocation(reports, 4);
+    for (const report of seen.values()) {
+      expect(report.type === 'failed' && report.reason).toMatch(/^404 ResourceNotFoundException: Function not found/);
+    }
+    expect(fixture.counts.invokeCalls).toBe(4);
+    expect(summary.attempts).toBe(4);
+  });
+
+  it('spreads the invocations round-robin over the regions', async () => {
+    fixture = await startLambdaFixture({ mode: 'record' });
+    fixture.addFunction(FUNCTION);
+    const regions = ['us-east-1', 'eu-west-1', 'ap-south-1'];
+    const { reports } = await launch({ endpoint: fixture.endpoint, regions }, requests(9));
+    byInvocation(reports, 9);
+    for (const call of fixture.invocations) {
+      const id = (call.payload as { id: number }).id;
+      expect(call.region).toBe(regions[id % 3]);
+    }
+    expect(fixture.invocations).toHaveLength(9);
+  });
+
+  it('reports a network failure with its cause once the deadline has passed', async () => {
+    const port = await closedPort();
+    const { reports } = await launch({ endpoint: `http://127.0.0.1:${port}`, baseDelayMs: 10, maxDelayMs: 30, deadlineMs: 150 }, requests(3));
+    const seen = byInvocation(reports, 3);
+    for (const report of seen.values()) expect(report.type === 'failed' && report.reason).toMatch(/network: ECONNREFUSED/);
+  });
+
+  it('stops mid-launch without hanging, reporting what was not launched', async () => {
+    fixture = await startLambdaFixture({ mode: 'record', throttleShare: 1 });
+    fixture.addFunction(FUNCTION);
+    const launcher = createLambdaLauncher({ functionName: FUNCTION, credentials, endpoint: fixture.endpoint, baseDelayMs: 50, maxDelayMs: 200, deadlineMs: 60_000 });
+    const reports: LaunchReport[] = [];
+    const launching = launcher.launch(requests(20), (report) => reports.push(report));
+    await waitUntil(() => fixture!.counts.invokeCalls >= 20);
+    await launcher.stop();
+    await launching;
+    const seen = byInvocation(reports, 20);
+    for (const report of seen.values()) expect(report.type === 'failed' && report.reason).toBe('launcher stopped');
+  });
+
+  it('fails every invocation with one reason when there are no credentials', async () => {
+    fixture = await startLambdaFixture({ mode: 'record' });
+    fixture.addFunction(FUNCTION);
+    const noCredentials = async () => {
+      throw new Error('Could not load credentials from any providers');
+    };
+    const { reports } = await launch({ endpoint: fixture.endpoint, credentials: noCredentials }, requests(3));
+    for (const report of byInvocation(reports, 3).values()) {
+      expect(report.type === 'failed' && report.reason).toBe('no AWS credentials: Could not load credentials from any providers');
+    }
+    expect(fixture.counts.invokeCalls).toBe(0);
+  });
+
+  it('takes credentials from the SDK chain and the endpoint from AWS_ENDPOINT_URL_LAMBDA, and never logs secrets', async () => {
+    fixture = await startLambdaFixture({ mode: 'record', throttleShare: 0.5, seed: 3 });
+    fixture.addFunction(FUNCTION);
+    vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIDFROMENV');
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', SECRET);
+    vi.stubEnv('AWS_ENDPOINT_URL_LAMBDA', fixture.endpoint);
+    let logged = '';
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        logged += chunk.toString('utf8');
+        callback();
+      },
+    });
+    const launcher = createLambdaLauncher({ functionName: FUNCTION, logger: pino({ level: 'debug' }, sink), baseDelayMs: 5, maxDelayMs: 20 });
+    const reports: LaunchReport[] = [];
+    await launcher.launch(requests(10), (report) => reports.push(report));
+    await launcher.stop();
+    expect([...byInvocation(reports, 10).values()].every((r) => r.type === 'accepted')).toBe(true);
+    expect(logged).toContain('invoke retry');
+    expect(logged).toContain('lambda launch finished');
+    for (const secret of [SECRET, 'AKIDFROMENV', 'worker-key', 'AWS4-HMAC-SHA256']) expect(logged).not.toContain(secret);
+    for (const call of fixture.invocations) expect(JSON.stringify(call.payload)).not.toContain(SECRET);
+  });
+});
+
+describe('lambda launcher options and answers', () => {
+  it('refuses bad options at the edge', () => {
+    expect(() => compileLambdaLauncherOptions({ functionName: '' })).toThrow(ConfigError);
+    expect(() => compileLambdaLauncherOptions({ functionName: 'f', regions: [] })).toThrow(/at least one region/);
+    expect(() => compileLambdaLauncherOptions({ functionName: 'f', regions: ['mars'] })).toThrow(/does not look like an AWS region/);
+    expect(() => compileLambdaLauncherOptions({ functionName: 'f', concurrency: 0 })).toThrow(/concurrency/);
+    expect(() => compileLambdaLauncherOptions({ functionName: 'f', endpoint: 'not a url' })).toThrow(/not a URL/);
+    expect(() => compileLambdaLauncherOptions({ functionName: 'f', endpoint: 'ftp://x' })).toThrow(/http/);
+    const compiled = compileLambdaLauncherOptions({ functionName: 'f' }, {});
+    expect(compiled).toMatchObject({ regions: ['us-east-1'], concurrency: 128, endpoint: undefined, maxPayloadBytes: 262_144 });
+    expect(compiled.retry).toMatchObject({ baseDelayMs: 50, maxDelayMs: 2_000, deadlineMs: 60_000 });
+  });
+
+  it('finds the endpoint in the standard environment, the option first', () => {
+    expect(resolveEndpointOverride(undefined, {})).toBeUndefined();
+    expect(resolveEndpointOverride(undefined, { AWS_ENDPOINT_URL: 'http://a:1' })?.href).toBe('http://a:1/');
+    expect(resolveEndpointOverride(undefined, { AWS_ENDPOINT_URL: 'http://a:1', AWS_ENDPOINT_URL_LAMBDA: 'http://b:2' })?.href).toBe('http://b:2/');
+    expect(resolveEndpointOverride('http://c:3', { AWS_ENDPOINT_URL_LAMBDA: 'http://b:2' })?.href).toBe('http://c:3/');
+    expect(resolveEndpointOverride(undefined, { AWS_ENDPOINT_URL_LAMBDA: 'http://b:2', AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: 'true' })).toBeUndefined();
+  });
+
+  it('retries throttling and server errors only', () => {
+    const body = (o: object) => Buffer.from(JSON.stringify(o));
+    expect(describeFailure(429, { 'x-amzn-errortype': 'TooManyRequestsException', 'retry-after': '2' }, body({ message: 'Rate Exceeded.' }))).toEqual({
+      retryable: true,
+      throttled: true,
+      reason: '429 TooManyRequestsException: Rate Exceeded.',
+      retryAfterMs: 2000,
+    });
+    expect(describeFailure(503, {}, body({ __type: 'ServiceException', Message: 'busy' }))).toMatchObject({ retryable: true, throttled: false, reason: '503 ServiceException: busy' });
+    expect(describeFailure(403, { 'x-amzn-errortype': 'AccessDeniedException:http://internal' }, body({ message: 'no' }))).toMatchObject({
+      retryable: false,
+      reason: '403 AccessDeniedException: no',
+    });
+    expect(describeFailure(413, {}, Buffer.from('<html>too big</html>'))).toMatchObject({ retryable: false, reason: '413 HTTP 413: <html>too big</html>' });
+  });
+});
+
+describe('lambda fixture', () => {
+  it('speaks the Invoke API as the SDK expects, and refuses unsigned calls', async () => {
+    fixture = await startLambdaFixture({ mode: 'record' });
+    fixture.addFunction(FUNCTION, 'eu-west-1');
+    const client = new LambdaClient({ region: 'eu-west-1', endpoint: fixture.endpoint, credentials: await credentials() });
+    const answer = await client.send(new InvokeCommand({ FunctionName: FUNCTION, InvocationType: 'Event', Payload: Buffer.from('{"id":5}') }));
+    expect(answer.StatusCode).toBe(202);
+    await expect(client.send(new InvokeCommand({ FunctionName: 'nope', InvocationType: 'Event', Payload: Buffer.from('{}') }))).rejects.toMatchObject({
+      name: 'ResourceNotFoundException',
+    });
+    client.destroy();
+    expect(fixture.invocations).toMatchObject([{ functionName: FUNCTION, region: 'eu-west-1', payload: { id: 5 } }]);
+    const unsigned = await fetch(`${fixture.endpoint}/2015-03-31/functions/${FUNCTION}/invocations`, { method: 'POST', body: '{}', headers: { 'x-amz-invocation-type': 'Event' } });
+    expect(unsigned.status).toBe(403);
+    expect(unsigned.headers.get('x-amzn-errortype')).toBe('IncompleteSignatureException');
+    expect(fixture.counts.unsigned).toBe(1);
+    expect(fixture.invocations).toHaveLength(1);
+  });
+});
+
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+async function waitUntil(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
