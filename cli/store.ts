@@ -1,0 +1,233 @@
+/**
+ * `xc-orch store put|get|ls`: copy files and folders between disk and a store (a local folder or an
+ * S3 bucket), so that a user can upload real frames and fetch results without other tools.
+ */
+import { mkdir, readdir, stat } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ConfigError, StoreError } from '../runtime/errors.js';
+import { DEFAULT_BUCKET, openStore } from '../runtime/openStore.js';
+import { S3Store } from '../runtime/s3Store.js';
+import type { ObjectStore } from '../runtime/store.js';
+import { intOption, reportError } from './args.js';
+
+export const STORE_HELP = `Usage:
+  xc-orch store put [options] LOCAL [KEY]   copy a file to KEY, or every file of a folder under KEY/
+                                            (KEY defaults to the file's or folder's name; a KEY
+                                            ending in / receives the file under its own name)
+  xc-orch store get [options] KEY [LOCAL]   copy object KEY to the file LOCAL; if there is no object
+                                            KEY, copy every object under KEY/ into the folder LOCAL
+                                            (LOCAL defaults to the last part of KEY)
+  xc-orch store ls  [options] [PREFIX]      list the keys that begin with PREFIX, one a line
+
+Options:
+  -b, --bucket STORE       file:DIR (a local folder) or an S3 bucket name  [${DEFAULT_BUCKET}]
+  -r, --region REGION      AWS region of the bucket               [the SDK's standard configuration]
+      --s3-endpoint URL    endpoint of an S3-compatible service, path-style  [env AWS_ENDPOINT_URL_S3]
+  -j, --jobs N             files copied at once                   [8]
+  -q, --quiet              no summary line on stderr
+  -h, --help               this help
+
+S3 credentials come from the AWS SDK's standard chain (AWS_PROFILE, AWS_ACCESS_KEY_ID and
+AWS_SECRET_ACCESS_KEY, SSO, or a role), never from the command line.
+
+Exit status: 0 on success, 1 when a copy failed, 2 for bad options.
+`;
+
+/** Parsed command line of `xc-orch store`. */
+export interface StoreCommand {
+  action: 'put' | 'get' | 'ls';
+  operands: string[];
+  bucket: string;
+  region: string | undefined;
+  endpoint: string | undefined;
+  jobs: number;
+  quiet: boolean;
+}
+
+/**
+ * Parse the arguments after `store`; `'help'` when help was asked for.
+ *
+ * @example parseStoreArgs(['ls', '-b', 'frames', 'sintel/']) // { action: 'ls', operands: ['sintel/'], bucket: 'frames', ... }
+ */
+export function parseStoreArgs(args: string[]): StoreCommand | 'help' {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      bucket: { type: 'string', short: 'b' },
+      region: { type: 'string', short: 'r' },
+      's3-endpoint': { type: 'string' },
+      jobs: { type: 'string', short: 'j' },
+      quiet: { type: 'boolean', short: 'q' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) return 'help';
+  const [action, ...operands] = positionals;
+  if (action !== 'put' && action !== 'get' && action !== 'ls') {
+    throw new ConfigError(action === undefined ? 'missing action: put, get or ls (see --help)' : `unknown action '${action}': put, get or ls`);
+  }
+  const arity = { put: [1, 2], get: [1, 2], ls: [0, 1] }[action];
+  if (operands.length < arity[0]! || operands.length > arity[1]!) {
+    throw new ConfigError(`store ${action} takes ${arity[0]} to ${arity[1]} operands, got ${operands.length} (see --help)`);
+  }
+  const jobs = intOption('--jobs', values.jobs) ?? 8;
+  if (jobs < 1 || jobs > 256) throw new ConfigError(`--jobs must be from 1 to 256, got ${jobs}`);
+  return {
+    action,
+    operands,
+    bucket: values.bucket ?? DEFAULT_BUCKET,
+    region: values.region,
+    endpoint: values['s3-endpoint'],
+    jobs,
+    quiet: values.quiet ?? false,
+  };
+}
+
+export async function run(args: string[]): Promise<number> {
+  let store: ObjectStore | undefined;
+  try {
+    const command = parseStoreArgs(args);
+    if (command === 'help') {
+      process.stdout.write(STORE_HELP);
+      return 0;
+    }
+    store = openStore(command.bucket, { region: command.region, endpoint: command.endpoint });
+    const summary = await ACTIONS[command.action](store, command);
+    if (summary && !command.quiet) process.stderr.write(`${summary}\n`);
+    return 0;
+  } catch (error) {
+    return reportError('store', error);
+  } finally {
+    if (store instanceof S3Store) store.close();
+  }
+}
+
+type Action = (store: ObjectStore, command: StoreCommand) => Promise<string | undefined>;
+
+const ACTIONS: Record<StoreCommand['action'], Action> = {
+  async ls(store, { operands }) {
+    const lines: string[] = [];
+    for await (const key of store.list(operands[0] ?? '')) {
+      lines.push(key);
+      // Write in batches: a listing of a million keys should neither wait nor pile up.
+      if (lines.length >= 1000) process.stdout.write(`${lines.splice(0).join('\n')}\n`);
+    }
+    if (lines.length > 0) process.stdout.write(`${lines.join('\n')}\n`);
+    return undefined;
+  },
+
+  async put(store, { operands, jobs }) {
+    const local = resolve(operands[0]!);
+    const info = await stat(local).catch((error: unknown) => {
+      throw new StoreError('LocalFile', `LocalFile: ${local}: ${describeErrno(error)}`);
+    });
+    const given = operands[1];
+    if (info.isFile()) {
+      const key = given === undefined ? basename(local) : given.endsWith('/') ? `${given}${basename(local)}` : given;
+      await store.upload(key, local);
+      return `put ${local} -> ${where(store, key)} (${formatBytes(info.size)})`;
+    }
+    if (!info.isDirectory()) throw new StoreError('LocalFile', `LocalFile: ${local} is neither a file nor a folder`);
+    const prefix = (given ?? basename(local)).replace(/\/+$/, '');
+    const files = await filesUnder(local);
+    let bytes = 0;
+    await forEachLimited(files, jobs, async (file) => {
+      const key = [prefix, ...relative(local, file).split(sep)].filter((part) => part !== '').join('/');
+      await store.upload(key, file);
+      bytes += (await stat(file)).size;
+    });
+    return `put ${files.length} files from ${local} -> ${where(store, prefix ? `${prefix}/` : '')} (${formatBytes(bytes)})`;
+  },
+
+  async get(store, { operands, jobs }) {
+    const key = operands[0]!;
+    const name = basename(key.replace(/\/+$/, '')) || 'download';
+    if (!key.endsWith('/') && (await store.exists(key))) {
+      let target = resolve(operands[1] ?? name);
+      if (operands[1]?.endsWith('/') || (await isDirectory(target))) target = join(target, basename(key));
+      await mkdir(dirname(target), { recursive: true });
+      await store.download(key, target);
+      return `got ${where(store, key)} -> ${target}`;
+    }
+    const prefix = key === '' || key.endsWith('/') ? key : `${key}/`;
+    const folder = resolve(operands[1] ?? name);
+    const pairs: Array<[string, string]> = [];
+    for await (const found of store.list(prefix)) pairs.push([found, localPathFor(folder, found.slice(prefix.length), store, found)]);
+    if (pairs.length === 0) {
+      throw new StoreError('NoSuchKey', `NoSuchKey: ${where(store, key)}: no such object${prefix === key ? '' : ' and nothing under ' + where(store, prefix)}`);
+    }
+    await forEachLimited(pairs, jobs, async ([found, target]) => {
+      await mkdir(dirname(target), { recursive: true });
+      await store.download(found, target);
+    });
+    return `got ${pairs.length} files from ${where(store, prefix)} -> ${folder}`;
+  },
+};
+
+/** Where under `folder` the object `rest` (its key below the prefix) goes; keys that would escape are refused. */
+function localPathFor(folder: string, rest: string, store: ObjectStore, key: string): string {
+  const parts = rest.split('/').filter((part) => part !== '');
+  if (parts.length === 0 || parts.some((part) => part === '..' || part === '.') || isAbsolute(rest)) {
+    throw new StoreError('InvalidKey', `InvalidKey: ${where(store, key)} has no safe local name under ${folder}`);
+  }
+  return join(folder, ...parts);
+}
+
+/** Every regular file under `dir`, in a stable order, skipping files still being written. */
+async function filesUnder(dir: string): Promise<string[]> {
+  const found: string[] = [];
+  const walk = async (current: string): Promise<void> => {
+    const entries = await readdir(current, { withFileTypes: true });
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const entry of entries) {
+      const path = join(current, entry.name);
+      if (entry.isDirectory()) await walk(path);
+      else if (entry.isFile() && !entry.name.includes('.xc-partial-')) found.push(path);
+    }
+  };
+  await walk(dir);
+  return found;
+}
+
+/** Run `work` on every item with at most `limit` at once; the first failure stops new starts. */
+async function forEachLimited<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const lane = async (): Promise<void> => {
+    while (failure === undefined && next < items.length) {
+      const item = items[next++]!;
+      try {
+        await work(item);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  if (failure) throw failure.error;
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  return stat(path).then(
+    (info) => info.isDirectory(),
+    () => false,
+  );
+}
+
+function where(store: ObjectStore, key: string): string {
+  return store instanceof S3Store ? `s3://${store.bucket}/${key}` : `${store.name}/${key}`;
+}
+
+function describeErrno(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException)?.code;
+  return code === 'ENOENT' ? 'no such file or folder' : error instanceof Error ? error.message : String(error);
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
