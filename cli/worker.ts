@@ -1,0 +1,97 @@
+/**
+ * `xc-orch worker --event FILE|-`: run one worker from an invocation payload. The local launcher
+ * starts workers this way; it is also how a worker is debugged by hand. Exit status: 0 after a
+ * normal `quit:` (mode 0: after a command that returned 0), 1 for any other end, 2 for bad usage
+ * or a bad payload.
+ */
+import { readFile } from 'node:fs/promises';
+import { pino } from 'pino';
+import { ConfigError, describeError } from '../runtime/errors.js';
+import { parseEvent } from '../worker/parseEvent.js';
+import { runWorker } from '../worker/worker.js';
+
+/** Environment variable naming the pino level (default `warn`). */
+export const LOG_LEVEL_ENV = 'XC_LOG_LEVEL';
+
+const HELP = `Usage: xc-orch worker --event FILE|-
+
+Run one worker from an invocation payload (JSON): in mode 1 it connects to the
+coordinator at addr:port over mutual TLS and serves its commands until quit:;
+in mode 0 it runs the payload's command once and prints mu's answer.
+
+Options:
+  -e, --event FILE   the payload; '-' reads it from standard input
+  -h, --help         show this help
+
+Environment:
+  XC_LOG_LEVEL       pino log level on stderr (default: warn)
+  XC_ORCH_BIN_DIR    folder put first on PATH for run: (default: the package's bin/)
+`;
+
+/**
+ * @example await run(['--event', 'payload.json']) // 0 after the coordinator said quit:
+ */
+export async function run(args: string[]): Promise<number> {
+  let source: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '-h' || arg === '--help') {
+      process.stdout.write(HELP);
+      return 0;
+    }
+    if (arg === '-e' || arg === '--event') {
+      source = args[++i];
+      if (source === undefined) return usageError('--event needs a file name or -');
+    } else if (arg.startsWith('--event=')) {
+      source = arg.slice('--event='.length);
+    } else {
+      return usageError(`unexpected argument '${arg}'`);
+    }
+  }
+  if (source === undefined || source === '') return usageError('missing --event FILE|-');
+
+  const logger = pino({ level: process.env[LOG_LEVEL_ENV] ?? 'warn', base: { role: 'worker' } }, pino.destination({ fd: 2, sync: true }));
+
+  let event;
+  try {
+    const text = source === '-' ? await readStdin() : await readFile(source, 'utf8');
+    event = parseEvent(parseJson(text, source));
+  } catch (error) {
+    process.stderr.write(`xc-orch worker: ${describeError(error)}\n`);
+    return 2;
+  }
+
+  const exit = await runWorker(event, { logger });
+  if (exit.reason === 'ran') {
+    process.stdout.write(`${exit.answer ?? ''}\n`);
+    return exit.answer?.startsWith('OK:RETVAL(0)') ? 0 : 1;
+  }
+  if (exit.reason === 'quit') return 0;
+  process.stderr.write(`xc-orch worker: stopped (${exit.reason}): ${exit.detail ?? 'no detail'}\n`);
+  return 1;
+}
+
+function usageError(message: string): number {
+  process.stderr.write(`xc-orch worker: ${message}\n\n${HELP}`);
+  return 2;
+}
+
+/**
+ * JSON.parse's own message quotes the text around the error, which here may be a private key:
+ * report only the position.
+ */
+function parseJson(text: string, source: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    const position = /position (\d+)/.exec(describeError(error))?.[1];
+    const where = source === '-' ? 'standard input' : source;
+    throw new ConfigError(`the event in ${where} is not valid JSON${position ? ` (at character ${position})` : ''}`);
+  }
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}

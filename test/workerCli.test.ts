@@ -1,0 +1,150 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateCredentials, type RunCredentials } from '../runtime/certs.js';
+import { ConfigError } from '../runtime/errors.js';
+import { packageRoot } from '../runtime/packagePaths.js';
+import { parseEvent } from '../worker/parseEvent.js';
+import { startScriptedCoordinator, type ScriptedCoordinator } from './support/scriptedCoordinator.js';
+
+const ROOT = packageRoot();
+const SOURCES = ['cli/main.ts', 'cli/worker.ts', 'worker/worker.ts', 'worker/commands.ts', 'worker/parseEvent.ts', 'worker/binDir.ts', 'worker/runShell.ts', 'worker/template.ts', 'worker/hashKey.ts'];
+const FAKE_KEY = '-----BEGIN PRIVATE KEY-----\nTOP-SECRET-KEY-MATERIAL\n-----END PRIVATE KEY-----\n';
+
+describe('parseEvent', () => {
+  it("fills in mu's defaults", () => {
+    expect(parseEvent({ command: 'true' })).toEqual({
+      mode: 0,
+      addr: '127.0.0.1',
+      port: 13579,
+      bucket: 'file:./xc-store',
+      region: 'us-east-1',
+      cacert: '',
+      wrkcert: '',
+      wrkkey: '',
+      nonblock: 0,
+      bg_silent: 0,
+      rm_tmpdir: 1,
+      hash_s3keys: 0,
+      idle_timeout_s: 300,
+      command: 'true',
+    });
+  });
+
+  it('accepts an id substituted into a string and flags written as booleans', () => {
+    const event = parseEvent({ mode: '1', id: '42', cacert: FAKE_KEY, wrkcert: FAKE_KEY, wrkkey: FAKE_KEY, nonblock: true, rm_tmpdir: false });
+    expect(event).toMatchObject({ mode: 1, id: 42, nonblock: 1, rm_tmpdir: 0 });
+  });
+
+  it('lists every problem, naming fields but never quoting secrets', () => {
+    let error: unknown;
+    try {
+      parseEvent({ mode: 1, port: 70000, id: -1, wrkkey: 'TOP-SECRET-KEY-MATERIAL', nonblock: 2, idle_timeout_s: 0, command: 5 });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as Error).message;
+    for (const field of ['port', 'id', 'cacert is required', 'wrkcert is required', 'wrkkey must be PEM', 'nonblock', 'idle_timeout_s', 'command must be a string']) {
+      expect(message).toContain(field);
+    }
+    expect(message).not.toContain('TOP-SECRET');
+  });
+
+  it('rejects non-objects and a mode-0 event without a command', () => {
+    expect(() => parseEvent([])).toThrow('must be a JSON object');
+    expect(() => parseEvent({ mode: 0 })).toThrow('command is required in mode 0');
+  });
+});
+
+describe('xc-orch worker (child process)', () => {
+  let creds: RunCredentials;
+  let coordinator: ScriptedCoordinator | undefined;
+  let root: string;
+
+  beforeAll(async () => {
+    // `npm test` builds first (pretest); when run alone, rebuild if dist/ is missing or older.
+    const built = join(ROOT, 'dist/cli/worker.js');
+    const stale = !existsSync(built) || SOURCES.some((source) => statSync(join(ROOT, source)).mtimeMs > statSync(built).mtimeMs);
+    if (stale) spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json')], { cwd: ROOT, stdio: 'ignore' });
+    expect(existsSync(built)).toBe(true);
+    creds = await generateCredentials();
+    root = await mkdtemp(join(tmpdir(), 'xc-test-cli-'));
+  });
+
+  afterAll(async () => {
+    await coordinator?.close();
+    await rm(root, { recursive: true, force: true });
+  });
+
+  /** Run `xc-orch worker ARGS` with `stdin`; resolves with its exit code and output. */
+  function runCli(args: string[], stdin: string, env: NodeJS.ProcessEnv = {}) {
+    const child = spawn(process.execPath, [join(ROOT, 'bin/xc-orch.js'), 'worker', ...args], {
+      cwd: root,
+      env: { ...process.env, TMPDIR: root, ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stdin.end(stdin);
+    return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+  }
+
+  it('reads the event from stdin, serves the coordinator and exits 0 on quit:', async () => {
+    coordinator = await startScriptedCoordinator({ credentials: creds });
+    const event = { mode: 1, addr: '127.0.0.1', port: coordinator.port, id: 3, cacert: creds.caCert, wrkcert: creds.workerCert, wrkkey: creds.workerKey };
+    const done = runCli(['--event', '-'], JSON.stringify(event), { XC_LOG_LEVEL: 'debug' });
+    const session = await coordinator.nextSession(20_000);
+    expect(await session.next()).toBe('OK:HELLO:3');
+    await session.play([{ send: 'echo:from a child' }, { send: 'run:command -v png2y4m', expect: 'OK:RETVAL(0)' }, { send: 'quit:', expect: null }]);
+    const { code, stderr } = await done;
+    expect(code).toBe(0);
+    expect(session.frames[1]).toBe('OK:ECHO(from a child)');
+    // Debug logs go to stderr, and never carry the key.
+    expect(stderr).toContain('connected to the coordinator');
+    expect(stderr).not.toContain('PRIVATE KEY');
+    expect((await readdir(root)).filter((name) => name.startsWith('xc-worker-'))).toEqual([]);
+  });
+
+  it('runs mode 0 from a file and prints the answer', async () => {
+    const file = join(root, 'event.json');
+    await writeFile(file, JSON.stringify({ mode: 0, command: 'echo once' }));
+    const { code, stdout } = await runCli(['--event', file], '');
+    expect(code).toBe(0);
+    expect(stdout).toBe('OK:RETVAL(0):OUTPUT(once\n):COMMAND(echo once)\n');
+  });
+
+  it('exits 2 on a payload that is not JSON, without echoing it', async () => {
+    const { code, stderr } = await runCli(['--event', '-'], `{"wrkkey": "${FAKE_KEY.replaceAll('\n', '\\n')}", oops}`);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/the event in standard input is not valid JSON/);
+    expect(stderr).not.toContain('TOP-SECRET');
+  });
+
+  it('exits 2 on a missing file, an invalid event or bad usage', async () => {
+    const missing = await runCli(['--event', join(root, 'nope.json')], '');
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('nope.json');
+    const invalid = await runCli(['--event', '-'], JSON.stringify({ mode: 1, wrkkey: 'TOP-SECRET' }));
+    expect(invalid.code).toBe(2);
+    expect(invalid.stderr).toContain('cacert is required');
+    expect(invalid.stderr).not.toContain('TOP-SECRET');
+    const usage = await runCli([], '');
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain('missing --event');
+  });
+
+  it('exits 1 when the coordinator cannot be reached', async () => {
+    const event = { mode: 1, addr: '127.0.0.1', port: 1, cacert: creds.caCert, wrkcert: creds.workerCert, wrkkey: creds.workerKey };
+    const { code, stderr } = await runCli(['--event', '-'], JSON.stringify(event));
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/stopped \(connect\)/);
+  });
+});

@@ -1,0 +1,284 @@
+/**
+ * The worker runtime: one invocation payload in, one exit record out. In mode 1 it dials the
+ * coordinator over mutual TLS, says `OK:HELLO[:ID]`, and pumps frames between the socket and the
+ * command interpreter until `quit:`, a dead connection, garbage on the wire or an idle timeout.
+ * In mode 0 it runs the function's command once and returns mu's answer text.
+ *
+ * It owns exactly one private temp dir (mkdtemp) and, with `rm_tmpdir`, removes that dir and
+ * nothing else: mu's `rm -rf /tmp/*` was fine on Lambda and a disaster anywhere else.
+ */
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect, type TLSSocket } from 'node:tls';
+import { pino, type Logger } from 'pino';
+import { DEFAULT_MAX_FRAME_BYTES, encodeFrame, FrameDecoder } from '../protocol/frame.js';
+import { answers, helloFrame } from '../protocol/messages.js';
+import { COORDINATOR_NAME } from '../runtime/certs.js';
+import { describeError } from '../runtime/errors.js';
+import { findBinDir, pathWithBin, writeToolShims } from './binDir.js';
+import { createInterpreter, type Interpreter, type StoreOpener } from './commands.js';
+import type { WorkerEvent } from './event.js';
+import { DEFAULT_IDLE_TIMEOUT_S } from './parseEvent.js';
+import { DEFAULT_MAX_OUTPUT_BYTES } from './runShell.js';
+
+export interface WorkerOptions {
+  /** Folder put first on PATH for `run:` (default: `XC_ORCH_BIN_DIR`, else the package's `bin/`). */
+  binDir?: string;
+  /** Where the private temp dir is made (default: the OS temp folder). */
+  tmpRoot?: string;
+  /** Give up if the TLS connection is not up after this long (default 30 000 ms). */
+  connectTimeoutMs?: number;
+  /** Overrides the event's `idle_timeout_s` (default: the event's, else 300 s). */
+  idleTimeoutMs?: number;
+  /** Base environment of `run:` commands (default: this process's). */
+  env?: NodeJS.ProcessEnv;
+  /** Bound on one `run:`'s OUTPUT(...) (default 64 KiB). */
+  maxOutputBytes?: number;
+  /** Default: runtime/openStore.ts. */
+  openStore?: StoreOpener;
+  /** Default: silent. Never given the event (it holds the private key). */
+  logger?: Logger;
+}
+
+/** Why the worker stopped. Only `quit` (mode 1) and `ran` (mode 0) are normal ends. */
+export type WorkerExitReason =
+  | 'quit' // the coordinator said quit:
+  | 'closed' // the connection closed or failed after it was up
+  | 'connect' // the connection never came up (refused, TLS verification failed, timeout)
+  | 'protocol' // the coordinator sent a malformed or oversize frame
+  | 'idle' // no command for the idle timeout
+  | 'ran'; // mode 0: the command ran once
+
+export interface WorkerExit {
+  reason: WorkerExitReason;
+  /** One readable line about the cause, for abnormal ends. */
+  detail?: string;
+  /** Commands received (mode 1). */
+  commands: number;
+  /** The private temp dir used (already removed if `removedTmpDir`). */
+  tmpDir: string;
+  removedTmpDir: boolean;
+  /** Mode 0: mu's answer for the one run, `OK:RETVAL(n):OUTPUT(...):COMMAND(...)`. */
+  answer?: string;
+}
+
+interface CompiledOptions {
+  binDir: string | undefined;
+  tmpRoot: string;
+  connectTimeoutMs: number;
+  idleTimeoutMs: number;
+  maxFrameBytes: number;
+  env: NodeJS.ProcessEnv;
+  maxOutputBytes: number;
+  openStore: StoreOpener | undefined;
+  log: Logger;
+}
+
+const DEFAULT_CONNECT_TIMEOUT_MS = 30_000;
+/** Folder inside the temp dir holding the tool shims. */
+const SHIM_DIR_NAME = '.xc-bin';
+/** How long a closing socket may take to flush before it is destroyed. */
+const CLOSE_GRACE_MS = 2_000;
+
+function compile(event: WorkerEvent, options: WorkerOptions): CompiledOptions {
+  const env = options.env ?? process.env;
+  return {
+    binDir: options.binDir ?? findBinDir(env),
+    tmpRoot: options.tmpRoot ?? tmpdir(),
+    connectTimeoutMs: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    idleTimeoutMs: options.idleTimeoutMs ?? (event.idle_timeout_s ?? DEFAULT_IDLE_TIMEOUT_S) * 1000,
+    maxFrameBytes: event.max_frame_bytes ?? DEFAULT_MAX_FRAME_BYTES,
+    env,
+    maxOutputBytes: options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES,
+    openStore: options.openStore,
+    log: options.logger ?? pino({ level: 'silent' }),
+  };
+}
+
+/**
+ * Run one worker to its end. Never rejects for connection or protocol trouble (that is the exit
+ * record's `reason`); rejects only if the temp dir or the tool shims in it cannot be made.
+ *
+ * @example
+ * const exit = await runWorker(parseEvent(JSON.parse(payload)));
+ * process.exitCode = exit.reason === 'quit' ? 0 : 1;
+ */
+export async function runWorker(event: WorkerEvent, options: WorkerOptions = {}): Promise<WorkerExit> {
+  const compiled = compile(event, options);
+  const tmpDir = await mkdtemp(join(compiled.tmpRoot, 'xc-worker-'));
+  compiled.log.debug({ tmpDir, mode: event.mode }, 'worker starting');
+  let result: Outcome;
+  let removedTmpDir = false;
+  try {
+    const toolDirs = await prepareToolDirs(compiled.binDir, tmpDir);
+    const context: RunContext = { event, compiled, tmpDir, path: pathWithBin(toolDirs, compiled.env.PATH) };
+    result = event.mode === 0 ? await runOnce(context) : await serve(context);
+  } finally {
+    if (event.rm_tmpdir) {
+      await rm(tmpDir, { recursive: true, force: true, maxRetries: 2 });
+      removedTmpDir = true;
+    }
+  }
+  compiled.log.debug({ reason: result.reason, detail: result.detail }, 'worker finished');
+  return { ...result, tmpDir, removedTmpDir };
+}
+
+type Outcome = Omit<WorkerExit, 'tmpDir' | 'removedTmpDir'>;
+
+interface RunContext {
+  event: WorkerEvent;
+  compiled: CompiledOptions;
+  tmpDir: string;
+  /** PATH of run: commands, our tools first. */
+  path: string;
+}
+
+/** The folders to put first on PATH: shims for `bin/NAME.js` tools (see binDir.ts), then bin/ itself. */
+async function prepareToolDirs(binDir: string | undefined, tmpDir: string): Promise<string[]> {
+  if (binDir === undefined) return [];
+  const shimDir = join(tmpDir, SHIM_DIR_NAME);
+  await mkdir(shimDir);
+  const shimmed = await writeToolShims(binDir, shimDir);
+  return shimmed.length > 0 ? [shimDir, binDir] : [binDir];
+}
+
+function interpreterFor(context: RunContext, onAnswer: (text: string) => void, onQuit?: () => void): Interpreter {
+  const { compiled } = context;
+  return createInterpreter({
+    event: context.event,
+    tmpDir: context.tmpDir,
+    onAnswer,
+    ...(onQuit ? { onQuit } : {}),
+    env: { ...compiled.env, PATH: context.path },
+    maxOutputBytes: compiled.maxOutputBytes,
+    ...(compiled.openStore ? { openStore: compiled.openStore } : {}),
+    logger: compiled.log,
+  });
+}
+
+/** Mode 0: the function's command, once, in the foreground (mu ignored nonblock here too). */
+async function runOnce(context: RunContext): Promise<Outcome> {
+  let answer: string | undefined;
+  const interpreter = interpreterFor({ ...context, event: { ...context.event, nonblock: 0 } }, (text) => {
+    answer = text;
+  });
+  interpreter.handle('run:');
+  await interpreter.settled();
+  await interpreter.close();
+  return { reason: 'ran', commands: 0, ...(answer !== undefined ? { answer } : {}) };
+}
+
+/** Mode 1: connect, hello, serve until the end; see the module comment. */
+function serve(context: RunContext): Promise<Outcome> {
+  const { event, compiled } = context;
+  const { log } = compiled;
+  return new Promise<Outcome>((resolveOutcome) => {
+    let commands = 0;
+    let connected = false;
+    let finishing = false;
+    let lastError: string | undefined;
+    let idleTimer: NodeJS.Timeout | undefined;
+    const decoder = new FrameDecoder(compiled.maxFrameBytes);
+
+    const socket: TLSSocket = connect({
+      host: event.addr,
+      port: event.port,
+      ca: event.cacert,
+      cert: event.wrkcert,
+      key: event.wrkkey,
+      servername: event.srvname || COORDINATOR_NAME,
+      rejectUnauthorized: true,
+    });
+    socket.setNoDelay(true);
+
+    const send = (text: string) => {
+      if (!socket.destroyed && socket.writable) socket.write(encodeFrame(text));
+    };
+    const interpreter = interpreterFor(context, send, () => void finish('quit'));
+
+    const connectTimer = setTimeout(() => {
+      lastError = `no TLS connection to ${event.addr}:${event.port} after ${compiled.connectTimeoutMs} ms`;
+      socket.destroy();
+    }, compiled.connectTimeoutMs);
+
+    const armIdle = () => {
+      if (idleTimer) clearTimeout(idleTimer);
+      idleTimer = setTimeout(() => {
+        // A long job is not idleness: wait for it, then give the coordinator a full period again.
+        if (interpreter.busy) {
+          void interpreter.settled().then(() => {
+            if (!finishing) armIdle();
+          });
+          return;
+        }
+        void finish('idle', `no command for ${compiled.idleTimeoutMs / 1000} s`);
+      }, compiled.idleTimeoutMs);
+    };
+
+    async function finish(reason: Outcome['reason'], detail?: string): Promise<void> {
+      if (finishing) return;
+      finishing = true;
+      clearTimeout(connectTimer);
+      if (idleTimer) clearTimeout(idleTimer);
+      log.debug({ reason, detail, commands }, 'worker ending');
+      await Promise.all([interpreter.close(), closeSocket(socket)]);
+      resolveOutcome({ reason, commands, ...(detail !== undefined ? { detail } : {}) });
+    }
+
+    socket.once('secureConnect', () => {
+      connected = true;
+      clearTimeout(connectTimer);
+      log.debug({ addr: event.addr, port: event.port }, 'connected to the coordinator');
+      send(helloFrame(event.id));
+      armIdle();
+    });
+
+    socket.on('data', (chunk: Buffer) => {
+      if (finishing) return;
+      let payloads: Buffer[];
+      try {
+        payloads = decoder.push(chunk);
+      } catch (error) {
+        const detail = describeError(error);
+        log.warn({ err: detail }, 'bad frame from the coordinator');
+        // Tell the coordinator why before hanging up, so its record names the cause.
+        send(answers.fail(`protocol error: ${detail}`));
+        void finish('protocol', detail);
+        return;
+      }
+      for (const payload of payloads) {
+        if (finishing) return;
+        commands++;
+        armIdle();
+        interpreter.handle(payload.toString('utf8'));
+      }
+    });
+
+    socket.on('error', (error) => {
+      lastError = describeError(error);
+      log.debug({ err: lastError }, 'socket error');
+    });
+
+    socket.on('close', () => {
+      if (!connected) {
+        void finish('connect', lastError ?? `connection to ${event.addr}:${event.port} closed before TLS was up`);
+      } else {
+        void finish('closed', lastError ?? 'the coordinator closed the connection');
+      }
+    });
+  });
+}
+
+/** End the socket politely (flushing queued answers), or destroy it after a grace period. */
+function closeSocket(socket: TLSSocket): Promise<void> {
+  if (socket.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => socket.destroy(), CLOSE_GRACE_MS);
+    socket.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    socket.end();
+  });
+}
