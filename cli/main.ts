@@ -5,7 +5,9 @@
 
 type Subcommand = { summary: string; load: () => Promise<{ run(args: string[]): Promise<number> }> };
 
-const SUBCOMMANDS: Record<string, Subcommand> = {};
+const SUBCOMMANDS: Record<string, Subcommand> = {
+  worker: { summary: 'run one worker from an invocation payload (--event FILE|-)', load: () => import('./worker.js') },
+};
 
 export function usage(): string {
   const width = Math.max(...Object.keys(SUBCOMMANDS).map((name) => name.length));
