@@ -1,0 +1,101 @@
+/**
+ * Who an answer belongs to. Every state waiting for an answer registers a {@link Waiting} entry
+ * (keyed by its region: `''` on the main line, the region's path inside a superposition); an
+ * answer goes to the waiting entry that expects it, by prefix. These functions are pure and O(number
+ * of waiting regions), so routing costs O(1) per message for an ordinary sequential machine.
+ */
+import { isFail } from '../protocol/messages.js';
+
+/** A state waiting for answers (or, with no expectation, for info). */
+export interface Waiting {
+  /** Dotted state path, for reasons and `output.state`. */
+  state: string;
+  /** Answer prefixes still expected: one for a plain step, several for a pipelined list. */
+  expects: readonly string[];
+  /** Document order of the region: when two regions expect the same prefix, the first gets it. */
+  order: number;
+  /** Loop counters in scope, named in reasons (`frame=9`). */
+  loops: readonly string[];
+  /** What an info watcher waits for, e.g. `info fps present`. */
+  watching?: string;
+}
+
+export type WaitingTable = Readonly<Record<string, Waiting>>;
+
+/** Answers that never drive transitions: `INFO:` updates info, `FAIL` always means failure. */
+export function isClaimable(answer: string): boolean {
+  return !answer.startsWith('INFO:') && !isFail(answer);
+}
+
+/**
+ * Index in `expects` of the expectation `answer` satisfies, or -1. The longest matching prefix
+ * wins, so in a pipelined list `OK:RETVAL(0)` is not used up by an answer that `OK:R` also takes.
+ *
+ * @example claimIndex(['OK:R', 'OK:RETVAL(0)'], 'OK:RETVAL(0):OUTPUT()') // 1
+ */
+export function claimIndex(expects: readonly string[], answer: string): number {
+  let best = -1;
+  for (let i = 0; i < expects.length; i++) {
+    const prefix = expects[i]!;
+    if (answer.startsWith(prefix) && (best < 0 || prefix.length > expects[best]!.length)) best = i;
+  }
+  return best;
+}
+
+/**
+ * The region an answer is routed to: among waiting entries that expect it, the one declared first.
+ *
+ * @example routeAnswer({ '': { state: 'configure.set_a', expects: ['OK:SET'], order: 0, loops: [] } }, 'OK:SET(a)') // ''
+ */
+export function routeAnswer(waiting: WaitingTable, answer: string): string | undefined {
+  if (!isClaimable(answer)) return undefined;
+  let chosen: string | undefined;
+  let chosenOrder = Infinity;
+  for (const region in waiting) {
+    const entry = waiting[region]!;
+    if (entry.order < chosenOrder && claimIndex(entry.expects, answer) >= 0) {
+      chosen = region;
+      chosenOrder = entry.order;
+    }
+  }
+  return chosen;
+}
+
+/** Index of the first queued answer routed to `region`, or -1. */
+export function queuedIndexFor(waiting: WaitingTable, queue: readonly string[], region: string): number {
+  for (let i = 0; i < queue.length; i++) if (routeAnswer(waiting, queue[i]!) === region) return i;
+  return -1;
+}
+
+/** `expects` without the entry `answer` claims. */
+export function withoutClaimed(expects: readonly string[], answer: string): readonly string[] {
+  const index = claimIndex(expects, answer);
+  return index < 0 ? expects : [...expects.slice(0, index), ...expects.slice(index + 1)];
+}
+
+const MAX_QUOTED = 200;
+
+/** An answer quoted for a reason: JSON-escaped and clipped (run outputs can be long). */
+export function quoteAnswer(answer: string): string {
+  const clipped = answer.length > MAX_QUOTED ? `${answer.slice(0, MAX_QUOTED)}...` : answer;
+  return JSON.stringify(clipped);
+}
+
+/** `state X (frame=9), expected "OK:SET"` for every waiting entry, and the state path(s). */
+export function describeWaiting(
+  waiting: WaitingTable,
+  vars: Readonly<Record<string, string | number>>,
+  only?: string,
+): { where: string; state: string } {
+  const entries = only !== undefined ? [waiting[only]].filter((e): e is Waiting => e !== undefined) : Object.values(waiting);
+  if (entries.length === 0) return { where: 'in state (unknown)', state: '(unknown)' };
+  const parts = entries.map((entry) => {
+    const loops = entry.loops.map((name) => `${name}=${String(vars[name])}`).join(', ');
+    const expected =
+      entry.watching !== undefined
+        ? `waiting for ${entry.watching}`
+        : `expected ${entry.expects.map((e) => JSON.stringify(e)).join(' or ')}`;
+    return `${entry.state}${loops ? ` (${loops})` : ''}, ${expected}`;
+  });
+  return { where: `in state ${parts.join('; and in state ')}`, state: entries.map((e) => e.state).join(', ') };
+}
