@@ -42,7 +42,10 @@ export interface WorkerServerOptions {
   port?: number;
   /** Largest frame accepted from a worker, in bytes. Default {@link DEFAULT_MAX_FRAME_BYTES}. */
   maxFrameBytes?: number;
-  /** A client that has not said a valid hello this long after connecting is dropped. Default 30 s. */
+  /**
+   * Time allowed for the TLS handshake, and then again for the first frame (a valid hello);
+   * a client that misses either is dropped. Default 30 s.
+   */
   helloTimeoutMs?: number;
   /** Workers expected to connect at once; sizes the listen backlog. Default 0. */
   expectedWorkers?: number;
