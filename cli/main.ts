@@ -7,6 +7,7 @@ type Subcommand = { summary: string; load: () => Promise<{ run(args: string[]): 
 
 const SUBCOMMANDS: Record<string, Subcommand> = {
   worker: { summary: 'run one worker from an invocation payload (--event FILE|-)', load: () => import('./worker.js') },
+  genkeys: { summary: 'write a CA, a coordinator and a worker certificate to DIR', load: () => import('./genkeys.js') },
 };
 
 export function usage(): string {
