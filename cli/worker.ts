@@ -61,7 +61,18 @@ export async function run(args: string[]): Promise<number> {
     return 2;
   }
 
-  const exit = await runWorker(event, { logger });
+  // The local launcher stops workers with SIGTERM: end cleanly (kill run: commands, remove the temp dir).
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+  let exit;
+  try {
+    exit = await runWorker(event, { logger, signal: stop.signal });
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+  }
   if (exit.reason === 'ran') {
     process.stdout.write(`${exit.answer ?? ''}\n`);
     return exit.answer?.startsWith('OK:RETVAL(0)') ? 0 : 1;

@@ -82,6 +82,10 @@ describe('xc-orch worker (child process)', () => {
 
   /** Run `xc-orch worker ARGS` with `stdin`; resolves with its exit code and output. */
   function runCli(args: string[], stdin: string, env: NodeJS.ProcessEnv = {}) {
+    return startCli(args, stdin, env).done;
+  }
+
+  function startCli(args: string[], stdin: string, env: NodeJS.ProcessEnv = {}) {
     const child = spawn(process.execPath, [join(ROOT, 'bin/xc-orch.js'), 'worker', ...args], {
       cwd: root,
       env: { ...process.env, TMPDIR: root, ...env },
@@ -92,9 +96,10 @@ describe('xc-orch worker (child process)', () => {
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.stdin.end(stdin);
-    return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
       child.on('close', (code) => resolve({ code, stdout, stderr }));
     });
+    return { child, done };
   }
 
   it('reads the event from stdin, serves the coordinator and exits 0 on quit:', async () => {
@@ -139,6 +144,21 @@ describe('xc-orch worker (child process)', () => {
     const usage = await runCli([], '');
     expect(usage.code).toBe(2);
     expect(usage.stderr).toContain('missing --event');
+  });
+
+  it('ends cleanly on SIGTERM, removing its temp dir', async () => {
+    coordinator ??= await startScriptedCoordinator({ credentials: creds });
+    const event = { mode: 1, addr: '127.0.0.1', port: coordinator.port, cacert: creds.caCert, wrkcert: creds.workerCert, wrkkey: creds.workerKey };
+    const { child, done } = startCli(['--event', '-'], JSON.stringify(event));
+    const session = await coordinator.nextSession(20_000);
+    await session.next();
+    await session.play([{ send: 'echo:ready' }]);
+    session.send('run:sleep 30');
+    child.kill('SIGTERM');
+    const { code, stderr } = await done;
+    expect(code).toBe(1);
+    expect(stderr).toContain('stopped (stopped)');
+    expect((await readdir(root)).filter((name) => name.startsWith('xc-worker-'))).toEqual([]);
   });
 
   it('exits 1 when the coordinator cannot be reached', async () => {

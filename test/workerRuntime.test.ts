@@ -189,6 +189,20 @@ describe('runWorker over mutual TLS', () => {
     expect(await workerDirs()).toEqual([]);
   });
 
+  it('stops on abort: kills the running command and removes its temp dir', async () => {
+    const stop = new AbortController();
+    const pidFile = join(root, 'pid');
+    const { exit, session } = await startWorker({}, { signal: stop.signal });
+    await session.next();
+    session.send(`run:echo $$ > ${pidFile}; exec sleep 30`);
+    const pid = await waitForPid(pidFile);
+    stop.abort();
+    const result = await exit;
+    expect(result).toMatchObject({ reason: 'stopped', removedTmpDir: true });
+    expect(isAlive(pid)).toBe(false);
+    expect(await workerDirs()).toEqual([]);
+  });
+
   it('refuses a coordinator whose certificate comes from another CA', async () => {
     coordinator = await startScriptedCoordinator({ credentials: otherCreds });
     const result = await runWorker(eventFor(coordinator.port), { tmpRoot });
@@ -237,3 +251,22 @@ describe('runWorker in mode 0', () => {
     expect(await workerDirs()).toEqual([]);
   });
 });
+
+/** The pid a command wrote to `file` (polled, at most 5 s). */
+async function waitForPid(file: string): Promise<number> {
+  for (let i = 0; i < 250; i++) {
+    const text = await readFile(file, 'utf8').catch(() => '');
+    if (text.trim() !== '') return Number(text.trim());
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`no pid in ${file}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

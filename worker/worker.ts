@@ -39,6 +39,8 @@ export interface WorkerOptions {
   openStore?: StoreOpener;
   /** Default: silent. Never given the event (it holds the private key). */
   logger?: Logger;
+  /** Aborting stops the worker (reason `stopped`): running commands are killed, the temp dir removed. */
+  signal?: AbortSignal;
 }
 
 /** Why the worker stopped. Only `quit` (mode 1) and `ran` (mode 0) are normal ends. */
@@ -48,6 +50,7 @@ export type WorkerExitReason =
   | 'connect' // the connection never came up (refused, TLS verification failed, timeout)
   | 'protocol' // the coordinator sent a malformed or oversize frame
   | 'idle' // no command for the idle timeout
+  | 'stopped' // the caller aborted (the CLI does on SIGTERM/SIGINT)
   | 'ran'; // mode 0: the command ran once
 
 export interface WorkerExit {
@@ -72,6 +75,7 @@ interface CompiledOptions {
   env: NodeJS.ProcessEnv;
   maxOutputBytes: number;
   openStore: StoreOpener | undefined;
+  signal: AbortSignal | undefined;
   log: Logger;
 }
 
@@ -93,6 +97,7 @@ function compile(event: WorkerEvent, options: WorkerOptions): CompiledOptions {
     maxOutputBytes: options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES,
     openStore: options.openStore,
     log: options.logger ?? pino({ level: 'silent' }),
+    signal: options.signal,
   };
 }
 
@@ -163,9 +168,15 @@ async function runOnce(context: RunContext): Promise<Outcome> {
   const interpreter = interpreterFor({ ...context, event: { ...context.event, nonblock: 0 } }, (text) => {
     answer = text;
   });
+  const { signal } = context.compiled;
+  const stop = () => void interpreter.close();
+  signal?.addEventListener('abort', stop, { once: true });
+  if (signal?.aborted) stop();
   interpreter.handle('run:');
   await interpreter.settled();
+  signal?.removeEventListener('abort', stop);
   await interpreter.close();
+  if (answer === undefined && signal?.aborted) return { reason: 'stopped', detail: 'stopped by the caller', commands: 0 };
   return { reason: 'ran', commands: 0, ...(answer !== undefined ? { answer } : {}) };
 }
 
@@ -216,15 +227,21 @@ function serve(context: RunContext): Promise<Outcome> {
       }, compiled.idleTimeoutMs);
     };
 
+    const stop = () => void finish('stopped', 'stopped by the caller');
+    compiled.signal?.addEventListener('abort', stop, { once: true });
+
     async function finish(reason: Outcome['reason'], detail?: string): Promise<void> {
       if (finishing) return;
       finishing = true;
+      compiled.signal?.removeEventListener('abort', stop);
       clearTimeout(connectTimer);
       if (idleTimer) clearTimeout(idleTimer);
       log.debug({ reason, detail, commands }, 'worker ending');
       await Promise.all([interpreter.close(), closeSocket(socket)]);
       resolveOutcome({ reason, commands, ...(detail !== undefined ? { detail } : {}) });
     }
+
+    if (compiled.signal?.aborted) stop();
 
     socket.once('secureConnect', () => {
       connected = true;
