@@ -134,7 +134,9 @@ export class S3Store implements ObjectStore {
       retryMode: 'standard',
       requestHandler: {
         connectionTimeout: this.config.connectTimeoutMs,
-        requestTimeout: this.config.socketTimeoutMs,
+        // An inactivity timer, which keeps running while a body streams (requestTimeout is a
+        // total that would cut long transfers).
+        socketTimeout: this.config.socketTimeoutMs,
       },
     });
   }

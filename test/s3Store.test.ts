@@ -240,6 +240,13 @@ describe('S3Store failures', () => {
     expect(error.message).toMatch(/no AWS credentials found/);
   });
 
+  it('asks for a region when none is configured anywhere', async () => {
+    vi.stubEnv('AWS_REGION', undefined);
+    vi.stubEnv('AWS_DEFAULT_REGION', undefined);
+    const error = await expectStoreError(openTestStore().put('region/x', Buffer.from('x')), 'Other');
+    expect(error.message).toMatch(/no AWS region configured \(use --region or set AWS_REGION\)/);
+  });
+
   it('reports a bucket in another region with the region to use', async () => {
     s3.placeBucketIn('xc-elsewhere', 'eu-west-1');
     const store = openTestStore({ region: 'us-east-1' }, 'xc-elsewhere');
@@ -272,6 +279,15 @@ describe('S3Store failures', () => {
     expect(sha(await readFile(join(dir, 'b.bin')))).toBe(sha(body));
     expect(s3.takeRequests().filter((r) => r.method === 'GET')).toHaveLength(2);
     expect(await entries()).toEqual(['b.bin']);
+  });
+
+  it('gives up on a body that stops flowing, after the socket timeout, leaving no file', async () => {
+    const store = openTestStore({ socketTimeoutMs: 300, retry: { attempts: 2, baseDelayMs: 1 } });
+    await store.put('stall/d.bin', randomBytes(1 * MiB));
+    s3.addFault({ method: 'GET', pathIncludes: 'stall/d.bin', count: 2, action: { stall: { afterBytes: 64 * 1024 } } });
+    const error = await expectStoreError(store.download('stall/d.bin', join(dir, 'd.bin')), 'Network');
+    expect(error.message).toMatch(/timed out after 300 ms of inactivity/);
+    expect(await entries()).toEqual([]);
   });
 
   it('catches a corrupted body (MD5 against the ETag) and leaves no file', async () => {

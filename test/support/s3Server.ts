@@ -42,8 +42,13 @@ export interface Fault {
    * - `status`: answer with this HTTP status and an S3 error body, without forwarding.
    * - `cut`: forward, but destroy the connection after `afterBytes` bytes of the response body.
    * - `corrupt`: forward, flipping the bits of the body byte at offset `atByte`.
+   * - `stall`: forward `afterBytes` bytes of the body, then send nothing more (until the client gives up).
    */
-  action: { status: number; code: string } | { cut: { afterBytes: number } } | { corrupt: { atByte: number } };
+  action:
+    | { status: number; code: string }
+    | { cut: { afterBytes: number } }
+    | { corrupt: { atByte: number } }
+    | { stall: { afterBytes: number } };
 }
 
 export interface S3TestServer {
@@ -160,6 +165,16 @@ function forward(req: IncomingMessage, res: ServerResponse, backend: URL, action
           res.write(chunk);
         });
         answer.on('end', () => res.end());
+        return;
+      }
+      if (action && 'stall' in action) {
+        let sent = 0;
+        answer.on('data', (chunk: Buffer) => {
+          const room = action.stall.afterBytes - sent;
+          if (room > 0) res.write(chunk.subarray(0, room));
+          sent += Math.min(room, chunk.length);
+          if (sent >= action.stall.afterBytes) answer.pause();
+        });
         return;
       }
       if (action && 'corrupt' in action) {
