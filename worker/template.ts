@@ -35,7 +35,11 @@ export function expandCommand(template: string, lookup: TemplateLookup, tmpDir: 
   return substituteTmpDir(command, tmpDir);
 }
 
-/** Replace every `##TMPDIR##` in `text` by `tmpDir`. */
+/**
+ * Replace every `##TMPDIR##` in `text` by `tmpDir` (also used for retrieve/upload file names).
+ *
+ * @example substituteTmpDir('##TMPDIR##/00000001.png', '/tmp/xc-worker-1') // '/tmp/xc-worker-1/00000001.png'
+ */
 export function substituteTmpDir(text: string, tmpDir: string): string {
   return replaceLiterally(text, TMPDIR_MARK, tmpDir);
 }
