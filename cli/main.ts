@@ -7,6 +7,7 @@ type Subcommand = { summary: string; load: () => Promise<{ run(args: string[]): 
 
 const SUBCOMMANDS: Record<string, Subcommand> = {
   worker: { summary: 'run one worker from an invocation payload (--event FILE|-)', load: () => import('./worker.js') },
+  store: { summary: 'copy files and folders between disk and a store: store put|get|ls', load: () => import('./store.js') },
   genkeys: { summary: 'write a CA, a coordinator and a worker certificate to DIR', load: () => import('./genkeys.js') },
 };
 
