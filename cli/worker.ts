@@ -5,13 +5,10 @@
  * or a bad payload.
  */
 import { readFile } from 'node:fs/promises';
-import { pino } from 'pino';
 import { ConfigError, describeError } from '../runtime/errors.js';
+import { createLogger } from '../runtime/logger.js';
 import { parseEvent } from '../worker/parseEvent.js';
 import { runWorker } from '../worker/worker.js';
-
-/** Environment variable naming the pino level (default `warn`). */
-export const LOG_LEVEL_ENV = 'XC_LOG_LEVEL';
 
 const HELP = `Usage: xc-orch worker --event FILE|-
 
@@ -50,7 +47,7 @@ export async function run(args: string[]): Promise<number> {
   }
   if (source === undefined || source === '') return usageError('missing --event FILE|-');
 
-  const logger = pino({ level: process.env[LOG_LEVEL_ENV] ?? 'warn', base: { role: 'worker' } }, pino.destination({ fd: 2, sync: true }));
+  const logger = createLogger({ name: 'worker' });
 
   let event;
   try {
