@@ -145,7 +145,8 @@ function waitingState(
 ): StateConfig {
   if (expects.length === 0) return { entry: sendActions(commands), always: { target: next } };
   const region = site.region;
-  const last = { guard: { type: 'lastAnswerFor', params: { region } }, target: next } as const;
+  const done = { type: 'stopWaiting', params: { region } } as const;
+  const last = { guard: { type: 'lastAnswerFor', params: { region } }, target: next, actions: done } as const;
   const partial = { guard: { type: 'answerFor', params: { region } }, actions: { type: 'claimAnswer', params: { region } } } as const;
   const onAnswer = expects.length > 1 ? [last, partial] : [last];
   return {
@@ -153,12 +154,13 @@ function waitingState(
       ...sendActions(commands),
       { type: 'awaitAnswer', params: { region, state: path, expects, order: site.order, loops: site.loops } },
     ],
-    exit: { type: 'stopWaiting', params: { region } },
+    // The entry is dropped on the way out by the completing transition, not by an exit action:
+    // exit actions run before transition actions, and a failure reason needs the entry.
     // Inside a superposition an answer may have arrived before this state was entered.
     ...(site.inRegion
       ? {
           always: [
-            { guard: { type: 'lastQueuedFor', params: { region } }, target: next, actions: { type: 'claimQueued', params: { region } } },
+            { guard: { type: 'lastQueuedFor', params: { region } }, target: next, actions: [{ type: 'claimQueued', params: { region } }, done] },
             { guard: { type: 'queuedFor', params: { region } }, actions: { type: 'claimQueued', params: { region } } },
           ],
         }
@@ -390,8 +392,7 @@ export function infoWatcher(name: string, test: InfoTest): Block {
             type: 'awaitAnswer',
             params: { region, state: `${site.path}.watch`, expects: [], order: site.order, loops: site.loops, watching: describeInfoTest(test) },
           },
-          exit: { type: 'stopWaiting', params: { region } },
-          always: { guard: { type: 'infoTest', params: test }, target: END },
+          always: { guard: { type: 'infoTest', params: test }, target: END, actions: { type: 'stopWaiting', params: { region } } },
           after: { answerTimeout: { target: site.fail, actions: { type: 'fail', params: { cause: 'timeout', region } } } },
         },
       });
