@@ -190,33 +190,18 @@ export async function startLambdaFixture(options: LambdaFixtureOptions = {}): Pr
   };
 
   const runHandler = (fn: FixtureFunction, body: Buffer) => {
-    const taskRoot = fn.taskRoot!;
-    const child = spawn(process.execPath, ['--input-type=module', '-e', RUNTIME_SHIM], {
-      cwd: taskRoot,
-      env: {
-        PATH: process.env.PATH ?? '/usr/bin:/bin',
-        HOME: tmpdir(),
-        TMPDIR: tmpdir(),
-        LAMBDA_TASK_ROOT: taskRoot,
-        AWS_REGION: fn.region,
-        AWS_LAMBDA_FUNCTION_NAME: fn.name,
-        AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.configuration.MemorySize),
-        FIXTURE_HANDLER: fn.configuration.Handler ?? 'index.handler',
-        ...(fn.configuration.Environment?.Variables ?? {}),
-        ...(options.handlerEnv ?? {}),
-      },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    children.add(child);
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (chunk: Buffer) => (stdout = tail(stdout + chunk.toString('utf8'))));
-    child.stderr!.on('data', (chunk: Buffer) => (stderr = tail(stderr + chunk.toString('utf8'))));
-    child.stdin!.on('error', () => undefined);
-    child.stdin!.end(body);
-    child.on('close', (code, signal) => {
-      children.delete(child);
-      runs.push({ functionName: fn.name, code, signal, stdout, stderr });
+    const env = {
+      AWS_REGION: fn.region,
+      AWS_LAMBDA_FUNCTION_NAME: fn.name,
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.configuration.MemorySize),
+      ...(fn.configuration.Environment?.Variables ?? {}),
+      ...(options.handlerEnv ?? {}),
+    };
+    const running = startHandlerProcess(fn.taskRoot!, fn.configuration.Handler ?? 'index.handler', body, env);
+    children.add(running.child);
+    void running.result.then((run) => {
+      children.delete(running.child);
+      runs.push({ ...run, functionName: fn.name });
       for (const wake of [...runWaiters]) wake();
     });
   };
@@ -381,6 +366,42 @@ export async function startLambdaFixture(options: LambdaFixtureOptions = {}): Pr
       await rm(workDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Run `handler` (e.g. `index.handler`) of an unpacked function in a child process, as Lambda's
+ * Node.js runtime would: task root as cwd and LAMBDA_TASK_ROOT, the payload as the event.
+ *
+ * @example const run = await startHandlerProcess(dir, 'index.handler', Buffer.from('{}'), {}).result;
+ */
+export function startHandlerProcess(
+  taskRoot: string,
+  handler: string,
+  payload: Buffer,
+  env: Record<string, string>,
+): { child: ChildProcess; result: Promise<Omit<HandlerRun, 'functionName'>> } {
+  const child = spawn(process.execPath, ['--input-type=module', '-e', RUNTIME_SHIM], {
+    cwd: taskRoot,
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: tmpdir(),
+      TMPDIR: tmpdir(),
+      LAMBDA_TASK_ROOT: taskRoot,
+      FIXTURE_HANDLER: handler,
+      ...env,
+    },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk: Buffer) => (stdout = tail(stdout + chunk.toString('utf8'))));
+  child.stderr!.on('data', (chunk: Buffer) => (stderr = tail(stderr + chunk.toString('utf8'))));
+  child.stdin!.on('error', () => undefined);
+  child.stdin!.end(payload);
+  const result = new Promise<Omit<HandlerRun, 'functionName'>>((resolve) => {
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+  return { child, result };
 }
 
 /** The region and service of a SigV4 Authorization header, or undefined when it is not one. */

@@ -1,0 +1,315 @@
+/**
+ * `xc-orch lambdaize`: the zip (bundle, manifest, bin/, lib/, modes, limits), the executable
+ * checks, and the deployed function running a real worker against a scripted coordinator,
+ * through the fake Lambda on 127.0.0.1.
+ */
+import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { run as runLambdaizeCli, parseLambdaizeArgs } from '../cli/lambdaize.js';
+import { generateCredentials, type RunCredentials } from '../runtime/certs.js';
+import { ConfigError } from '../runtime/errors.js';
+import {
+  BUILTIN_COMMANDS,
+  buildPackage,
+  checkSizeLimits,
+  compileLambdaizeOptions,
+  inspectExecutable,
+  lambdaize,
+  parseLdd,
+} from '../runtime/lambdaize.js';
+import { createLambdaLauncher } from '../runtime/lambdaLauncher.js';
+import type { LaunchReport } from '../runtime/launcher.js';
+import type { WorkerEvent } from '../worker/event.js';
+import { MANIFEST_FILE } from '../worker/lambdaHandler.js';
+import { readZip, startHandlerProcess, startLambdaFixture, unpackZip, type LambdaFixture } from './support/lambdaFixture.js';
+import { startScriptedCoordinator, type ScriptedCoordinator } from './support/scriptedCoordinator.js';
+
+const ROLE = 'arn:aws:iam::123456789012:role/xc-orch-test';
+let dir: string;
+let credentials: RunCredentials;
+let fixture: LambdaFixture | undefined;
+let coordinator: ScriptedCoordinator | undefined;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'xc-lambdaize-test-'));
+  credentials = await generateCredentials();
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+afterEach(async () => {
+  await fixture?.close();
+  fixture = undefined;
+  await coordinator?.close();
+  coordinator = undefined;
+  vi.unstubAllEnvs();
+  vi.restoreAllMocks();
+});
+
+function workerEvent(port: number, id: number, extra: Partial<WorkerEvent> = {}): Omit<WorkerEvent, 'command'> & Partial<WorkerEvent> {
+  return {
+    mode: 1,
+    addr: '127.0.0.1',
+    port,
+    id,
+    bucket: `file:${dir}`,
+    region: 'us-east-1',
+    cacert: credentials.caCert,
+    wrkcert: credentials.workerCert,
+    wrkkey: credentials.workerKey,
+    nonblock: 0,
+    bg_silent: 0,
+    rm_tmpdir: 1,
+    hash_s3keys: 0,
+    idle_timeout_s: 20,
+    ...extra,
+  };
+}
+
+/** A minimal ELF64 x86_64 file: header and one program header, PT_INTERP when `interpreter` is set. */
+function fakeElf(interpreter?: string): Buffer {
+  const header = Buffer.alloc(64);
+  header.writeUInt32BE(0x7f454c46, 0);
+  header[4] = 2; // 64-bit
+  header[5] = 1; // little-endian
+  header[6] = 1;
+  header.writeUInt16LE(2, 16); // ET_EXEC
+  header.writeUInt16LE(62, 18); // x86_64
+  header.writeBigUInt64LE(64n, 32); // e_phoff
+  header.writeUInt16LE(56, 54); // e_phentsize
+  header.writeUInt16LE(1, 56); // e_phnum
+  const phdr = Buffer.alloc(56);
+  const text = Buffer.from(`${interpreter ?? ''}\0`);
+  phdr.writeUInt32LE(interpreter ? 3 : 1, 0);
+  phdr.writeBigUInt64LE(120n, 8);
+  phdr.writeBigUInt64LE(BigInt(text.byteLength), 32);
+  return Buffer.concat([header, phdr, text]);
+}
+
+describe('lambdaize packaging', () => {
+  it('packs the built-in png2y4m: bundle, wrapper, manifest, modes, and the same bytes twice', async () => {
+    const options = compileLambdaizeOptions({ builtin: 'png2y4m', skipUpload: true, outDir: dir, name: 'png2y4m-pack' });
+    const built = await buildPackage(options);
+    expect(built.zipPath).toBe(join(dir, 'png2y4m-pack.zip'));
+    const zip = await readFile(built.zipPath);
+    expect(zip.byteLength).toBe(built.zippedBytes);
+    const entries = new Map((await readZip(zip)).map((entry) => [entry.name, entry]));
+    expect([...entries.keys()].sort()).toEqual(['bin/png2y4m', 'index.mjs', 'png2y4m.mjs', MANIFEST_FILE]);
+    expect(entries.get('bin/png2y4m')!.mode).toBe(0o755);
+    expect(entries.get('index.mjs')!.mode).toBe(0o644);
+    expect(entries.get('index.mjs')!.data.toString()).toMatch(/export\s*\{[^}]*handler/);
+    expect(JSON.parse(entries.get(MANIFEST_FILE)!.data.toString())).toEqual({ version: 1, command: BUILTIN_COMMANDS.png2y4m, builtin: 'png2y4m' });
+    const again = await buildPackage(options);
+    const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+    expect(sha(await readFile(again.zipPath))).toBe(sha(zip));
+  });
+
+  it('uses the command the coordinator sends for png2y4m', async () => {
+    const { PNG2Y4M_COMMAND } = await import('../runtime/coordinator.js');
+    expect(BUILTIN_COMMANDS.png2y4m).toBe(PNG2Y4M_COMMAND);
+  });
+
+  it('tells static from dynamic executables and scripts, and refuses anything else', async () => {
+    const staticElf = join(dir, 'static-tool');
+    const dynamicElf = join(dir, 'dynamic-tool');
+    await writeFile(staticElf, fakeElf(), { mode: 0o755 });
+    await writeFile(dynamicElf, fakeElf('/lib64/ld-linux-x86-64.so.2'), { mode: 0o755 });
+    expect(await inspectExecutable(staticElf)).toEqual({ kind: 'elf', dynamic: false, arch: 'x86_64', machine: 62 });
+    expect(await inspectExecutable(dynamicElf)).toEqual({ kind: 'elf', dynamic: true, interpreter: '/lib64/ld-linux-x86-64.so.2', arch: 'x86_64', machine: 62 });
+    const script = join(dir, 'tool.sh');
+    await writeFile(script, '#!/bin/sh\necho hi\n', { mode: 0o755 });
+    expect(await inspectExecutable(script)).toEqual({ kind: 'script', interpreter: '/bin/sh' });
+    const text = join(dir, 'notes.txt');
+    await writeFile(text, 'just text, long enough to be read as a header of sorts, really, yes, quite long indeed');
+    await expect(inspectExecutable(text)).rejects.toThrow(/neither an ELF executable nor a #! script/);
+    const truncated = join(dir, 'truncated');
+    await writeFile(truncated, fakeElf().subarray(0, 80));
+    await expect(inspectExecutable(truncated)).rejects.toThrow(/malformed ELF/);
+    await expect(inspectExecutable(join(dir, 'missing'))).rejects.toThrow(/cannot read executable/);
+  });
+
+  it('packs a static executable with its command template and extra files', async () => {
+    const tool = join(dir, 'encoder');
+    const extra = join(dir, 'helper.sh');
+    const data = join(dir, 'table.dat');
+    await writeFile(tool, fakeElf(), { mode: 0o755 });
+    await writeFile(extra, '#!/bin/sh\n', { mode: 0o755 });
+    await writeFile(data, 'data', { mode: 0o644 });
+    const built = await buildPackage(
+      compileLambdaizeOptions({ executable: tool, preArgs: 'nice -n 5', postArgs: '-o ##OUTFILE## ##INFILE##', extraFiles: [extra, data], skipUpload: true, outDir: dir, name: 'enc' }),
+    );
+    expect(built.manifest).toEqual({ version: 1, command: 'nice -n 5 encoder -o ##OUTFILE## ##INFILE##' });
+    const entries = new Map((await readZip(await readFile(built.zipPath))).map((entry) => [entry.name, entry.mode]));
+    expect(entries.get('bin/encoder')).toBe(0o755);
+    expect(entries.get('bin/helper.sh')).toBe(0o755);
+    expect(entries.get('bin/table.dat')).toBe(0o644);
+  });
+
+  it('refuses a dynamically linked executable unless --allow-dynamic, which packs its libraries', async () => {
+    const ls = '/bin/ls';
+    const info = await inspectExecutable(ls);
+    if (info.kind !== 'elf' || !info.dynamic) return; // a static ls has nothing to show here
+    await expect(buildPackage(compileLambdaizeOptions({ executable: ls, skipUpload: true, outDir: dir, name: 'ls-refused' }))).rejects.toThrow(
+      /ls is dynamically linked \(loader .*\).*--allow-dynamic/,
+    );
+    const built = await buildPackage(compileLambdaizeOptions({ executable: ls, allowDynamic: true, skipUpload: true, outDir: dir, name: 'ls-dynamic' }));
+    expect(built.manifest).toEqual({ version: 1, command: 'ls', libDir: 'lib' });
+    const expected = parseLdd(execFileSync('ldd', [ls], { encoding: 'utf8' })).map((library) => `lib/${library.name}`);
+    const names = built.entries.map((entry) => entry.name);
+    for (const name of expected) expect(names).toContain(name);
+    expect(names.some((name) => /^lib\/(libc\.so|ld-linux)/.test(name))).toBe(false);
+    expect(built.warnings.join()).toMatch(/dynamically linked: packed \d+ shared librar/);
+
+    // The handler puts lib/ on LD_LIBRARY_PATH for the packed command (mode 0: run it once).
+    const taskRoot = join(dir, 'ls-root');
+    await unpackZip(await readFile(built.zipPath), taskRoot);
+    const event = { ...workerEvent(1, 0), mode: 0, command: 'echo "libs=$LD_LIBRARY_PATH"; ls / > /dev/null && echo listed' };
+    const result = await startHandlerProcess(taskRoot, 'index.handler', Buffer.from(JSON.stringify(event)), {}).result;
+    expect(result.code, result.stderr).toBe(0);
+    const answer = JSON.parse(result.stdout) as { ok: boolean; answer: string };
+    expect(answer.ok).toBe(true);
+    expect(answer.answer).toContain(`libs=${join(taskRoot, 'lib')}`);
+    expect(answer.answer).toContain('listed');
+  });
+
+  it('parses ldd output, skipping the C library and the loader, and names missing libraries', () => {
+    const text = [
+      '\tlinux-vdso.so.1 (0x00007ffc)',
+      '\tlibselinux.so.1 => /lib/x86_64-linux-gnu/libselinux.so.1 (0x00007f01)',
+      '\tlibc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x00007f02)',
+      '\tlibpthread.so.0 => /lib/x86_64-linux-gnu/libpthread.so.0 (0x00007f03)',
+      '\t/lib64/ld-linux-x86-64.so.2 (0x00007f04)',
+      '\tlibvpx.so.7 => /usr/lib/libvpx.so.7 (0x00007f05)',
+    ].join('\n');
+    expect(parseLdd(text)).toEqual([
+      { name: 'libselinux.so.1', path: '/lib/x86_64-linux-gnu/libselinux.so.1' },
+      { name: 'libvpx.so.7', path: '/usr/lib/libvpx.so.7' },
+    ]);
+    expect(() => parseLdd(`${text}\n\tlibgone.so.2 => not found\n`)).toThrow(/shared libraries not found: libgone\.so\.2/);
+  });
+
+  it("checks Lambda's size limits", () => {
+    const small = { zippedBytes: 10, unzippedBytes: 20 };
+    expect(checkSizeLimits(small, { upload: true })).toEqual([]);
+    expect(() => checkSizeLimits({ zippedBytes: 10, unzippedBytes: 251 * 1024 * 1024 }, { upload: false })).toThrow(/unpacks to 251\.0 MiB, over Lambda's 250\.0 MiB/);
+    expect(() => checkSizeLimits({ zippedBytes: 51 * 1024 * 1024, unzippedBytes: 60 * 1024 * 1024 }, { upload: true })).toThrow(/51\.0 MiB, over the 50\.0 MiB limit.*through S3/);
+    expect(checkSizeLimits({ zippedBytes: 51 * 1024 * 1024, unzippedBytes: 60 * 1024 * 1024 }, { upload: false })).toEqual([
+      'the zip is 51.0 MiB, over the 50.0 MiB limit of a direct upload: upload it through S3',
+    ]);
+  });
+
+  it('refuses bad options with clear messages', () => {
+    expect(() => compileLambdaizeOptions({})).toThrow(/EXECUTABLE.*--builtin/);
+    expect(() => compileLambdaizeOptions({ builtin: 'vpxenc', skipUpload: true })).toThrow(/--builtin must be one of png2y4m/);
+    expect(() => compileLambdaizeOptions({ builtin: 'png2y4m' }, {})).toThrow(/--role \(or env AWS_ROLE\)/);
+    expect(() => compileLambdaizeOptions({ builtin: 'png2y4m', role: 'admin' }, {})).toThrow(/IAM role ARN/);
+    expect(() => compileLambdaizeOptions({ builtin: 'png2y4m', skipUpload: true, memoryMb: 64 })).toThrow(/--memory/);
+    expect(() => compileLambdaizeOptions({ builtin: 'png2y4m', skipUpload: true, timeoutS: 901 })).toThrow(/--timeout/);
+    expect(() => compileLambdaizeOptions({ builtin: 'png2y4m', skipUpload: true, name: 'bad name' })).toThrow(/--name/);
+    const compiled = compileLambdaizeOptions({ builtin: 'png2y4m' }, { AWS_ROLE: ROLE, AWS_REGION: 'eu-west-1' });
+    expect(compiled).toMatchObject({ role: ROLE, region: 'eu-west-1', memoryMb: 1536, timeoutS: 180, runtime: 'nodejs22.x' });
+    expect(compiled.name).toMatch(/^png2y4m-[0-9a-f]{8}$/);
+    expect(() => parseLambdaizeArgs(['--builtin', 'png2y4m', 'extra'])).toThrow(ConfigError);
+    expect(parseLambdaizeArgs(['--memory', '512', 'tool', '', '-o ##OUTFILE## ##INFILE##', 'a', '-b'])).toMatchObject({
+      memoryMb: 512,
+      executable: 'tool',
+      preArgs: '',
+      postArgs: '-o ##OUTFILE## ##INFILE##',
+      extraFiles: ['a', '-b'],
+    });
+    expect(parseLambdaizeArgs(['--skip-upload', '--', '-tool'])).toMatchObject({ skipUpload: true, executable: '-tool' });
+    expect(() => parseLambdaizeArgs(['--bogus', 'tool'])).toThrow(/Unknown option '--bogus'/);
+  });
+});
+
+describe('lambdaize --builtin png2y4m --skip-upload', () => {
+  it('makes a zip whose index.handler runs a real worker against a coordinator', async () => {
+    const out = join(dir, 'cli-out');
+    const stdout = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const code = await runLambdaizeCli(['--builtin', 'png2y4m', '--skip-upload', '--out', out, '--name', 'png2y4m-cli']);
+    const printed = stdout.mock.calls.map((call) => String(call[0])).join('');
+    vi.restoreAllMocks();
+    expect(code).toBe(0);
+    const result = JSON.parse(printed) as { zip: string; function?: unknown; command: string };
+    expect(result.zip).toBe(join(out, 'png2y4m-cli.zip'));
+    expect(result.function).toBeUndefined();
+
+    const taskRoot = join(dir, 'cli-root');
+    await unpackZip(await readFile(result.zip), taskRoot);
+    coordinator = await startScriptedCoordinator({ credentials, timeoutMs: 15_000 });
+    const handlerRun = startHandlerProcess(taskRoot, 'index.handler', Buffer.from(JSON.stringify(workerEvent(coordinator.port, 3))), {});
+    const session = await coordinator.nextSession();
+    expect(await session.next()).toBe('OK:HELLO:3');
+    const [echo, packedTool] = await session.play([{ send: 'echo:from lambda' }, { send: 'run:png2y4m --help; echo status=$?' }]);
+    expect(echo).toBe('OK:ECHO(from lambda)');
+    // The bin/ wrapper found the bundled tool and this Node: the shell did not answer "not found".
+    expect(packedTool).toMatch(/^OK:RETVAL\(0\):OUTPUT\(/);
+    expect(packedTool).not.toMatch(/not found|status=127/);
+    expect(packedTool).toMatch(/png2y4m/i);
+    session.send('quit:');
+    const ended = await handlerRun.result;
+    expect(ended.code, ended.stderr).toBe(0);
+    expect(JSON.parse(ended.stdout)).toMatchObject({ ok: true, reason: 'quit', commands: 3 });
+  });
+
+  it('returns a bad event as a result instead of throwing (Lambda would retry a throw)', async () => {
+    const built = await buildPackage(compileLambdaizeOptions({ builtin: 'png2y4m', skipUpload: true, outDir: dir, name: 'png2y4m-bad' }));
+    const taskRoot = join(dir, 'bad-root');
+    await unpackZip(await readFile(built.zipPath), taskRoot);
+    const ended = await startHandlerProcess(taskRoot, 'index.handler', Buffer.from(JSON.stringify({ mode: 1, port: 'x' })), {}).result;
+    expect(ended.code, ended.stderr).toBe(0);
+    const result = JSON.parse(ended.stdout) as { ok: boolean; reason: string; detail: string };
+    expect(result).toMatchObject({ ok: false, reason: 'bad-event' });
+    expect(result.detail).toMatch(/port/);
+  });
+});
+
+describe('lambdaize against the fake Lambda', () => {
+  it('creates the function, waits until Active, prints its description, and Invokes start workers', async () => {
+    fixture = await startLambdaFixture({ mode: 'run', activationDelayMs: 200 });
+    vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIDLAMBDAIZE');
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'lambdaize-secret');
+    const result = await lambdaize({ builtin: 'png2y4m', role: ROLE, region: 'eu-west-1', endpoint: fixture.endpoint, outDir: dir, memoryMb: 2048 }, process.env);
+    expect(result.function).toMatchObject({
+      FunctionName: expect.stringMatching(/^png2y4m-[0-9a-f]{8}$/),
+      State: 'Active',
+      Handler: 'index.handler',
+      Runtime: 'nodejs22.x',
+      Role: ROLE,
+      MemorySize: 2048,
+      Timeout: 180,
+      CodeSize: result.zippedBytes,
+      Architectures: ['x86_64'],
+    });
+    expect(fixture.counts.createCalls).toBe(1);
+    expect(fixture.counts.getCalls).toBeGreaterThanOrEqual(2); // the waiter's polls and the description
+    const name = result.function!.FunctionName!;
+    await expect(lambdaize({ builtin: 'png2y4m', role: ROLE, name, endpoint: fixture.endpoint, outDir: dir }, process.env)).rejects.toMatchObject({
+      name: 'ResourceConflictException',
+    });
+
+    coordinator = await startScriptedCoordinator({ credentials, timeoutMs: 15_000 });
+    const launcher = createLambdaLauncher({ functionName: name, regions: ['eu-west-1'], endpoint: fixture.endpoint });
+    const reports: LaunchReport[] = [];
+    await launcher.launch(
+      [0, 1].map((invocation) => ({ invocation, event: workerEvent(coordinator!.port, invocation, { command: BUILTIN_COMMANDS.png2y4m }) as WorkerEvent })),
+      (report) => reports.push(report),
+    );
+    await launcher.stop();
+    expect(reports.map((r) => r.type)).toEqual(['accepted', 'accepted']);
+    const hellos: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const session = await coordinator.nextSession();
+      hellos.push(await session.next());
+      session.send('quit:');
+    }
+    expect(hellos.sort()).toEqual(['OK:HELLO:0', 'OK:HELLO:1']);
+    const runs = await fixture.waitForRuns(2);
+    for (const run of runs) expect(JSON.parse(run.stdout)).toMatchObject({ ok: true, reason: 'quit' });
+  });
+});
