@@ -33,6 +33,8 @@ export interface SimulatedWorkerOptions {
   /** `immediate` (default): answers go out as each command arrives; `held`: they wait in `outbox` until `release()`. */
   delivery?: 'immediate' | 'held';
   bucket?: string;
+  /** Variables the worker starts with (as if set earlier). */
+  vals?: Readonly<Record<string, string>>;
 }
 
 /** The part of a connection actor the simulated worker needs. */
@@ -58,6 +60,7 @@ export class SimulatedWorker {
     this.rules = (options.rules ?? []).map((rule) => ({ ...rule, used: 0 }));
     this.delivery = options.delivery ?? 'immediate';
     this.bucket = options.bucket ?? 'bucket';
+    for (const [key, value] of Object.entries(options.vals ?? {})) this.vals.set(key, value);
   }
 
   attach(endpoint: ConnectionEndpoint): this {
