@@ -239,7 +239,9 @@ interface Target {
 /** A batch: the requests of one launch() call and its progress. */
 interface Batch {
   pending: number;
+  /** Jobs ready to be sent, from `head` on (retries are appended). */
   queue: Job[];
+  head: number;
   inFlight: number;
   report: (report: LaunchReport) => void;
   startedAt: number;
@@ -258,7 +260,9 @@ class LambdaInvoker implements LambdaLauncher {
   private readonly signers = new Map<string, SignatureV4>();
   /** Jobs waiting out a backoff delay, by their timer. */
   private readonly waiting = new Map<NodeJS.Timeout, { batch: Batch; job: Job }>();
-  private readonly requests = new Set<http.ClientRequest>();
+  /** Requests in flight and when each was sent; swept for attempt timeouts. */
+  private readonly requests = new Map<http.ClientRequest, number>();
+  private sweeper: NodeJS.Timeout | undefined;
   private readonly batches = new Set<Batch>();
   private summary: LaunchSummary | undefined;
   private readonly credentials: AwsCredentialIdentityProvider;
@@ -327,6 +331,7 @@ class LambdaInvoker implements LambdaLauncher {
     const batch: Batch = {
       pending: jobs.length,
       queue: jobs,
+      head: 0,
       inFlight: 0,
       report,
       startedAt: performance.now(),
@@ -338,8 +343,10 @@ class LambdaInvoker implements LambdaLauncher {
       finished,
     };
     this.batches.add(batch);
+    this.startSweeper();
     this.pump(batch);
     await finished;
+    if (this.batches.size === 0) this.stopSweeper();
     const cpu = process.cpuUsage(cpuStart);
     summary.cpuMsPerAttempt = summary.attempts === 0 ? 0 : (cpu.user + cpu.system) / 1000 / summary.attempts;
     this.finish(summary);
@@ -354,15 +361,38 @@ class LambdaInvoker implements LambdaLauncher {
     }
     this.waiting.clear();
     for (const batch of batches) {
-      const queued = batch.queue;
+      const queued = batch.queue.slice(batch.head);
       batch.queue = [];
+      batch.head = 0;
       for (const job of queued) this.fail(batch, job, 'launcher stopped');
     }
     // In-flight requests end in their error handlers, which report them as stopped.
-    for (const request of this.requests) request.destroy();
+    for (const request of this.requests.keys()) request.destroy();
     await Promise.all(batches.map((batch) => batch.finished));
+    this.stopSweeper();
     for (const agent of this.agents.values()) agent.destroy();
     this.agents.clear();
+  }
+
+  /**
+   * One timer for all attempt timeouts: a timer per request costs more CPU than the request's own
+   * signing at thousands per second, and a timeout only needs to be noticed, not be exact.
+   */
+  private startSweeper(): void {
+    if (this.sweeper) return;
+    const { attemptTimeoutMs } = this.options;
+    this.sweeper = setInterval(() => {
+      const now = performance.now();
+      for (const [request, sentAt] of this.requests) {
+        if (now - sentAt > attemptTimeoutMs) request.destroy(new Error(`no answer within ${attemptTimeoutMs} ms`));
+      }
+    }, Math.max(10, Math.min(1_000, attemptTimeoutMs / 4)));
+    this.sweeper.unref();
+  }
+
+  private stopSweeper(): void {
+    clearInterval(this.sweeper);
+    this.sweeper = undefined;
   }
 
   private finish(summary: LaunchSummary): void {
@@ -420,8 +450,12 @@ class LambdaInvoker implements LambdaLauncher {
 
   /** Start queued jobs while slots are free; a batch settles when every job has been reported. */
   private pump(batch: Batch): void {
-    while (!this.stopped && batch.inFlight < this.options.concurrency && batch.queue.length > 0) {
-      const job = batch.queue.shift()!;
+    while (!this.stopped && batch.inFlight < this.options.concurrency && batch.head < batch.queue.length) {
+      const job = batch.queue[batch.head++]!;
+      if (batch.head > 1024 && batch.head * 2 > batch.queue.length) {
+        batch.queue = batch.queue.slice(batch.head);
+        batch.head = 0;
+      }
       batch.inFlight++;
       this.attempt(batch, job).then(
         (failure) => {
@@ -471,7 +505,7 @@ class LambdaInvoker implements LambdaLauncher {
         path,
         headers: { ...signed.headers, 'content-length': job.body.byteLength },
       });
-      this.requests.add(request);
+      this.requests.set(request, performance.now());
       let settled = false;
       const settle = (failure: AttemptFailure | undefined) => {
         if (settled) return;
@@ -479,9 +513,6 @@ class LambdaInvoker implements LambdaLauncher {
         this.requests.delete(request);
         resolve(failure);
       };
-      request.setTimeout(this.options.attemptTimeoutMs, () => {
-        request.destroy(new Error(`no answer within ${this.options.attemptTimeoutMs} ms`));
-      });
       request.on('error', (error: Error & { code?: string }) => {
         settle({ retryable: !this.stopped, throttled: false, reason: this.stopped ? 'launcher stopped' : `network: ${error.code ?? describeError(error)}` });
       });

@@ -3,6 +3,7 @@
  * fixture throttling a seeded share of Invokes. Workers here are "cheap simulated" ones: the
  * fixture records each accepted invocation instead of running a handler.
  */
+import http from 'node:http';
 import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
@@ -159,6 +160,23 @@ describe('lambda launcher', () => {
     const { reports } = await launch({ endpoint: `http://127.0.0.1:${port}`, baseDelayMs: 10, maxDelayMs: 30, deadlineMs: 150 }, requests(3));
     const seen = byInvocation(reports, 3);
     for (const report of seen.values()) expect(report.type === 'failed' && report.reason).toMatch(/network: ECONNREFUSED/);
+  });
+
+  it('abandons attempts that get no answer, and reports them once the deadline has passed', async () => {
+    const silent = http.createServer(() => undefined); // reads requests, never answers
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = silent.address() as { port: number };
+      const { reports, summary } = await launch(
+        { endpoint: `http://127.0.0.1:${port}`, attemptTimeoutMs: 100, baseDelayMs: 10, maxDelayMs: 20, deadlineMs: 400 },
+        requests(3),
+      );
+      for (const report of byInvocation(reports, 3).values()) expect(report.type === 'failed' && report.reason).toMatch(/network: no answer within 100 ms/);
+      expect(summary.attempts).toBeGreaterThanOrEqual(6);
+    } finally {
+      silent.closeAllConnections();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
   });
 
   it('stops mid-launch without hanging, reporting what was not launched', async () => {
