@@ -62,7 +62,7 @@ export interface SupervisorContext {
   killAfterMs: number | undefined;
   chunks: readonly ChunkRecord[];
   invocations: readonly InvocationStatus[];
-  /** No chunk below this one is free (chunks are never freed again, so it only moves up). */
+  /** The lowest free chunk (`parts` when none is). */
   lowestFree: number;
   /** Chunks by status: free (waiting for a worker), connected (running), done, failed. */
   counts: { waiting: number; connected: number; done: number; failed: number };
@@ -88,8 +88,7 @@ export function jobDoomed(context: SupervisorContext): boolean {
 
 function chunkFor(context: SupervisorContext, invocation: number | undefined): number | undefined {
   if (invocation !== undefined && invocation < context.parts && context.chunks[invocation]?.status === 'free') return invocation;
-  for (let c = context.lowestFree; c < context.parts; c++) if (context.chunks[c]!.status === 'free') return c;
-  return undefined;
+  return context.lowestFree < context.parts ? context.lowestFree : undefined;
 }
 
 /** Why a hello is refused (undefined: admit it), and whether it still counts as a worker arriving. */
@@ -190,10 +189,14 @@ export const supervisorMachine = setup({
       if (event.type !== 'worker.hello') return;
       const chunk = chunkFor(context, event.invocation)!;
       const record: ChunkRecord = { status: 'running', connection: event.connection, ...(event.invocation === undefined ? {} : { invocation: event.invocation }) };
+      const chunks = replace(context.chunks, chunk, record);
+      // Chunks are never freed again, so the pointer only moves up: O(parts) over the whole job.
+      let lowestFree = context.lowestFree;
+      while (lowestFree < context.parts && chunks[lowestFree]!.status !== 'free') lowestFree++;
       enqueue.assign({
         ...arrive(context, event.invocation),
-        chunks: replace(context.chunks, chunk, record),
-        lowestFree: chunk === context.lowestFree ? chunk + 1 : context.lowestFree,
+        chunks,
+        lowestFree,
         counts: { ...context.counts, waiting: context.counts.waiting - 1, connected: context.counts.connected + 1 },
       });
       enqueue.emit({

@@ -1,0 +1,281 @@
+import { describe, expect, it } from 'vitest';
+import { createActor, fromCallback, SimulatedClock, type EventObject } from 'xstate';
+import { getShortestPaths } from 'xstate/graph';
+import { REJECT, supervisorMachine, workersStillExpected, jobDoomed, type LauncherInput, type SupervisorInput } from '../machines/supervisor.js';
+import type { LaunchEvent, SupervisorEmitted } from '../machines/events.js';
+
+/** A supervisor with a launcher the test drives by hand, on a simulated clock. */
+function startSupervisor(input: SupervisorInput, options: { launcherThrows?: string } = {}) {
+  const clock = new SimulatedClock();
+  const launcher = { input: undefined as LauncherInput | undefined, report: (_e: LaunchEvent) => {}, stopped: false };
+  const logic = fromCallback<EventObject, LauncherInput>(({ input: launchInput, sendBack }) => {
+    if (options.launcherThrows) throw new Error(options.launcherThrows);
+    launcher.input = launchInput;
+    launcher.report = sendBack;
+    return () => {
+      launcher.stopped = true;
+    };
+  });
+  const actor = createActor(supervisorMachine.provide({ actors: { launcher: logic } }), { input, clock });
+  const emitted: SupervisorEmitted[] = [];
+  actor.on('*', (event) => emitted.push(event as SupervisorEmitted));
+  let error: unknown;
+  actor.subscribe({ error: (e) => (error = e) });
+  actor.start();
+  const decisions = () => emitted.filter((e) => e.type !== 'job.finished');
+  return {
+    actor,
+    clock,
+    launcher,
+    emitted,
+    get error() {
+      return error;
+    },
+    hello(connection: number, invocation?: number) {
+      const before = emitted.length;
+      actor.send({ type: 'worker.hello', connection, ...(invocation === undefined ? {} : { invocation }) });
+      return emitted.slice(before).find((e) => e.type === 'worker.admitted' || e.type === 'worker.rejected');
+    },
+    decisions,
+    get context() {
+      return actor.getSnapshot().context;
+    },
+    get over() {
+      return actor.getSnapshot().status === 'done';
+    },
+  };
+}
+
+describe('supervisor', () => {
+  it('starts one launcher for every invocation, spares included', () => {
+    const s = startSupervisor({ parts: 3, spares: 2 });
+    expect(s.launcher.input).toEqual({ invocations: [0, 1, 2, 3, 4] });
+    expect(s.context.counts).toEqual({ waiting: 3, connected: 0, done: 0, failed: 0 });
+  });
+
+  it('binds invocation k to chunk k, whatever order they arrive in', () => {
+    const s = startSupervisor({ parts: 3, spares: 0 });
+    expect(s.hello(10, 2)).toEqual({ type: 'worker.admitted', connection: 10, chunk: 2, invocation: 2 });
+    expect(s.hello(11, 0)).toEqual({ type: 'worker.admitted', connection: 11, chunk: 0, invocation: 0 });
+    expect(s.hello(12, 1)).toEqual({ type: 'worker.admitted', connection: 12, chunk: 1, invocation: 1 });
+    expect(s.context.counts).toEqual({ waiting: 0, connected: 3, done: 0, failed: 0 });
+  });
+
+  it('gives spares and anonymous workers the lowest free chunk, and a displaced invocation the next one', () => {
+    const s = startSupervisor({ parts: 3, spares: 2 });
+    expect(s.hello(1, 4)).toMatchObject({ type: 'worker.admitted', chunk: 0 });
+    expect(s.hello(2)).toMatchObject({ type: 'worker.admitted', chunk: 1 });
+    expect(s.hello(3, 0)).toMatchObject({ type: 'worker.admitted', chunk: 2 });
+    expect(s.hello(4, 2)).toEqual({ type: 'worker.rejected', connection: 4, reason: REJECT.noChunkLeft });
+  });
+
+  it('still finds free chunks below one taken out of order', () => {
+    const s = startSupervisor({ parts: 3, spares: 2 });
+    expect(s.hello(1, 2)).toMatchObject({ type: 'worker.admitted', chunk: 2 });
+    expect(s.hello(2, 3)).toMatchObject({ type: 'worker.admitted', chunk: 0 });
+    expect(s.hello(3, 4)).toMatchObject({ type: 'worker.admitted', chunk: 1 });
+  });
+
+  it('rejects a second hello from the same invocation and an invocation it never launched', () => {
+    const s = startSupervisor({ parts: 2, spares: 0 });
+    s.hello(1, 0);
+    expect(s.hello(2, 0)).toEqual({ type: 'worker.rejected', connection: 2, reason: 'invocation 0 already connected' });
+    expect(s.hello(3, 7)).toEqual({ type: 'worker.rejected', connection: 3, reason: 'unknown invocation 7' });
+    expect(s.hello(4, -1)).toEqual({ type: 'worker.rejected', connection: 4, reason: 'unknown invocation -1' });
+    // Neither counts as a worker arriving: invocation 1 is still expected, chunk 1 still free.
+    expect(workersStillExpected(s.context)).toBe(1);
+    expect(s.hello(5, 1)).toMatchObject({ type: 'worker.admitted', chunk: 1 });
+  });
+
+  it('finishes when every chunk is done, emits job.finished with the summary, and stops the launcher', () => {
+    const s = startSupervisor({ parts: 2, spares: 1 });
+    s.hello(7, 0);
+    s.hello(8, 1);
+    s.actor.send({ type: 'worker.finished', connection: 7, chunk: 0 });
+    expect(s.over).toBe(false);
+    s.actor.send({ type: 'worker.finished', connection: 8, chunk: 1 });
+    expect(s.over).toBe(true);
+    const summary = {
+      ok: true,
+      chunks: [
+        { chunk: 0, status: 'done', connection: 7, invocation: 0 },
+        { chunk: 1, status: 'done', connection: 8, invocation: 1 },
+      ],
+      launchFailures: [],
+    };
+    expect(s.actor.getSnapshot().output).toEqual(summary);
+    expect(s.emitted.at(-1)).toEqual({ type: 'job.finished', summary });
+    expect(s.launcher.stopped).toBe(true);
+  });
+
+  it('reports a failed worker with its reason and state, after the others have finished', () => {
+    const s = startSupervisor({ parts: 2, spares: 0 });
+    s.hello(1, 0);
+    s.hello(2, 1);
+    s.actor.send({ type: 'worker.failed', connection: 1, chunk: 0, reason: 'unexpected answer "FAIL(x)"', state: 'retrieveLoop.frame.run' });
+    expect(s.over).toBe(false);
+    expect(jobDoomed(s.context)).toBe(true);
+    expect(s.context.counts).toEqual({ waiting: 0, connected: 1, done: 0, failed: 1 });
+    s.actor.send({ type: 'worker.finished', connection: 2, chunk: 1 });
+    expect(s.actor.getSnapshot().output).toEqual({
+      ok: false,
+      chunks: [
+        { chunk: 0, status: 'failed', reason: 'unexpected answer "FAIL(x)"', state: 'retrieveLoop.frame.run', connection: 1, invocation: 0 },
+        { chunk: 1, status: 'done', connection: 2, invocation: 1 },
+      ],
+      launchFailures: [],
+    });
+  });
+
+  it('ignores results from a connection that does not hold the chunk', () => {
+    const s = startSupervisor({ parts: 1, spares: 0 });
+    s.hello(1, 0);
+    s.actor.send({ type: 'worker.finished', connection: 2, chunk: 0 });
+    s.actor.send({ type: 'worker.failed', connection: 1, chunk: 5, reason: 'x', state: 'y' });
+    expect(s.over).toBe(false);
+    expect(s.context.counts).toEqual({ waiting: 0, connected: 1, done: 0, failed: 0 });
+  });
+
+  it('lets a spare take the chunk of a worker whose launch failed', () => {
+    const s = startSupervisor({ parts: 2, spares: 1 });
+    s.launcher.report({ type: 'launch.accepted', invocation: 0 });
+    s.launcher.report({ type: 'launch.failed', invocation: 1, reason: 'throttled' });
+    s.launcher.report({ type: 'launch.accepted', invocation: 2 });
+    s.hello(1, 0);
+    expect(s.hello(2, 2)).toMatchObject({ type: 'worker.admitted', chunk: 1, invocation: 2 });
+    s.actor.send({ type: 'worker.finished', connection: 1, chunk: 0 });
+    s.actor.send({ type: 'worker.finished', connection: 2, chunk: 1 });
+    expect(s.actor.getSnapshot().output).toEqual({
+      ok: true,
+      chunks: [
+        { chunk: 0, status: 'done', connection: 1, invocation: 0 },
+        { chunk: 1, status: 'done', connection: 2, invocation: 2 },
+      ],
+      launchFailures: [{ invocation: 1, reason: 'throttled' }],
+    });
+  });
+
+  it('ends as soon as no worker can come for the chunks still free, naming the failed launch', () => {
+    const s = startSupervisor({ parts: 3, spares: 0 });
+    s.launcher.report({ type: 'launch.accepted', invocation: 0 });
+    s.launcher.report({ type: 'launch.failed', invocation: 1, reason: 'spawn ENOENT' });
+    s.hello(1, 0);
+    s.actor.send({ type: 'worker.finished', connection: 1, chunk: 0 });
+    expect(s.over).toBe(false); // invocation 2 is still pending
+    s.launcher.report({ type: 'launch.failed', invocation: 2, reason: 'throttled' });
+    expect(s.over).toBe(true);
+    expect(s.actor.getSnapshot().output).toEqual({
+      ok: false,
+      chunks: [
+        { chunk: 0, status: 'done', connection: 1, invocation: 0 },
+        { chunk: 1, status: 'missing', reason: 'no worker arrived (launch of invocation 1 failed: spawn ENOENT)' },
+        { chunk: 2, status: 'missing', reason: 'no worker arrived (launch of invocation 2 failed: throttled)' },
+      ],
+      launchFailures: [
+        { invocation: 1, reason: 'spawn ENOENT' },
+        { invocation: 2, reason: 'throttled' },
+      ],
+    });
+  });
+
+  it('fails every unresolved launch when the launcher itself crashes', () => {
+    const s = startSupervisor({ parts: 2, spares: 0 }, { launcherThrows: 'no credentials' });
+    expect(s.error).toBeUndefined();
+    expect(s.over).toBe(true);
+    const output = s.actor.getSnapshot().output!;
+    expect(output.ok).toBe(false);
+    expect(output.launchFailures).toEqual([
+      { invocation: 0, reason: 'launcher failed: no credentials' },
+      { invocation: 1, reason: 'launcher failed: no credentials' },
+    ]);
+  });
+
+  it('keeps counting right when a worker says hello before its launch is reported accepted', () => {
+    const s = startSupervisor({ parts: 1, spares: 0 });
+    s.hello(1, 0);
+    s.launcher.report({ type: 'launch.accepted', invocation: 0 });
+    s.launcher.report({ type: 'launch.failed', invocation: 0, reason: 'late noise' });
+    expect(s.context.launches).toEqual({ pending: 0, accepted: 0, failed: 0, arrived: 1 });
+    expect(s.context.launchFailures).toEqual([]);
+    s.actor.send({ type: 'worker.finished', connection: 1, chunk: 0 });
+    expect(s.actor.getSnapshot().output?.ok).toBe(true);
+  });
+
+  it('kills the job after killAfterMs: running chunks fail, free ones are missing', () => {
+    const s = startSupervisor({ parts: 2, spares: 0, killAfterMs: 10_000 });
+    s.launcher.report({ type: 'launch.accepted', invocation: 0 });
+    s.launcher.report({ type: 'launch.accepted', invocation: 1 });
+    s.hello(1, 0);
+    s.clock.increment(9_999);
+    expect(s.over).toBe(false);
+    s.clock.increment(1);
+    expect(s.over).toBe(true);
+    expect(s.actor.getSnapshot().output).toEqual({
+      ok: false,
+      chunks: [
+        { chunk: 0, status: 'failed', reason: 'killed: still running after 10000 ms', connection: 1, invocation: 0 },
+        { chunk: 1, status: 'missing', reason: 'no worker arrived before the kill timeout (10000 ms)' },
+      ],
+      launchFailures: [],
+    });
+    expect(s.launcher.stopped).toBe(true);
+  });
+
+  it('waits indefinitely for accepted workers without a kill timeout', () => {
+    const s = startSupervisor({ parts: 1, spares: 0 });
+    s.launcher.report({ type: 'launch.accepted', invocation: 0 });
+    s.clock.increment(3_000_000_000);
+    expect(s.over).toBe(false);
+    expect(s.hello(1, 0)).toMatchObject({ type: 'worker.admitted', chunk: 0 });
+  });
+
+  it('counts anonymous workers (started by hand) against the expected arrivals', () => {
+    const s = startSupervisor({ parts: 2, spares: 1 });
+    for (const invocation of [0, 1, 2]) s.launcher.report({ type: 'launch.accepted', invocation });
+    expect(s.hello(1)).toMatchObject({ type: 'worker.admitted', chunk: 0 });
+    expect(s.hello(2)).toMatchObject({ type: 'worker.admitted', chunk: 1 });
+    expect(s.hello(3)).toMatchObject({ type: 'worker.rejected', reason: REJECT.noChunkLeft });
+    expect(workersStillExpected(s.context)).toBe(0);
+    s.actor.send({ type: 'worker.failed', connection: 1, chunk: 0, reason: 'r', state: 's' });
+    s.actor.send({ type: 'worker.finished', connection: 2, chunk: 1 });
+    expect(s.over).toBe(true);
+  });
+});
+
+describe('supervisor, every shortest path (xstate/graph)', () => {
+  it('never binds a chunk twice, and its summary agrees with its counters', () => {
+    const events = [
+      ...[0, 1, 2].flatMap((invocation) => [
+        { type: 'launch.accepted' as const, invocation },
+        { type: 'launch.failed' as const, invocation, reason: 'r' },
+        { type: 'worker.hello' as const, connection: invocation, invocation },
+      ]),
+      ...[0, 1, 2].flatMap((connection) =>
+        [0, 1].flatMap((chunk) => [
+          { type: 'worker.finished' as const, connection, chunk },
+          { type: 'worker.failed' as const, connection, chunk, reason: 'r', state: 's' },
+        ]),
+      ),
+    ];
+    const paths = getShortestPaths(supervisorMachine, {
+      input: { parts: 2, spares: 1 },
+      events: (snapshot) => (snapshot.status === 'active' ? events : []),
+    });
+    expect(paths.length).toBeGreaterThan(50);
+    let finished = 0;
+    for (const { state } of paths) {
+      const { chunks, counts } = state.context;
+      const running = chunks.filter((c) => c.status === 'running');
+      expect(new Set(running.map((c) => (c as { connection: number }).connection)).size).toBe(running.length);
+      expect(counts.connected).toBe(running.length);
+      expect(counts.waiting).toBe(chunks.filter((c) => c.status === 'free').length);
+      if (state.status === 'done') {
+        finished++;
+        const output = state.output!;
+        expect(output.ok).toBe(output.chunks.every((c) => c.status === 'done'));
+        expect(output.chunks.filter((c) => c.status === 'done').length).toBe(counts.done);
+      }
+    }
+    expect(finished).toBeGreaterThan(0);
+  });
+});
