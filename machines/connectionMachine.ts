@@ -13,9 +13,8 @@
  * `answerTimeout` delay (input `answerTimeoutMs`, default 60 s) while an answer is due, all fail.
  */
 import { connectionSetup, DEFAULT_ANSWER_TIMEOUT_MS, type StateConfig } from './connectionSetup.js';
-import type { JobVars } from './commandTemplate.js';
+import type { CommandSpec, JobVars } from './commandTemplate.js';
 import { errorState, terminal, type Block } from './blocks.js';
-import type { CommandSpec } from './commandTemplate.js';
 
 export interface ConnectionMachineSpec<TInput> {
   /** Machine id; also the root of failure targets (`#id.failed`). */

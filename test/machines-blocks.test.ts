@@ -312,6 +312,16 @@ describe('superposition', () => {
     expect(run.worker.commands.at(-1)).toBe('quit:');
   });
 
+  it('wakes an info watcher region on INFO, and fails every region when the connection closes', () => {
+    const machine = machineOf([superposition('s', [infoWatcher('w', { key: 'ready', equals: 'yes' }), commandList('c', ['echo:c', 'echo:d'])])]);
+    const run = runConnection(machine, {}, { delivery: 'held' });
+    run.worker.sendInfo('ready', 'yes');
+    expect(statePathsOf(run)).toEqual(['s.c.echo']);
+    expect(run.info).toEqual([['ready', 'yes']]);
+    run.worker.close('EOF');
+    expect(run.output).toEqual({ status: 'failed', state: 's.c.echo', reason: 'connection closed (EOF) in state s.c.echo, expected "OK:ECHO"' });
+  });
+
   it('gives up on a worker that floods it with answers nobody expects', () => {
     const run = runConnection(machineOf([superposition('s', [commandList('a', ['echo:a'])])]), {}, { delivery: 'held' });
     for (let i = 0; i <= MAX_QUEUED_ANSWERS && run.actor.getSnapshot().status === 'active'; i++) run.worker.say(`OK:JUNK(${i})`);
