@@ -269,6 +269,29 @@ describe('lambdaize --builtin png2y4m --skip-upload', () => {
   });
 });
 
+describe('lambda handler', () => {
+  it('returns bad-package, without throwing, when the task root has no manifest', async () => {
+    const empty = await mkdtemp(join(dir, 'empty-root-'));
+    vi.stubEnv('LAMBDA_TASK_ROOT', empty);
+    vi.stubEnv('XC_LOG_LEVEL', 'silent');
+    const { handler } = await import('../worker/lambdaHandler.js');
+    const result = await handler(workerEvent(1, 0));
+    expect(result).toMatchObject({ ok: false, reason: 'bad-package' });
+    expect(result.detail).toMatch(/xc-orch-lambda\.json/);
+  });
+
+  it('runs mode 0 with the manifest command when the event brings none', async () => {
+    const root = await mkdtemp(join(dir, 'mode0-root-'));
+    await writeFile(join(root, MANIFEST_FILE), JSON.stringify({ version: 1, command: 'echo packed-command' }));
+    vi.stubEnv('LAMBDA_TASK_ROOT', root);
+    vi.stubEnv('XC_LOG_LEVEL', 'silent');
+    const { handler } = await import('../worker/lambdaHandler.js');
+    const result = await handler({ ...workerEvent(1, 0), mode: 0 });
+    expect(result).toMatchObject({ ok: true, reason: 'ran' });
+    expect(result.answer).toBe('OK:RETVAL(0):OUTPUT(packed-command\n):COMMAND(echo packed-command)');
+  });
+});
+
 describe('lambdaize against the fake Lambda', () => {
   it('creates the function, waits until Active, prints its description, and Invokes start workers', async () => {
     fixture = await startLambdaFixture({ mode: 'run', activationDelayMs: 200 });
