@@ -36,7 +36,11 @@ export function renderCommand(spec: CommandSpec, scope: CommandScope): string {
   });
 }
 
-/** Names of the variables a template uses (to check a machine's templates against its input). */
+/**
+ * Names of the variables a template uses (to check a machine's templates against its input).
+ *
+ * @example templateVariables('set:inkey:{video}/{frame:08}.png') // ['video', 'frame']
+ */
 export function templateVariables(spec: string): string[] {
   const names: string[] = [];
   for (const match of spec.matchAll(PLACEHOLDER)) if (match[1] !== undefined) names.push(match[1]);

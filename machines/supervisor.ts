@@ -76,7 +76,11 @@ export interface SupervisorContext {
 
 type HelloEvent = Extract<SupervisorEvent, { type: 'worker.hello' }>;
 
-/** Workers that may still say hello: launches pending or accepted, less hand-started arrivals. */
+/**
+ * Workers that may still say hello: launches pending or accepted, less hand-started arrivals.
+ *
+ * @example workersStillExpected(supervisor.getSnapshot().context) // 0 once every launch failed or arrived
+ */
 export function workersStillExpected(context: SupervisorContext): number {
   return Math.max(0, context.launches.pending + context.launches.accepted - context.anonymous);
 }
