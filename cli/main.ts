@@ -6,9 +6,13 @@
 type Subcommand = { summary: string; load: () => Promise<{ run(args: string[]): Promise<number> }> };
 
 const SUBCOMMANDS: Record<string, Subcommand> = {
+  demo: { summary: 'run the png2y4m job on a synthetic clip, all on this machine', load: () => import('./demo.js') },
+  run: { summary: 'run a job: xc-orch run png2y4m [options]', load: () => import('./run.js') },
+  plot: { summary: 'draw a run\'s -O timeline as a self-contained HTML or SVG picture', load: () => import('./plot.js') },
   worker: { summary: 'run one worker from an invocation payload (--event FILE|-)', load: () => import('./worker.js') },
   store: { summary: 'copy files and folders between disk and a store: store put|get|ls', load: () => import('./store.js') },
   genkeys: { summary: 'write a CA, a coordinator and a worker certificate to DIR', load: () => import('./genkeys.js') },
+  lambdaize: { summary: 'package the worker as an AWS Lambda function and create it', load: () => import('./lambdaize.js') },
 };
 
 export function usage(): string {

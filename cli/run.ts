@@ -1,0 +1,135 @@
+/**
+ * `xc-orch run png2y4m [options]`: the png2y4m job of mu with mu's options, long forms and defaults.
+ */
+import { parseArgs } from 'node:util';
+import { ConfigError } from '../runtime/errors.js';
+import { RUN_DEFAULTS, type LauncherKind, type RunOptions } from '../runtime/runOptions.js';
+import { intOption, numberOption, reportError } from './args.js';
+import { runPng2y4mJob } from './runJob.js';
+
+export const RUN_HELP = `Usage: xc-orch run png2y4m [options]
+
+Converts PNG frames VIDEO-INFMT/%08d.png in the store into Y4M chunks VIDEO-y4m_FF/%08d.y4m,
+one worker per chunk of FF frames. Workers dial back to this coordinator over mutual TLS.
+
+Job:
+  -n, --parts N            chunks, one worker each                     [${RUN_DEFAULTS.parts}]
+  -f, --frames N           frames per chunk (1-99)                     [${RUN_DEFAULTS.frames}]
+  -o, --offset N           number of the first chunk                   [${RUN_DEFAULTS.offset}]
+  -v, --video NAME         video name (key prefix)                     [${RUN_DEFAULTS.video}]
+  -i, --in-format NAME     input format (folder suffix)                [${RUN_DEFAULTS.inFormat}]
+  -b, --bucket STORE       file:DIR (a local folder)                   [${RUN_DEFAULTS.bucket}]
+      --s3-endpoint URL    endpoint of an S3-compatible service
+Workers:
+      --launcher KIND      local: child processes on this machine;     [${RUN_DEFAULTS.launcher}]
+                           none: start nothing, write the payload to --payload-out and wait
+                           for workers started with 'xc-orch worker --event FILE'
+      --payload-out FILE   where --launcher none writes the invocation payload (mode 0600)
+  -X, --spares N           extra workers that take over chunks whose worker never arrives [${RUN_DEFAULTS.spares}]
+  -m, --kill-after S       fail workers still running after S seconds  [never]
+      --answer-timeout S   seconds a worker may take to answer one command [${RUN_DEFAULTS.answerTimeoutS}]
+      --launch-concurrency N  launches in flight at once               [${RUN_DEFAULTS.launchConcurrency}]
+  -l, --function NAME      Lambda function name                        [${RUN_DEFAULTS.functionName}]
+  -r, --regions R1,R2      Lambda regions                              [${RUN_DEFAULTS.regions.join(',')}]
+Network and TLS:
+  -t, --port N             TLS port to listen on (0: any free port)    [${RUN_DEFAULTS.port}]
+      --host ADDR          address workers dial back to                [127.0.0.1]
+  -c, --ca-cert FILE       CA certificate       (env CA_CERT)          [fresh per run, never written]
+  -s, --server-cert FILE   server certificate   (env SRV_CERT)
+  -k, --server-key FILE    server private key   (env SRV_KEY)
+      --max-frame-bytes N  largest frame accepted from a worker        [${RUN_DEFAULTS.maxFrameBytes}]
+Output:
+  -O, --times FILE         write every state entry with its time (JSON lines)
+  -P, --profile FILE       write a CPU profile of the coordinator (.cpuprofile)
+      --json               print the summary as JSON on stdout
+  -q, --quiet              no live status on stderr
+  -D, --debug              debug logging on stderr
+  -h, --help               this help
+
+Exit status: 0 when every chunk was converted, 1 when the job failed, 2 for bad options.
+`;
+
+export function parseRunArgs(args: string[]): RunOptions | 'help' {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      parts: { type: 'string', short: 'n' },
+      frames: { type: 'string', short: 'f' },
+      offset: { type: 'string', short: 'o' },
+      video: { type: 'string', short: 'v' },
+      'in-format': { type: 'string', short: 'i' },
+      bucket: { type: 'string', short: 'b' },
+      's3-endpoint': { type: 'string' },
+      launcher: { type: 'string' },
+      'payload-out': { type: 'string' },
+      spares: { type: 'string', short: 'X' },
+      'kill-after': { type: 'string', short: 'm' },
+      'answer-timeout': { type: 'string' },
+      'launch-concurrency': { type: 'string' },
+      function: { type: 'string', short: 'l' },
+      regions: { type: 'string', short: 'r' },
+      port: { type: 'string', short: 't' },
+      host: { type: 'string' },
+      'ca-cert': { type: 'string', short: 'c' },
+      'server-cert': { type: 'string', short: 's' },
+      'server-key': { type: 'string', short: 'k' },
+      'max-frame-bytes': { type: 'string' },
+      times: { type: 'string', short: 'O' },
+      profile: { type: 'string', short: 'P' },
+      json: { type: 'boolean' },
+      quiet: { type: 'boolean', short: 'q' },
+      debug: { type: 'boolean', short: 'D' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) return 'help';
+  const [job, ...extra] = positionals;
+  if (job !== 'png2y4m') throw new ConfigError(job === undefined ? 'name the job to run: xc-orch run png2y4m' : `unknown job '${job}' (known: png2y4m)`);
+  if (extra.length > 0) throw new ConfigError(`unexpected argument '${extra[0]}'`);
+  return {
+    parts: intOption('-n', values.parts),
+    frames: intOption('-f', values.frames),
+    offset: intOption('-o', values.offset),
+    video: values.video,
+    inFormat: values['in-format'],
+    bucket: values.bucket,
+    s3Endpoint: values['s3-endpoint'] ?? process.env.AWS_ENDPOINT_URL_S3,
+    launcher: values.launcher as LauncherKind | undefined,
+    payloadOut: values['payload-out'],
+    spares: intOption('-X', values.spares),
+    killAfterS: numberOption('-m', values['kill-after']),
+    answerTimeoutS: numberOption('--answer-timeout', values['answer-timeout']),
+    launchConcurrency: intOption('--launch-concurrency', values['launch-concurrency']),
+    functionName: values.function,
+    regions: values.regions?.split(',').map((r) => r.trim()).filter((r) => r !== ''),
+    port: intOption('-t', values.port),
+    host: values.host,
+    caCert: values['ca-cert'] ?? process.env.CA_CERT,
+    serverCert: values['server-cert'] ?? process.env.SRV_CERT,
+    serverKey: values['server-key'] ?? process.env.SRV_KEY,
+    maxFrameBytes: intOption('--max-frame-bytes', values['max-frame-bytes']),
+    timesFile: values.times,
+    profileFile: values.profile,
+    json: values.json,
+    quiet: values.quiet,
+    debug: values.debug,
+  };
+}
+
+export async function run(args: string[]): Promise<number> {
+  let options: RunOptions | 'help';
+  try {
+    options = parseRunArgs(args);
+  } catch (error) {
+    const code = reportError('run', error);
+    process.stderr.write('Run `xc-orch run --help` for the options.\n');
+    return code;
+  }
+  if (options === 'help') {
+    process.stdout.write(RUN_HELP);
+    return 0;
+  }
+  return runPng2y4mJob(options);
+}

@@ -1,0 +1,98 @@
+/**
+ * Runs a png2y4m job from user options: compile options, open the store, check that every input
+ * frame exists, run the coordinator with a live status, and report. Shared by `run` and `demo`.
+ */
+import { writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
+import { chunkKeys } from '../machines/png2y4m.js';
+import { Coordinator, type JobSummary } from '../runtime/coordinator.js';
+import { ConfigError } from '../runtime/errors.js';
+import { createLogger } from '../runtime/logger.js';
+import { openStore } from '../runtime/openStore.js';
+import { compileRunOptions, type CompiledRunOptions, type RunOptions } from '../runtime/runOptions.js';
+import { startStatusDisplay } from '../runtime/statusDisplay.js';
+import type { ObjectStore } from '../runtime/store.js';
+import { noTimeline, openTimeline } from '../runtime/timeline.js';
+import { reportError } from './args.js';
+
+/** Every input key the job needs that the store lacks, in order. */
+export async function missingInputs(store: ObjectStore, options: CompiledRunOptions): Promise<string[]> {
+  const needed: string[] = [];
+  for (let chunk = options.offset; chunk < options.offset + options.parts; chunk++) {
+    needed.push(...chunkKeys({ chunk, frames: options.frames, video: options.video, inFormat: options.inFormat }).inputKeys);
+  }
+  const present = new Set<string>();
+  for await (const key of store.list(`${options.video}-${options.inFormat}/`)) present.add(key);
+  return needed.filter((key) => !present.has(key));
+}
+
+/** Run the job; throws ConfigError for bad options or missing inputs, resolves with the summary. */
+export async function executeJob(options: CompiledRunOptions): Promise<JobSummary> {
+  const log = createLogger({ name: 'coordinator', debug: options.debug });
+  const store = openStore(options.bucket, { region: options.regions[0], endpoint: options.s3Endpoint });
+  const missing = await missingInputs(store, options);
+  if (missing.length > 0) {
+    const shown = missing.slice(0, 5).join(', ');
+    const more = missing.length > 5 ? ` and ${missing.length - 5} more` : '';
+    throw new ConfigError(`${missing.length} input frame(s) missing in ${store.name}: ${shown}${more}`);
+  }
+  const profiler = options.profileFile ? new Session() : undefined;
+  if (profiler) {
+    profiler.connect();
+    await profiler.post('Profiler.enable');
+    await profiler.post('Profiler.start');
+  }
+  const timeline = options.timesFile ? await openTimeline(options.timesFile) : noTimeline;
+  const coordinator = await Coordinator.create(options, { store, log, timeline });
+  if (!options.quiet) {
+    const { host, port } = coordinator.address();
+    process.stderr.write(`coordinator listening on port ${port}; workers dial ${host}:${port} (${options.launcher} launcher)\n`);
+  }
+  const display = options.quiet ? undefined : startStatusDisplay(() => coordinator.status());
+  try {
+    return await coordinator.run();
+  } finally {
+    display?.stop();
+    if (profiler) {
+      const { profile } = await profiler.post('Profiler.stop');
+      await writeFile(options.profileFile!, JSON.stringify(profile));
+      profiler.disconnect();
+    }
+  }
+}
+
+export function formatSummary(summary: JobSummary): string {
+  const done = summary.chunks.filter((c) => c.status === 'done').length;
+  const lines = [
+    `${summary.ok ? 'done' : 'FAILED'}: ${done}/${summary.parts} chunks (${done * summary.framesPerChunk} frames) in ${summary.seconds.toFixed(2)} s, store ${summary.store}`,
+  ];
+  for (const chunk of summary.chunks) {
+    if (chunk.status === 'done') continue;
+    const who = chunk.worker === undefined ? 'no worker' : `worker ${chunk.worker}`;
+    lines.push(`  chunk ${chunk.chunk} (${who}) ${chunk.status}${chunk.state ? ` in ${chunk.state}` : ''}: ${chunk.reason ?? 'no reason given'}`);
+  }
+  for (const failure of summary.launchFailures) lines.push(`  launch ${failure.invocation} failed: ${failure.reason}`);
+  for (const exit of summary.workerExits) {
+    const how = exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`;
+    lines.push(`  worker process ${exit.invocation} exited with ${how}${exit.detail ? `: ${exit.detail}` : ''}`);
+  }
+  return lines.join('\n');
+}
+
+/** CLI wrapper: prints the summary (stderr for humans, or JSON on stdout) and returns the exit code. */
+export async function runPng2y4mJob(raw: RunOptions): Promise<number> {
+  let summary: JobSummary;
+  let options: CompiledRunOptions;
+  try {
+    options = compileRunOptions(raw);
+    summary = await executeJob(options);
+  } catch (error) {
+    return reportError('run', error);
+  }
+  if (options.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+  process.stderr.write(`${formatSummary(summary)}\n`);
+  if (summary.ok && !options.json) {
+    for (const chunk of summary.chunks) process.stdout.write(`${summary.store}/${chunk.outputKey}\n`);
+  }
+  return summary.ok ? 0 : 1;
+}

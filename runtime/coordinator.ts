@@ -1,0 +1,333 @@
+/**
+ * The coordinator of a png2y4m job: a TLS server that admits workers, one supervisor actor that
+ * launches them and binds each connection to a chunk, and one root actor per connection running
+ * the png2y4m machine. Everything here is wiring: decisions live in the pure machines.
+ *
+ * Per message the work is O(1): a frame is decoded on its own connection and sent to that
+ * connection's actor; state changes update one cell of the status and one timeline line.
+ *
+ * @example
+ * const coordinator = await Coordinator.create(compileRunOptions({ parts: 4 }), { store });
+ * const summary = await coordinator.run();
+ */
+import { createActor, fromCallback, type Actor } from 'xstate';
+import type { Logger } from 'pino';
+import { png2y4mMachine, chunkKeys } from '../machines/png2y4m.js';
+import { supervisorMachine, type SupervisorOutput } from '../machines/supervisor.js';
+import { loadCredentials } from './credentials.js';
+import { describeError } from './errors.js';
+import type { Launcher, LaunchReport, LaunchRequest } from './launcher.js';
+import { createLocalLauncher } from './localLauncher.js';
+import { createNoneLauncher } from './noneLauncher.js';
+import type { CompiledRunOptions } from './runOptions.js';
+import type { JobStatus } from './statusDisplay.js';
+import type { ObjectStore } from './store.js';
+import { noTimeline, type Timeline } from './timeline.js';
+import { createWorkerServer, type WorkerConnection, type WorkerServer } from './workerServer.js';
+import type { WorkerEvent } from '../worker/event.js';
+
+/** The command every png2y4m worker runs for a bare `run:` (mu-reference section 5). */
+export const PNG2Y4M_COMMAND = 'png2y4m -i -d -o ##OUTFILE## ##INFILE##';
+
+export type CoordinatorState = 'created' | 'running' | 'finishing' | 'closed';
+
+export interface ChunkResult {
+  chunk: number;
+  status: 'done' | 'failed' | 'missing';
+  reason?: string;
+  state?: string;
+  /** The connection number of the worker that had the chunk (arrival order). */
+  worker?: number;
+  invocation?: number;
+  outputKey: string;
+}
+
+export interface JobSummary {
+  ok: boolean;
+  parts: number;
+  framesPerChunk: number;
+  frames: number;
+  seconds: number;
+  store: string;
+  chunks: ChunkResult[];
+  launchFailures: Array<{ invocation: number; reason: string }>;
+  /** Local workers that exited abnormally, with the tail of their stderr. */
+  workerExits: Array<{ invocation: number; code: number | null; signal: string | null; detail: string }>;
+}
+
+export interface CoordinatorDeps {
+  store: ObjectStore;
+  log: Logger;
+  timeline?: Timeline;
+  /** Overrides the launcher chosen by options (tests, Lambda). */
+  launcher?: Launcher;
+}
+
+type PngActor = Actor<typeof png2y4mMachine>;
+
+export class Coordinator {
+  private state: CoordinatorState = 'created';
+  private readonly startedAt = performance.now();
+  private readonly chunkStates: Array<string | undefined>;
+  private readonly chunkFailed: boolean[];
+  private readonly connections = new Map<number, WorkerConnection>();
+  private readonly actors = new Map<number, PngActor>();
+  private readonly exits: JobSummary['workerExits'] = [];
+  private supervisor: Actor<typeof supervisorMachine> | undefined;
+  private launched = 0;
+  private active = 0;
+  private done = 0;
+  private failed = 0;
+
+  private constructor(
+    private readonly options: CompiledRunOptions,
+    private readonly deps: Required<Pick<CoordinatorDeps, 'store' | 'log' | 'timeline'>>,
+    private readonly server: WorkerServer,
+    private readonly launcher: Launcher,
+    private readonly events: (invocation: number | undefined) => WorkerEvent,
+  ) {
+    this.chunkStates = new Array<string | undefined>(options.parts).fill(undefined);
+    this.chunkFailed = new Array<boolean>(options.parts).fill(false);
+  }
+
+  /** Load credentials, start listening and prepare the launcher; no worker is launched yet. */
+  static async create(options: CompiledRunOptions, deps: CoordinatorDeps): Promise<Coordinator> {
+    const credentials = await loadCredentials(options.tls);
+    let coordinator: Coordinator | undefined;
+    const server = await createWorkerServer({
+      host: options.listenHost,
+      port: options.port,
+      credentials,
+      maxFrameBytes: options.maxFrameBytes,
+      helloTimeoutMs: options.helloTimeoutMs,
+      backlog: Math.max(1024, options.parts + options.spares),
+      logger: deps.log,
+      onHello: (connection) => coordinator?.onHello(connection),
+    });
+    const port = server.address().port;
+    const events = (invocation: number | undefined): WorkerEvent => ({
+      mode: 1,
+      addr: options.host,
+      port,
+      ...(invocation === undefined ? {} : { id: invocation }),
+      bucket: deps.store.name,
+      region: options.regions[0] ?? 'us-east-1',
+      ...(options.s3Endpoint ? { s3endpoint: options.s3Endpoint } : {}),
+      cacert: credentials.caCert,
+      wrkcert: credentials.workerCert,
+      wrkkey: credentials.workerKey,
+      srvname: credentials.serverName,
+      command: PNG2Y4M_COMMAND,
+      nonblock: 0,
+      bg_silent: 0,
+      rm_tmpdir: 1,
+      hash_s3keys: 0,
+      max_frame_bytes: options.maxFrameBytes,
+    });
+    const launcher =
+      deps.launcher ??
+      (options.launcher === 'none'
+        ? createNoneLauncher({ payloadFile: options.payloadOut!, payload: events(undefined) })
+        : createLocalLauncher({ concurrency: options.launchConcurrency }));
+    coordinator = new Coordinator(options, { store: deps.store, log: deps.log, timeline: deps.timeline ?? noTimeline }, server, launcher, events);
+    return coordinator;
+  }
+
+  /** The address workers dial, as listening (port resolved when `-t 0`). */
+  address(): { host: string; port: number } {
+    return { host: this.options.host, port: this.server.address().port };
+  }
+
+  status(): JobStatus {
+    return {
+      elapsedMs: performance.now() - this.startedAt,
+      parts: this.options.parts,
+      launched: this.launched,
+      waiting: this.options.parts - this.active - this.done - this.failed,
+      active: this.active,
+      done: this.done,
+      failed: this.failed,
+      chunkStates: this.chunkStates,
+      chunkFailed: this.chunkFailed,
+    };
+  }
+
+  /** Launch the workers, drive them to the end and return the job's summary. Runs once. */
+  async run(): Promise<JobSummary> {
+    if (this.state !== 'created') throw new Error(`coordinator already ${this.state}`);
+    this.state = 'running';
+    const { parts, spares, killAfterMs } = this.options;
+    const launcherActor = fromCallback<{ type: string }, { invocations: number[] }>(({ sendBack, input }) => {
+      const requests: LaunchRequest[] = input.invocations.map((invocation) => ({ invocation, event: this.events(invocation) }));
+      this.launcher
+        .launch(requests, (report) => this.onLaunchReport(report, sendBack))
+        .catch((error: unknown) => {
+          for (const { invocation } of requests) sendBack({ type: 'launch.failed', invocation, reason: describeError(error) });
+        });
+    });
+    const supervisor = createActor(supervisorMachine.provide({ actors: { launcher: launcherActor } }), {
+      input: { parts, spares, ...(killAfterMs === undefined ? {} : { killAfterMs }) },
+    });
+    this.supervisor = supervisor;
+    const finished = new Promise<SupervisorOutput>((resolve, reject) => {
+      supervisor.subscribe({
+        complete: () => resolve(supervisor.getSnapshot().output as SupervisorOutput),
+        error: (error) => reject(error),
+      });
+    });
+    supervisor.on('worker.admitted', ({ connection, chunk }) => this.admit(connection, chunk));
+    supervisor.on('worker.rejected', ({ connection, reason }) => this.reject(connection, reason));
+    supervisor.start();
+    let output: SupervisorOutput;
+    try {
+      output = await finished;
+    } finally {
+      this.state = 'finishing';
+      await this.shutdown();
+    }
+    return this.summarise(output);
+  }
+
+  private onLaunchReport(report: LaunchReport, sendBack: (event: { type: string } & Record<string, unknown>) => void): void {
+    switch (report.type) {
+      case 'accepted':
+        this.launched++;
+        sendBack({ type: 'launch.accepted', invocation: report.invocation });
+        break;
+      case 'failed':
+        this.deps.log.warn({ invocation: report.invocation, reason: report.reason }, 'launch failed');
+        sendBack({ type: 'launch.failed', invocation: report.invocation, reason: report.reason });
+        break;
+      case 'exited':
+        // Once the job is over, workers stopped by the launcher are not failures.
+        if (report.code !== 0 && this.state === 'running') {
+          this.exits.push({ invocation: report.invocation, code: report.code, signal: report.signal, detail: report.detail });
+          this.deps.log.debug({ invocation: report.invocation, code: report.code, signal: report.signal }, 'worker process exited');
+        }
+        break;
+    }
+  }
+
+  private onHello(connection: WorkerConnection): void {
+    if (this.state !== 'running' || !this.supervisor) {
+      connection.send('quit:');
+      connection.close();
+      return;
+    }
+    this.connections.set(connection.id, connection);
+    this.supervisor.send({ type: 'worker.hello', connection: connection.id, invocation: connection.invocation });
+  }
+
+  private reject(connectionId: number, reason: string): void {
+    const connection = this.connections.get(connectionId);
+    this.connections.delete(connectionId);
+    this.deps.log.debug({ connection: connectionId, reason }, 'worker told to quit');
+    connection?.send('quit:');
+    connection?.close();
+  }
+
+  private admit(connectionId: number, chunk: number): void {
+    const connection = this.connections.get(connectionId);
+    if (!connection) return;
+    const { frames, video, inFormat, offset, answerTimeoutMs } = this.options;
+    const actor = createActor(png2y4mMachine, {
+      input: { chunk: offset + chunk, frames, video, inFormat, answerTimeoutMs },
+    });
+    this.actors.set(connectionId, actor);
+    this.active++;
+    let ended = false;
+    let last = '';
+    actor.on('worker.command', ({ text }) => connection.send(text));
+    connection.onMessage((text) => {
+      if (!ended) actor.send({ type: 'socket.message', text });
+    });
+    connection.onClose((reason) => {
+      if (!ended) actor.send({ type: 'socket.closed', reason });
+    });
+    const end = (status: 'done' | 'failed', reason?: string, state?: string) => {
+      if (ended) return;
+      ended = true;
+      this.active--;
+      this.actors.delete(connectionId);
+      this.connections.delete(connectionId);
+      // The machine sent `quit:` itself on success; after a failure, tell the worker to go too.
+      if (status === 'failed') connection.send('quit:');
+      connection.close();
+      if (status === 'done') {
+        this.done++;
+        this.chunkStates[chunk] = 'done';
+        this.deps.timeline.record(connectionId, offset + chunk, 'done');
+        this.supervisor?.send({ type: 'worker.finished', connection: connectionId, chunk });
+      } else {
+        this.failed++;
+        this.chunkFailed[chunk] = true;
+        this.chunkStates[chunk] = state ?? last;
+        this.deps.timeline.record(connectionId, offset + chunk, 'failed', reason);
+        this.supervisor?.send({ type: 'worker.failed', connection: connectionId, chunk, reason: reason ?? 'unknown', state: state ?? last });
+      }
+    };
+    actor.subscribe({
+      next: (snapshot) => {
+        const name = stateName(snapshot.value);
+        if (name === last) return;
+        last = name;
+        this.chunkStates[chunk] = name;
+        this.deps.timeline.record(connectionId, offset + chunk, name);
+      },
+      complete: () => {
+        const output = actor.getSnapshot().output;
+        if (output?.status === 'done') end('done');
+        else end('failed', output?.reason ?? 'machine ended without output', output?.state);
+      },
+      // An actor error nobody subscribes to would crash the process; here it fails one chunk.
+      error: (error) => end('failed', `internal error: ${describeError(error)}`, last),
+    });
+    actor.start();
+  }
+
+  private async shutdown(): Promise<void> {
+    for (const actor of this.actors.values()) actor.stop();
+    this.actors.clear();
+    for (const connection of this.connections.values()) {
+      connection.send('quit:');
+      connection.close();
+    }
+    this.connections.clear();
+    this.supervisor?.stop();
+    await Promise.allSettled([this.launcher.stop(), this.server.close(), this.deps.timeline.close()]);
+    this.state = 'closed';
+  }
+
+  private summarise(output: SupervisorOutput): JobSummary {
+    const { parts, frames, offset, video } = this.options;
+    return {
+      ok: output.ok,
+      parts,
+      framesPerChunk: frames,
+      frames: parts * frames,
+      seconds: Math.round(performance.now() - this.startedAt) / 1000,
+      store: this.deps.store.name,
+      chunks: output.chunks.map(({ connection, ...c }) => ({
+        ...c,
+        ...(connection === undefined ? {} : { worker: connection }),
+        chunk: offset + c.chunk,
+        outputKey: chunkKeys({ chunk: offset + c.chunk, frames, video, inFormat: this.options.inFormat }).outputKey,
+      })),
+      launchFailures: output.launchFailures,
+      workerExits: this.exits,
+    };
+  }
+}
+
+/** Flatten an XState state value to a dotted path: `{ loop: 'retrieve' }` -> `loop.retrieve`. */
+export function stateName(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (value && typeof value === 'object') {
+    const parts = Object.entries(value as Record<string, unknown>).map(([key, child]) => {
+      const rest = stateName(child);
+      return rest === '' ? key : `${key}.${rest}`;
+    });
+    return parts.length === 1 ? parts[0]! : `(${parts.join('|')})`;
+  }
+  return '';
+}

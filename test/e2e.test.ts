@@ -1,0 +1,111 @@
+/**
+ * The png2y4m job end to end on this machine: a real coordinator, real TLS, real worker processes
+ * (`xc-orch worker`), the real png2y4m, a local-folder store. Needs dist/ (npm test builds it).
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { seedClip, verifyChunks } from '../cli/demo.js';
+import { executeJob } from '../cli/runJob.js';
+import { ConfigError } from '../runtime/errors.js';
+import { LocalStore } from '../runtime/localStore.js';
+import { compileRunOptions, type RunOptions } from '../runtime/runOptions.js';
+import { syntheticFrame } from '../runtime/syntheticClip.js';
+
+let dir: string;
+let store: LocalStore;
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'xc-e2e-'));
+  store = new LocalStore(join(dir, 'store'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function seedSmallClip(frames: number): Promise<void> {
+  for (let frame = 1; frame <= frames; frame++) {
+    await store.put(`clip-png16/${String(frame).padStart(8, '0')}.png`, syntheticFrame(frame - 1, 64, 48));
+  }
+}
+
+function options(extra: RunOptions = {}) {
+  return compileRunOptions({ parts: 3, frames: 2, video: 'clip', bucket: store.name, port: 0, quiet: true, ...extra });
+}
+
+describe('png2y4m job with local workers', () => {
+  it('converts 3 chunks, each byte-identical to png2y4m run directly on its frames', async () => {
+    await seedSmallClip(6);
+    const times = join(dir, 'times.jsonl');
+    const compiled = options({ timesFile: times });
+    const summary = await executeJob(compiled);
+    expect(summary.ok).toBe(true);
+    expect(summary.chunks.map((c) => [c.chunk, c.status, c.outputKey])).toEqual([
+      [0, 'done', 'clip-y4m_02/00000000.y4m'],
+      [1, 'done', 'clip-y4m_02/00000001.y4m'],
+      [2, 'done', 'clip-y4m_02/00000002.y4m'],
+    ]);
+    expect(await verifyChunks(store, compiled)).toEqual([]);
+    // Inputs in the store are untouched (workers delete only their own copies).
+    expect(await store.exists('clip-png16/00000001.png')).toBe(true);
+    const lines = (await readFile(times, 'utf8')).trim().split('\n').map((line) => JSON.parse(line));
+    expect(lines.filter((l) => l.state === 'done').map((l) => l.chunk).sort()).toEqual([0, 1, 2]);
+    expect(new Set(lines.map((l) => l.state)).size).toBeGreaterThan(4);
+  });
+
+  it('honours the chunk offset', async () => {
+    await seedSmallClip(6);
+    const summary = await executeJob(options({ parts: 1, offset: 2 }));
+    expect(summary.ok).toBe(true);
+    expect(summary.chunks.map((c) => c.outputKey)).toEqual(['clip-y4m_02/00000002.y4m']);
+  });
+
+  it('refuses to start when input frames are missing, naming them', async () => {
+    await seedSmallClip(4);
+    const run = executeJob(options());
+    await expect(run).rejects.toBeInstanceOf(ConfigError);
+    await expect(run).rejects.toThrow(/2 input frame\(s\) missing .*clip-png16\/00000005\.png, clip-png16\/00000006\.png/);
+  });
+
+  it('fails only the chunk whose frame is corrupt and says why', async () => {
+    await seedSmallClip(6);
+    await store.put('clip-png16/00000003.png', Buffer.from('this is not a png'));
+    const summary = await executeJob(options());
+    expect(summary.ok).toBe(false);
+    const [c0, c1, c2] = summary.chunks;
+    expect(c0!.status).toBe('done');
+    expect(c2!.status).toBe('done');
+    expect(c1!.status).toBe('failed');
+    expect(c1!.reason).toMatch(/RETVAL\(1\)/);
+    expect(c1!.reason).toMatch(/Not a PNG/);
+    expect(await store.exists('clip-y4m_02/00000001.y4m')).toBe(false);
+  });
+
+  it('with --launcher none, waits for workers started by hand from the payload file', async () => {
+    await seedSmallClip(4);
+    const payload = join(dir, 'payload.json');
+    const compiled = options({ parts: 2, launcher: 'none', payloadOut: payload });
+    const job = executeJob(compiled);
+    // The payload appears once the coordinator listens; it holds the worker key, so it is private.
+    for (let i = 0; i < 200 && !(await stat(payload).catch(() => undefined)); i++) await new Promise((r) => setTimeout(r, 25));
+    expect((await stat(payload)).mode & 0o777).toBe(0o600);
+    const workers = [0, 1].map(() =>
+      spawn(process.execPath, [join(__dirname, '..', 'bin', 'xc-orch.js'), 'worker', '--event', payload], { stdio: 'ignore' }),
+    );
+    const summary = await job;
+    await Promise.all(workers.map((w) => new Promise((r) => (w.exitCode !== null ? r(null) : w.on('exit', r)))));
+    expect(summary.ok).toBe(true);
+    expect(await verifyChunks(store, compiled)).toEqual([]);
+  });
+});
+
+describe('demo helpers', () => {
+  it('seeds the synthetic clip once and leaves existing frames alone', async () => {
+    await store.put('v-png16/00000001.png', Buffer.from('keep'));
+    await seedClip(store, 'v', 2);
+    expect(await readFile(store.pathOf('v-png16/00000001.png'), 'utf8')).toBe('keep');
+    expect((await readFile(store.pathOf('v-png16/00000002.png'))).subarray(1, 4).toString()).toBe('PNG');
+  });
+});
