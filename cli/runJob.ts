@@ -12,7 +12,8 @@ import { openStore } from '../runtime/openStore.js';
 import { compileRunOptions, type CompiledRunOptions, type RunOptions } from '../runtime/runOptions.js';
 import { startStatusDisplay } from '../runtime/statusDisplay.js';
 import type { ObjectStore } from '../runtime/store.js';
-import { noTimeline, openTimeline } from '../runtime/timeline.js';
+import type { JobObserver } from '../runtime/jobObserver.js';
+import { openTimeline } from '../runtime/timeline.js';
 import { reportError } from './args.js';
 
 /** Every input key the job needs that the store lacks, in order. */
@@ -42,8 +43,9 @@ export async function executeJob(options: CompiledRunOptions): Promise<JobSummar
     await profiler.post('Profiler.enable');
     await profiler.post('Profiler.start');
   }
-  const timeline = options.timesFile ? await openTimeline(options.timesFile) : noTimeline;
-  const coordinator = await Coordinator.create(options, { store, log, timeline });
+  const observers: JobObserver[] = [];
+  if (options.timesFile) observers.push(await openTimeline(options.timesFile));
+  const coordinator = await Coordinator.create(options, { store, log, observers });
   if (!options.quiet) {
     const { host, port } = coordinator.address();
     process.stderr.write(`coordinator listening on port ${port}; workers dial ${host}:${port} (${options.launcher} launcher)\n`);

@@ -4,7 +4,7 @@
  * the png2y4m machine. Everything here is wiring: decisions live in the pure machines.
  *
  * Per message the work is O(1): a frame is decoded on its own connection and sent to that
- * connection's actor; state changes update one cell of the status and one timeline line.
+ * connection's actor; state changes update one cell of the status and notify the observers.
  *
  * @example
  * const coordinator = await Coordinator.create(compileRunOptions({ parts: 4 }), { store });
@@ -22,7 +22,7 @@ import { createNoneLauncher } from './noneLauncher.js';
 import type { CompiledRunOptions } from './runOptions.js';
 import type { JobStatus } from './statusDisplay.js';
 import type { ObjectStore } from './store.js';
-import { noTimeline, type Timeline } from './timeline.js';
+import type { JobInspection, JobObserver } from './jobObserver.js';
 import { createWorkerServer, type WorkerConnection, type WorkerServer } from './workerServer.js';
 import type { WorkerEvent } from '../worker/event.js';
 
@@ -58,7 +58,10 @@ export interface JobSummary {
 export interface CoordinatorDeps {
   store: ObjectStore;
   log: Logger;
-  timeline?: Timeline;
+  /** Told about every state entry, worker end, frame and launch report (timeline, dashboard). */
+  observers?: JobObserver[];
+  /** XState inspection of the supervisor and of sampled worker machines. */
+  inspection?: JobInspection;
   /** Overrides the launcher chosen by options (tests, Lambda). */
   launcher?: Launcher;
 }
@@ -81,7 +84,7 @@ export class Coordinator {
 
   private constructor(
     private readonly options: CompiledRunOptions,
-    private readonly deps: Required<Pick<CoordinatorDeps, 'store' | 'log' | 'timeline'>>,
+    private readonly deps: Required<Pick<CoordinatorDeps, 'store' | 'log' | 'observers' | 'inspection'>>,
     private readonly server: WorkerServer,
     private readonly launcher: Launcher,
     private readonly events: (invocation: number | undefined) => WorkerEvent,
@@ -129,7 +132,7 @@ export class Coordinator {
       (options.launcher === 'none'
         ? createNoneLauncher({ payloadFile: options.payloadOut!, payload: events(undefined) })
         : createLocalLauncher({ concurrency: options.launchConcurrency }));
-    coordinator = new Coordinator(options, { store: deps.store, log: deps.log, timeline: deps.timeline ?? noTimeline }, server, launcher, events);
+    coordinator = new Coordinator(options, { store: deps.store, log: deps.log, observers: deps.observers ?? [], inspection: deps.inspection ?? {} }, server, launcher, events);
     return coordinator;
   }
 
@@ -167,6 +170,7 @@ export class Coordinator {
     });
     const supervisor = createActor(supervisorMachine.provide({ actors: { launcher: launcherActor } }), {
       input: { parts, spares, ...(killAfterMs === undefined ? {} : { killAfterMs }) },
+      ...(this.deps.inspection.supervisor ? { inspect: this.deps.inspection.supervisor } : {}),
     });
     this.supervisor = supervisor;
     const finished = new Promise<SupervisorOutput>((resolve, reject) => {
@@ -189,6 +193,7 @@ export class Coordinator {
   }
 
   private onLaunchReport(report: LaunchReport, sendBack: (event: { type: string } & Record<string, unknown>) => void): void {
+    for (const o of this.deps.observers) o.launch?.(report);
     switch (report.type) {
       case 'accepted':
         this.launched++;
@@ -230,15 +235,22 @@ export class Coordinator {
     const connection = this.connections.get(connectionId);
     if (!connection) return;
     const { frames, video, inFormat, offset, answerTimeoutMs } = this.options;
+    const inspect = this.deps.inspection.worker?.(offset + chunk);
     const actor = createActor(png2y4mMachine, {
       input: { chunk: offset + chunk, frames, video, inFormat, answerTimeoutMs },
+      ...(inspect ? { inspect } : {}),
     });
     this.actors.set(connectionId, actor);
     this.active++;
     let ended = false;
     let last = '';
-    actor.on('worker.command', ({ text }) => connection.send(text));
+    const observers = this.deps.observers;
+    actor.on('worker.command', ({ text }) => {
+      for (const o of observers) o.workerMessage?.(connectionId, 'out', text);
+      connection.send(text);
+    });
     connection.onMessage((text) => {
+      for (const o of observers) o.workerMessage?.(connectionId, 'in', text);
       if (!ended) actor.send({ type: 'socket.message', text });
     });
     connection.onClose((reason) => {
@@ -256,13 +268,13 @@ export class Coordinator {
       if (status === 'done') {
         this.done++;
         this.chunkStates[chunk] = 'done';
-        this.deps.timeline.record(connectionId, offset + chunk, 'done');
+        for (const o of this.deps.observers) o.workerEnded?.(connectionId, offset + chunk, 'done');
         this.supervisor?.send({ type: 'worker.finished', connection: connectionId, chunk });
       } else {
         this.failed++;
         this.chunkFailed[chunk] = true;
         this.chunkStates[chunk] = state ?? last;
-        this.deps.timeline.record(connectionId, offset + chunk, 'failed', reason);
+        for (const o of this.deps.observers) o.workerEnded?.(connectionId, offset + chunk, 'failed', reason ?? 'unknown');
         this.supervisor?.send({ type: 'worker.failed', connection: connectionId, chunk, reason: reason ?? 'unknown', state: state ?? last });
       }
     };
@@ -272,7 +284,7 @@ export class Coordinator {
         if (name === last) return;
         last = name;
         this.chunkStates[chunk] = name;
-        this.deps.timeline.record(connectionId, offset + chunk, name);
+        for (const o of this.deps.observers) o.workerState?.(connectionId, offset + chunk, name);
       },
       complete: () => {
         const output = actor.getSnapshot().output;
@@ -294,7 +306,7 @@ export class Coordinator {
     }
     this.connections.clear();
     this.supervisor?.stop();
-    await Promise.allSettled([this.launcher.stop(), this.server.close(), this.deps.timeline.close()]);
+    await Promise.allSettled([this.launcher.stop(), this.server.close(), ...this.deps.observers.map((o) => o.close?.())]);
     this.state = 'closed';
   }
 

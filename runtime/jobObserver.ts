@@ -1,0 +1,29 @@
+/**
+ * What the coordinator tells the outside world while a job runs. The `-O` timeline, the live
+ * dashboard and the plot are observers; the coordinator calls every observer synchronously, so an
+ * observer must be cheap (O(1) per call) and must not throw.
+ *
+ * @example const observer: JobObserver = { workerState: (w, c, s) => console.log(w, c, s) };
+ */
+import type { InspectionEvent } from 'xstate';
+import type { LaunchReport } from './launcher.js';
+
+export interface JobObserver {
+  /** The machine of worker `worker` (connection number) working on `chunk` entered `state`. */
+  workerState?(worker: number, chunk: number, state: string): void;
+  /** The worker's machine ended; `reason` is set when it failed. */
+  workerEnded?(worker: number, chunk: number, status: 'done' | 'failed', reason?: string): void;
+  /** A frame was exchanged with a worker (`out`: command sent, `in`: answer received). */
+  workerMessage?(worker: number, direction: 'in' | 'out', text: string): void;
+  /** A launcher report (accepted, failed, exited). */
+  launch?(report: LaunchReport): void;
+  /** Flush and release what the observer holds; awaited when the job ends. */
+  close?(): Promise<void>;
+}
+
+/** Where XState inspection events go (Stately inspector, recordings); sampled per chunk. */
+export interface JobInspection {
+  supervisor?: (event: InspectionEvent) => void;
+  /** Return an inspector for this chunk's worker machine, or undefined to leave it uninspected. */
+  worker?: (chunk: number) => ((event: InspectionEvent) => void) | undefined;
+}
