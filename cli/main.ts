@@ -6,6 +6,7 @@
 type Subcommand = { summary: string; load: () => Promise<{ run(args: string[]): Promise<number> }> };
 
 const SUBCOMMANDS: Record<string, Subcommand> = {
+  png2y4m: { summary: 'convert PNG frames to a Y4M stream (the daala_tools png2y4m, byte-exact)', load: () => import('./png2y4m.js') },
   demo: { summary: 'run the png2y4m job on a synthetic clip, all on this machine', load: () => import('./demo.js') },
   run: { summary: 'run a job: xc-orch run png2y4m [options]', load: () => import('./run.js') },
   plot: { summary: 'draw a run\'s -O timeline as a self-contained HTML or SVG picture', load: () => import('./plot.js') },

@@ -1,0 +1,26 @@
+/**
+ * Exact integer division helpers on doubles. Every operand in the colour maths stays below 2^53,
+ * so a double holds it exactly; only the quotient needs care, because `n / d` is rounded. The
+ * rounded quotient can land on the next integer up, never below, hence the single correction.
+ *
+ * @example
+ * floorDiv(-7, 2) // -4
+ * rhaz(-5, 2)     // -3 (round half away from zero)
+ */
+
+/** floor(n / d) for integers n and d > 0, |n| < 2^53. */
+export function floorDiv(n: number, d: number): number {
+  const q = Math.floor(n / d);
+  return q * d > n ? q - 1 : q;
+}
+
+/** Round half away from zero of n / d, as the spec's RHAZ(x, d) for d > 0. */
+export function rhaz(n: number, d: number): number {
+  const half = Math.floor(d / 2);
+  return n >= 0 ? floorDiv(n + half, d) : -floorDiv(half - n, d);
+}
+
+/** Reduce an integer modulo 2^32 to a signed 32-bit value, as gcc's wrapping int arithmetic does. */
+export function wrap32(n: number): number {
+  return n | 0;
+}

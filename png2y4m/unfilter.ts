@@ -1,0 +1,59 @@
+/**
+ * Reverses PNG scanline filtering in place. `data` holds `rows` scanlines from `offset`, each a
+ * filter-type byte followed by `rowBytes` bytes; `bpp` is bytes per complete pixel (at least 1).
+ * A filter type above 4 is libpng's fatal `bad adaptive filter value`.
+ *
+ * @example unfilterRows(raw, 0, height, rowBytes, 6); // 16-bit RGB
+ */
+import { LibpngError } from './pngChunkReader.js';
+
+export function unfilterRows(data: Uint8Array, offset: number, rows: number, rowBytes: number, bpp: number): void {
+  const stride = rowBytes + 1;
+  for (let r = 0; r < rows; r++) {
+    const start = offset + r * stride;
+    const filter = data[start]!;
+    const cur = start + 1;
+    const prev = r === 0 ? -1 : cur - stride;
+    switch (filter) {
+      case 0:
+        break;
+      case 1:
+        for (let i = cur + bpp, end = cur + rowBytes; i < end; i++) data[i] = (data[i]! + data[i - bpp]!) & 0xff;
+        break;
+      case 2:
+        if (prev >= 0) for (let i = 0; i < rowBytes; i++) data[cur + i] = (data[cur + i]! + data[prev + i]!) & 0xff;
+        break;
+      case 3:
+        if (prev < 0) {
+          for (let i = bpp; i < rowBytes; i++) data[cur + i] = (data[cur + i]! + (data[cur + i - bpp]! >> 1)) & 0xff;
+        } else {
+          for (let i = 0; i < bpp; i++) data[cur + i] = (data[cur + i]! + (data[prev + i]! >> 1)) & 0xff;
+          for (let i = bpp; i < rowBytes; i++) {
+            data[cur + i] = (data[cur + i]! + ((data[cur + i - bpp]! + data[prev + i]!) >> 1)) & 0xff;
+          }
+        }
+        break;
+      case 4:
+        if (prev < 0) {
+          // With a zero row above, Paeth always predicts the left neighbour.
+          for (let i = cur + bpp, end = cur + rowBytes; i < end; i++) data[i] = (data[i]! + data[i - bpp]!) & 0xff;
+        } else {
+          for (let i = 0; i < bpp; i++) data[cur + i] = (data[cur + i]! + data[prev + i]!) & 0xff;
+          for (let i = bpp; i < rowBytes; i++) {
+            const a = data[cur + i - bpp]!;
+            const b = data[prev + i]!;
+            const c = data[prev + i - bpp]!;
+            const pa = b > c ? b - c : c - b;
+            const pb = a > c ? a - c : c - a;
+            const pcRaw = a + b - c - c;
+            const pc = pcRaw < 0 ? -pcRaw : pcRaw;
+            const predictor = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+            data[cur + i] = (data[cur + i]! + predictor) & 0xff;
+          }
+        }
+        break;
+      default:
+        throw new LibpngError('bad adaptive filter value');
+    }
+  }
+}
