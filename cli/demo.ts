@@ -4,7 +4,7 @@
  * Y4M chunk against a direct png2y4m conversion of the same frames.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
@@ -57,6 +57,7 @@ export async function verifyChunks(store: ObjectStore, options: CompiledRunOptio
     for (let chunk = options.offset; chunk < options.offset + options.parts; chunk++) {
       const keys = chunkKeys({ chunk, frames: options.frames, video: options.video, inFormat: options.inFormat });
       const dir = join(work, String(chunk));
+      await mkdir(dir);
       for (const key of keys.inputKeys) await store.download(key, join(dir, key.slice(key.lastIndexOf('/') + 1)));
       const expected = join(work, `${chunk}.y4m`);
       await execFileAsync(process.execPath, [join(packageBinDir(), 'png2y4m.js'), '-o', expected, join(dir, '%08d.png')]);

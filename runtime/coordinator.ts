@@ -280,6 +280,8 @@ export class Coordinator {
     };
     actor.subscribe({
       next: (snapshot) => {
+        // The final state is reported once, by `end`, with its outcome.
+        if (snapshot.status !== 'active') return;
         const name = stateName(snapshot.value);
         if (name === last) return;
         last = name;
