@@ -1,0 +1,73 @@
+/**
+ * `xc-orch machines` lists the statecharts xc-orch runs; `xc-orch machines show NAME --format
+ * mermaid|stately|json` prints one of them as a Mermaid diagram, Stately editor source or XState
+ * JSON (see runtime/machineExport.ts).
+ */
+import { parseArgs } from 'node:util';
+import type { AnyStateMachine, AnyStateNode } from 'xstate';
+import { png2y4mMachine } from '../machines/png2y4m.js';
+import { supervisorMachine } from '../machines/supervisor.js';
+import { ConfigError } from '../runtime/errors.js';
+import { exportMachine, MACHINE_FORMATS, type MachineFormat } from '../runtime/machineExport.js';
+import { reportError } from './args.js';
+
+/** The machines a user can look at, by name. */
+export const MACHINES: Readonly<Record<string, { machine: AnyStateMachine; summary: string }>> = {
+  supervisor: { machine: supervisorMachine, summary: 'one per job: launches workers, binds each to a chunk, decides when the job is over' },
+  png2y4m: { machine: png2y4mMachine, summary: 'one per worker connection: configure, fetch and convert each frame, upload the chunk' },
+};
+
+export const MACHINES_HELP = `Usage: xc-orch machines
+       xc-orch machines show NAME [--format mermaid|stately|json]
+
+Lists the statecharts xc-orch runs, or prints one:
+  mermaid   a Mermaid state diagram (paste into any Mermaid renderer, or a \`\`\`mermaid block)
+  stately   createMachine({...}) source for Stately's editor (Import code)
+  json      XState's JSON definition of the machine
+
+  -f, --format FORMAT   output format                              [mermaid]
+  -h, --help            this help
+`;
+
+function countStates(node: AnyStateNode): number {
+  return (Object.values(node.states) as AnyStateNode[]).reduce((sum, child) => sum + 1 + countStates(child), 0);
+}
+
+/** `name  states  summary`, one line per machine. */
+export function listMachines(): string {
+  const width = Math.max(...Object.keys(MACHINES).map((name) => name.length));
+  return Object.entries(MACHINES)
+    .map(([name, { machine, summary }]) => `${name.padEnd(width)}  ${String(countStates(machine.root)).padStart(3)} states  ${summary}`)
+    .join('\n');
+}
+
+export async function run(args: string[]): Promise<number> {
+  try {
+    const { values, positionals } = parseArgs({
+      args,
+      allowPositionals: true,
+      options: { format: { type: 'string', short: 'f' }, help: { type: 'boolean', short: 'h' } },
+    });
+    if (values.help) {
+      process.stdout.write(MACHINES_HELP);
+      return 0;
+    }
+    const [action, name, extra] = positionals;
+    if (action === undefined || action === 'list') {
+      if (name !== undefined) throw new ConfigError(`unexpected argument '${name}'`);
+      process.stdout.write(`${listMachines()}\n`);
+      return 0;
+    }
+    if (action !== 'show') throw new ConfigError(`unknown action '${action}' (known: list, show)`);
+    if (name === undefined) throw new ConfigError(`name the machine to show (known: ${Object.keys(MACHINES).join(', ')})`);
+    if (extra !== undefined) throw new ConfigError(`unexpected argument '${extra}'`);
+    const entry = Object.hasOwn(MACHINES, name) ? MACHINES[name] : undefined;
+    if (!entry) throw new ConfigError(`no machine named '${name}' (known: ${Object.keys(MACHINES).join(', ')})`);
+    const format = (values.format ?? 'mermaid') as MachineFormat;
+    if (!MACHINE_FORMATS.includes(format)) throw new ConfigError(`--format must be one of ${MACHINE_FORMATS.join(', ')}, got '${format}'`);
+    process.stdout.write(exportMachine(entry.machine, format));
+    return 0;
+  } catch (error) {
+    return reportError('machines', error);
+  }
+}
