@@ -114,7 +114,7 @@ export async function run(args: string[]): Promise<number> {
       return 1;
     }
     process.stderr.write(`checked: all ${summary.parts} chunks are byte-identical to a direct png2y4m conversion\n`);
-    for (const chunk of summary.chunks) process.stdout.write(`${store.name}/${chunk.outputKey}\n`);
+    for (const chunk of summary.chunks) process.stdout.write(`${chunk.output}\n`);
     return 0;
   } catch (error) {
     return reportError('demo', error);

@@ -94,7 +94,7 @@ export async function runPng2y4mJob(raw: RunOptions): Promise<number> {
   if (options.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
   process.stderr.write(`${formatSummary(summary)}\n`);
   if (summary.ok && !options.json) {
-    for (const chunk of summary.chunks) process.stdout.write(`${summary.store}/${chunk.outputKey}\n`);
+    for (const chunk of summary.chunks) process.stdout.write(`${chunk.output}\n`);
   }
   return summary.ok ? 0 : 1;
 }

@@ -40,6 +40,8 @@ export interface ChunkResult {
   worker?: number;
   invocation?: number;
   outputKey: string;
+  /** Where the output is (or would be), for people: a file path or `s3://bucket/key`. */
+  output: string;
 }
 
 export interface JobSummary {
@@ -321,12 +323,16 @@ export class Coordinator {
       frames: parts * frames,
       seconds: Math.round(performance.now() - this.startedAt) / 1000,
       store: this.deps.store.name,
-      chunks: output.chunks.map(({ connection, ...c }) => ({
-        ...c,
-        ...(connection === undefined ? {} : { worker: connection }),
-        chunk: offset + c.chunk,
-        outputKey: chunkKeys({ chunk: offset + c.chunk, frames, video, inFormat: this.options.inFormat }).outputKey,
-      })),
+      chunks: output.chunks.map(({ connection, ...c }) => {
+        const { outputKey } = chunkKeys({ chunk: offset + c.chunk, frames, video, inFormat: this.options.inFormat });
+        return {
+          ...c,
+          ...(connection === undefined ? {} : { worker: connection }),
+          chunk: offset + c.chunk,
+          outputKey,
+          output: this.deps.store.locationOf(outputKey),
+        };
+      }),
       launchFailures: output.launchFailures,
       workerExits: this.exits,
     };

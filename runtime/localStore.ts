@@ -76,6 +76,10 @@ export class LocalStore implements ObjectStore {
     for (const key of keys) if (key.startsWith(prefix)) yield key;
   }
 
+  locationOf(key: string): string {
+    return this.pathOf(key);
+  }
+
   async exists(key: string): Promise<boolean> {
     try {
       return (await stat(this.pathOf(key))).isFile();

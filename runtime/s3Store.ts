@@ -227,6 +227,10 @@ export class S3Store implements ObjectStore {
     }
   }
 
+  locationOf(key: string): string {
+    return `s3://${this.bucket}/${key}`;
+  }
+
   async exists(key: string): Promise<boolean> {
     checkKey(key, this.bucket);
     try {

@@ -22,4 +22,6 @@ export interface ObjectStore {
   list(prefix: string): AsyncIterable<string>;
   /** Whether `key` exists. */
   exists(key: string): Promise<boolean>;
+  /** Where `key` is, for people: a file path for a local folder, `s3://bucket/key` for S3. */
+  locationOf(key: string): string;
 }
