@@ -23,17 +23,21 @@ Job:
 Workers:
       --launcher KIND      local: child processes on this machine;     [${RUN_DEFAULTS.launcher}]
                            none: start nothing, write the payload to --payload-out and wait
-                           for workers started with 'xc-orch worker --event FILE'
+                           for workers started with 'xc-orch worker --event FILE';
+                           lambda: invoke the function -l in the regions -r (see lambdaize)
       --payload-out FILE   where --launcher none writes the invocation payload (mode 0600)
   -X, --spares N           extra workers that take over chunks whose worker never arrives [${RUN_DEFAULTS.spares}]
   -m, --kill-after S       fail workers still running after S seconds  [never]
       --answer-timeout S   seconds a worker may take to answer one command [${RUN_DEFAULTS.answerTimeoutS}]
       --launch-concurrency N  launches in flight at once               [${RUN_DEFAULTS.launchConcurrency}]
   -l, --function NAME      Lambda function name                        [${RUN_DEFAULTS.functionName}]
-  -r, --regions R1,R2      Lambda regions                              [${RUN_DEFAULTS.regions.join(',')}]
+  -r, --regions R1,R2      Lambda regions; invocation k goes to region k mod R; the first
+                           is also the S3 region                       [${RUN_DEFAULTS.regions.join(',')}]
+      --lambda-endpoint URL  a Lambda-compatible API instead of AWS (env AWS_ENDPOINT_URL_LAMBDA)
 Network and TLS:
   -t, --port N             TLS port to listen on (0: any free port)    [${RUN_DEFAULTS.port}]
-      --host ADDR          address workers dial back to                [127.0.0.1]
+      --host ADDR          address workers dial back to   [127.0.0.1 for local workers,
+                           else this machine's first non-loopback IPv4 address]
   -c, --ca-cert FILE       CA certificate       (env CA_CERT)          [fresh per run, never written]
   -s, --server-cert FILE   server certificate   (env SRV_CERT)
   -k, --server-key FILE    server private key   (env SRV_KEY)
@@ -62,6 +66,7 @@ export function parseRunArgs(args: string[]): RunOptions | 'help' {
       'in-format': { type: 'string', short: 'i' },
       bucket: { type: 'string', short: 'b' },
       's3-endpoint': { type: 'string' },
+      'lambda-endpoint': { type: 'string' },
       launcher: { type: 'string' },
       'payload-out': { type: 'string' },
       spares: { type: 'string', short: 'X' },
@@ -96,6 +101,7 @@ export function parseRunArgs(args: string[]): RunOptions | 'help' {
     inFormat: values['in-format'],
     bucket: values.bucket,
     s3Endpoint: values['s3-endpoint'] ?? process.env.AWS_ENDPOINT_URL_S3,
+    lambdaEndpoint: values['lambda-endpoint'],
     launcher: values.launcher as LauncherKind | undefined,
     payloadOut: values['payload-out'],
     spares: intOption('-X', values.spares),

@@ -49,6 +49,7 @@ export async function executeJob(options: CompiledRunOptions): Promise<JobSummar
   if (!options.quiet) {
     const { host, port } = coordinator.address();
     process.stderr.write(`coordinator listening on port ${port}; workers dial ${host}:${port} (${options.launcher} launcher)\n`);
+    if (options.hostNote) process.stderr.write(`${options.hostNote}\n`);
   }
   const display = options.quiet ? undefined : startStatusDisplay(() => coordinator.status());
   try {

@@ -17,6 +17,7 @@ import { supervisorMachine, type SupervisorOutput } from '../machines/supervisor
 import { loadCredentials } from './credentials.js';
 import { describeError } from './errors.js';
 import type { Launcher, LaunchReport, LaunchRequest } from './launcher.js';
+import { createLambdaLauncher, formatLaunchSummary } from './lambdaLauncher.js';
 import { createLocalLauncher } from './localLauncher.js';
 import { createNoneLauncher } from './noneLauncher.js';
 import type { CompiledRunOptions } from './runOptions.js';
@@ -129,11 +130,7 @@ export class Coordinator {
       hash_s3keys: 0,
       max_frame_bytes: options.maxFrameBytes,
     });
-    const launcher =
-      deps.launcher ??
-      (options.launcher === 'none'
-        ? createNoneLauncher({ payloadFile: options.payloadOut!, payload: events(undefined) })
-        : createLocalLauncher({ concurrency: options.launchConcurrency }));
+    const launcher = deps.launcher ?? chooseLauncher(options, deps.log, events(undefined));
     coordinator = new Coordinator(options, { store: deps.store, log: deps.log, observers: deps.observers ?? [], inspection: deps.inspection ?? {} }, server, launcher, events);
     return coordinator;
   }
@@ -336,6 +333,26 @@ export class Coordinator {
       launchFailures: output.launchFailures,
       workerExits: this.exits,
     };
+  }
+}
+
+function chooseLauncher(options: CompiledRunOptions, log: Logger, payload: WorkerEvent): Launcher {
+  switch (options.launcher) {
+    case 'none':
+      return createNoneLauncher({ payloadFile: options.payloadOut!, payload, logger: log });
+    case 'lambda':
+      return createLambdaLauncher({
+        functionName: options.functionName,
+        regions: options.regions,
+        endpoint: options.lambdaEndpoint,
+        concurrency: options.launchConcurrency,
+        logger: log,
+        onSummary: (summary) => {
+          if (!options.quiet) process.stderr.write(`${formatLaunchSummary(summary)}\n`);
+        },
+      });
+    case 'local':
+      return createLocalLauncher({ concurrency: options.launchConcurrency, logger: log });
   }
 }
 

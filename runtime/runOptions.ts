@@ -3,12 +3,13 @@
  * compiled shape (every field present, durations in ms, sizes in bytes). Compiled once at the edge;
  * nothing downstream re-checks options.
  */
+import { networkInterfaces } from 'node:os';
 import { DEFAULT_MAX_FRAME_BYTES } from '../protocol/frame.js';
 import { ConfigError } from './errors.js';
 import { DEFAULT_BUCKET } from './openStore.js';
 
-export type LauncherKind = 'local' | 'none';
-export const LAUNCHER_KINDS: readonly LauncherKind[] = ['local', 'none'];
+export type LauncherKind = 'local' | 'none' | 'lambda';
+export const LAUNCHER_KINDS: readonly LauncherKind[] = ['local', 'none', 'lambda'];
 
 export interface RunOptions {
   /** `-n`: number of chunks, one worker each. Default 1. */
@@ -25,7 +26,7 @@ export interface RunOptions {
   inFormat?: string;
   /** `-t`: TLS port the coordinator listens on; 0 picks a free one. Default 13579. */
   port?: number;
-  /** `--host`: address workers dial. Default 127.0.0.1 for local workers. */
+  /** `--host`: address workers dial. Default 127.0.0.1 for local workers; detected otherwise. */
   host?: string;
   /** `-l`: Lambda function name (used by the Lambda launcher). Default `png2y4m`. */
   functionName?: string;
@@ -45,7 +46,7 @@ export interface RunOptions {
   spares?: number;
   /** `-m`: seconds after which workers still running are killed and the job fails. Default: never. */
   killAfterS?: number;
-  /** `--launcher`: `local` child processes (default) or `none` (workers started elsewhere). */
+  /** `--launcher`: `local` child processes (default), `none` (workers started elsewhere) or `lambda`. */
   launcher?: LauncherKind;
   /** `--payload-out`: with `--launcher none`, where to write the invocation payload. */
   payloadOut?: string;
@@ -59,6 +60,8 @@ export interface RunOptions {
   launchConcurrency?: number;
   /** `--s3-endpoint`: endpoint of an S3-compatible service. */
   s3Endpoint?: string;
+  /** `--lambda-endpoint`: endpoint of a Lambda-compatible API (tests, LocalStack). */
+  lambdaEndpoint?: string;
   /** `--quiet`: no live status on stderr. */
   quiet?: boolean;
 }
@@ -89,6 +92,9 @@ export interface CompiledRunOptions {
   maxFrameBytes: number;
   launchConcurrency: number;
   s3Endpoint?: string;
+  lambdaEndpoint?: string;
+  /** How `host` was chosen, said to the user when it was detected. */
+  hostNote?: string;
   quiet: boolean;
 }
 
@@ -132,7 +138,8 @@ export function compileRunOptions(options: RunOptions): CompiledRunOptions {
   const inFormat = options.inFormat ?? RUN_DEFAULTS.inFormat;
   if (inFormat === '' || inFormat.includes('/')) throw new ConfigError(`-i must be a non-empty name without '/', got ${JSON.stringify(inFormat)}`);
   const frames = integer('-f (frames per chunk)', options.frames ?? RUN_DEFAULTS.frames, 1, 99);
-  const host = options.host ?? '127.0.0.1';
+  const detected = options.host === undefined && launcher !== 'local' ? detectHost() : undefined;
+  const host = options.host ?? detected?.address ?? '127.0.0.1';
   const compiled: CompiledRunOptions = {
     parts: integer('-n (parts)', options.parts ?? RUN_DEFAULTS.parts, 1, 100_000),
     frames,
@@ -159,10 +166,30 @@ export function compileRunOptions(options: RunOptions): CompiledRunOptions {
     maxFrameBytes: integer('--max-frame-bytes', options.maxFrameBytes ?? RUN_DEFAULTS.maxFrameBytes, 1024),
     launchConcurrency: integer('--launch-concurrency', options.launchConcurrency ?? RUN_DEFAULTS.launchConcurrency, 1, 10_000),
     s3Endpoint: options.s3Endpoint,
+    lambdaEndpoint: options.lambdaEndpoint,
+    hostNote: detected?.note,
     quiet: options.quiet ?? false,
   };
   if (launcher === 'none' && compiled.payloadOut === undefined) {
     throw new ConfigError('--launcher none needs --payload-out FILE (where to write the payload for workers started by hand)');
   }
   return compiled;
+}
+
+/**
+ * The address remote workers should dial when `--host` is not given: the first non-internal IPv4
+ * address of this machine (loopback when there is none), with a sentence saying so.
+ */
+export function detectHost(interfaces = networkInterfaces()): { address: string; note: string } {
+  for (const [name, addresses] of Object.entries(interfaces)) {
+    for (const address of addresses ?? []) {
+      if (address.family === 'IPv4' && !address.internal) {
+        return {
+          address: address.address,
+          note: `workers will dial ${address.address} (interface ${name}); it must be reachable from where they run — use --host ADDR to choose`,
+        };
+      }
+    }
+  }
+  return { address: '127.0.0.1', note: 'no network interface found: workers will dial 127.0.0.1 — use --host ADDR to choose' };
 }

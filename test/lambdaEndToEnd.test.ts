@@ -5,9 +5,11 @@
  * chunks must be byte-identical to those of a run with local workers. Needs dist/ for the local
  * run's workers (npm test builds it).
  */
+import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { executeJob } from '../cli/runJob.js';
 import { Coordinator } from '../runtime/coordinator.js';
@@ -20,6 +22,16 @@ import { syntheticFrame } from '../runtime/syntheticClip.js';
 import { startLambdaFixture, type LambdaFixture } from './support/lambdaFixture.js';
 
 const ROLE = 'arn:aws:iam::123456789012:role/xc-orch-e2e';
+const CLI = fileURLToPath(new URL('../bin/xc-orch.js', import.meta.url));
+
+function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(process.execPath, [CLI, ...args], { env, timeout: 60_000 }, (error, stdout, stderr) => {
+      if (error && typeof error.code !== 'number') reject(error);
+      else resolve({ code: child.exitCode, stdout, stderr });
+    });
+  });
+}
 const PARTS = 4;
 const FRAMES = 2;
 let dir: string;
@@ -73,5 +85,24 @@ describe('png2y4m on the fake Lambda', () => {
     for (const run of runs) expect(JSON.parse(run.stdout), run.stderr).toMatchObject({ ok: true, reason: 'quit' });
   });
 
-  it.todo('`xc-orch run png2y4m --launcher lambda -l FUNCTION --lambda-endpoint URL` (needs --launcher lambda in runOptions/run CLI)');
+  it('`xc-orch run png2y4m --launcher lambda` from the command line, with half the Invokes throttled', async () => {
+    fixture = await startLambdaFixture({ mode: 'run', throttleShare: 0.5, seed: 5 });
+    vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIDE2E');
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'e2e-secret');
+    vi.stubEnv('AWS_REGION', 'us-east-1');
+    const env = { ...process.env };
+    const deployed = await lambdaize({ builtin: 'png2y4m', role: ROLE, region: 'us-east-1', endpoint: fixture.endpoint, outDir: dir }, env);
+    const store = await seededStore('cli');
+    const { code, stdout, stderr } = await runCli(
+      ['run', 'png2y4m', '--launcher', 'lambda', '-l', deployed.function!.FunctionName!, '--lambda-endpoint', fixture.endpoint,
+        '--host', '127.0.0.1', '-t', '0', '-n', String(PARTS), '-f', String(FRAMES), '-v', 'clip', '-b', store.name],
+      env,
+    );
+    expect(code, stderr).toBe(0);
+    expect(stderr).toMatch(new RegExp(`launched ${PARTS}/${PARTS} in .* throttled`));
+    expect(stdout.trim().split('\n')).toEqual(
+      Array.from({ length: PARTS }, (_, chunk) => store.pathOf(`clip-y4m_02/${String(chunk).padStart(8, '0')}.y4m`)),
+    );
+    expect(stderr).not.toMatch(/BEGIN [A-Z ]*PRIVATE KEY|e2e-secret/);
+  });
 });
