@@ -59,28 +59,54 @@ function reconstruct(y: number, k: number): number {
   return v < 0 ? 0 : v > 65535 ? 65535 : v;
 }
 
+const K_R = 4490222169144;
+const K_GB = -534117096223;
+const K_GR = -1334761232047;
+const K_B = 5290866304968;
+
+/**
+ * Reconstructed R for every (candidate y + 16, Cr byte) and B for every (y + 16, Cb byte): G
+ * depends on both chroma values and is computed directly. Built on first use (about a millisecond).
+ */
+let reconstructTables: { r: Int32Array; b: Int32Array } | null = null;
+
+function tables(): { r: Int32Array; b: Int32Array } {
+  if (reconstructTables) return reconstructTables;
+  const r = new Int32Array(65536);
+  const b = new Int32Array(65536);
+  for (let y = -16; y < 240; y++) {
+    for (let c = 0; c < 256; c++) {
+      r[((y + 16) << 8) | c] = reconstruct(y, K_R * (c - 128));
+      b[((y + 16) << 8) | c] = reconstruct(y, K_B * (c - 128));
+    }
+  }
+  reconstructTables = { r, b };
+  return reconstructTables;
+}
+
 /** Y byte of one dithered pixel given the (clamped) Cb and Cr bytes that apply to it. */
 export function lumaFor(r: number, g: number, b: number, cbByte: number, crByte: number): number {
+  const { r: rTable, b: bTable } = tables();
   const cb = cbByte - 128;
   const cr = crByte - 128;
-  const kr = 4490222169144 * cr;
-  const kg = -534117096223 * cb - 1334761232047 * cr;
-  const kb = 5290866304968 * cb;
+  const kg = K_GB * cb + K_GR * cr;
   // Division by 8192 is exact in binary floating point, so floor() needs no correction here.
-  const rr = Math.floor((r * SCALE - kr + 4096) / 8192);
+  const rr = Math.floor((r * SCALE - K_R * cr + 4096) / 8192);
   const gg = Math.floor((g * SCALE - kg + 4096) / 8192);
-  const bb = Math.floor((b * SCALE - kb + 4096) / 8192);
+  const bb = Math.floor((b * SCALE - K_B * cb + 4096) / 8192);
   let y0 = floorDiv(1063 * rr + 3576 * gg + 361 * bb, Y_DIVISOR);
   if (y0 < -16) y0 = -16;
   else if (y0 > 238) y0 = 238;
-  let dr = r - reconstruct(y0, kr);
+  const row0 = (y0 + 16) << 8;
+  const row1 = row0 + 256;
+  let dr = r - rTable[row0 | crByte]!;
   let dg = g - reconstruct(y0, kg);
-  let db = b - reconstruct(y0, kb);
+  let db = b - bTable[row0 | cbByte]!;
   // `| 0` is ToInt32: the exact sum reduced modulo 2^32, like the C int arithmetic.
   const err0 = (dr * dr + dg * dg + db * db) | 0;
-  dr = r - reconstruct(y0 + 1, kr);
+  dr = r - rTable[row1 | crByte]!;
   dg = g - reconstruct(y0 + 1, kg);
-  db = b - reconstruct(y0 + 1, kb);
+  db = b - bTable[row1 | cbByte]!;
   const err1 = (dr * dr + dg * dg + db * db) | 0;
   const y = err1 < err0 ? y0 + 1 : err1 === err0 ? y0 + (y0 & 1) : y0;
   return y + 16;

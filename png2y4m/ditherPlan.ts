@@ -4,12 +4,23 @@
  * block position, the three integer offsets added to R, G and B, so a long sequence computes them
  * once. Layout: block-major (block rows, then block columns), 4 positions x (dR, dG, dB).
  *
+ * This is the hottest loop of the tool (about 30 generator steps per block), so the generator of
+ * kiss99.ts and the deviate are inlined here over local variables; the unit tests check that the
+ * two stay in step.
+ *
  * @example
  * const plan = ditherPlan(1024, 436, '420'); // Int16Array(blocks * 12)
  */
 import { rhaz } from './intMath.js';
-import { DITHER_RANGE_CB, DITHER_RANGE_CR, DITHER_RANGE_Y, Kiss99, triangular } from './kiss99.js';
+import { DITHER_RANGE_CB, DITHER_RANGE_CR, DITHER_RANGE_Y, KISS99_SEED } from './kiss99.js';
 import type { ChromaMode } from './options.js';
+
+const N_Y = DITHER_RANGE_Y + 1;
+const N_CB = DITHER_RANGE_CB + 1;
+const N_CR = DITHER_RANGE_CR + 1;
+const M_Y = Math.floor(0xffffffff / N_Y) * N_Y;
+const M_CB = Math.floor(0xffffffff / N_CB) * N_CB;
+const M_CR = Math.floor(0xffffffff / N_CR) * N_CR;
 
 export function ditherPlan(width: number, height: number, chroma: ChromaMode): Int16Array {
   const blocks = Math.ceil(width / 2) * Math.ceil(height / 2);
@@ -17,21 +28,49 @@ export function ditherPlan(width: number, height: number, chroma: ChromaMode): I
   const hstep = chroma === '444' ? 1 : 0;
   const vstep = chroma === '420' ? 0 : 2;
   const chromaIndex = [0, hstep, vstep, vstep + hstep];
-  const rng = new Kiss99();
-  const yd = [0, 0, 0, 0];
-  const cbd = [0, 0, 0, 0];
-  const crd = [0, 0, 0, 0];
-  for (let block = 0; block < blocks; block++) {
-    for (let k = 0; k < 4; k++) {
-      yd[k] = triangular(rng, DITHER_RANGE_Y);
-      cbd[k] = triangular(rng, DITHER_RANGE_CB);
-      crd[k] = triangular(rng, DITHER_RANGE_CR);
+  // Generator state in plain int32 locals (bit patterns of the uint32 words; no closure captures
+  // them), which V8 keeps in registers.
+  let z: number = KISS99_SEED.z | 0;
+  let w: number = KISS99_SEED.w | 0;
+  let jsr: number = KISS99_SEED.jsr;
+  let jcong: number = KISS99_SEED.jcong;
+  // Deviates of one block in draw order: (y, cb, cr) for k = 0..3.
+  const deviates = new Float64Array(12);
+  for (let block = 0, base = 0; block < blocks; block++, base += 12) {
+    for (let d = 0; d < 12; d++) {
+      const channel = d % 3;
+      const n = channel === 0 ? N_Y : channel === 1 ? N_CB : N_CR;
+      const m = channel === 0 ? M_Y : channel === 1 ? M_CB : M_CR;
+      let r1: number;
+      do {
+        z = (Math.imul(36969, z & 0xffff) + (z >>> 16)) | 0;
+        w = (Math.imul(18000, w & 0xffff) + (w >>> 16)) | 0;
+        jsr ^= jsr << 17;
+        jsr ^= jsr >>> 13;
+        jsr ^= jsr << 5;
+        jcong = (Math.imul(69069, jcong) + 1234567) | 0;
+        r1 = ((((z << 16) + w) ^ jcong) + jsr) >>> 0;
+      } while (r1 >= m);
+      let r2: number;
+      do {
+        z = (Math.imul(36969, z & 0xffff) + (z >>> 16)) | 0;
+        w = (Math.imul(18000, w & 0xffff) + (w >>> 16)) | 0;
+        jsr ^= jsr << 17;
+        jsr ^= jsr >>> 13;
+        jsr ^= jsr << 5;
+        jcong = (Math.imul(69069, jcong) + 1234567) | 0;
+        r2 = ((((z << 16) + w) ^ jcong) + jsr) >>> 0;
+      } while (r2 >= m);
+      // r mod n for r < m = q * n with q <= 3: subtraction beats a double modulo.
+      while (r1 >= n) r1 -= n;
+      while (r2 >= n) r2 -= n;
+      deviates[d] = r1 - r2;
     }
-    const base = block * 12;
     for (let k = 0; k < 4; k++) {
-      const y = yd[k]!;
-      const b = cbd[chromaIndex[k]!]!;
-      const r = crd[chromaIndex[k]!]!;
+      const y = deviates[k * 3]!;
+      const c = chromaIndex[k]! * 3;
+      const b = deviates[c + 1]!;
+      const r = deviates[c + 2]!;
       plan[base + k * 3] = rhaz(2 * y + 3 * r, 8176000);
       plan[base + k * 3 + 1] = rhaz(2384 * y + 361 * b + 1063 * r, 9745792000);
       plan[base + k * 3 + 2] = rhaz(2 * y + 3 * b, 8176000);

@@ -7,11 +7,14 @@
  * rng.next()              // 769445856
  * triangular(rng, 1223320000)
  */
+/** The reference tool's seed, restored at the start of every frame. */
+export const KISS99_SEED = { z: 362436069, w: 521288629, jsr: 123456789, jcong: 380116160 } as const;
+
 export class Kiss99 {
-  private z = 362436069;
-  private w = 521288629;
-  private jsr = 123456789;
-  private jcong = 380116160;
+  private z: number = KISS99_SEED.z;
+  private w: number = KISS99_SEED.w;
+  private jsr: number = KISS99_SEED.jsr;
+  private jcong: number = KISS99_SEED.jcong;
 
   /** Next 32-bit output, as a non-negative number. */
   next(): number {
