@@ -62,11 +62,11 @@ describe('colour types and bit depths (no bKGD)', () => {
   });
 
   it.each([0, 1, 2, 3, 4])('reverses filter type %i, and Adam7 gives the same pixels', (filter) => {
-    const options: EncodeOptions = { ...sampleImage(16, 2), width: 13, height: 11, filter, pixels: [] };
-    options.pixels = Array.from({ length: 13 * 11 }, (_, p) => [(p * 4099) % 65536, (p * 911) % 65536, (p * 30011) % 65536]);
+    const pixels = Array.from({ length: 13 * 11 }, (_, p) => [(p * 4099) % 65536, (p * 911) % 65536, (p * 30011) % 65536]);
+    const options: EncodeOptions = { ...sampleImage(16, 2), width: 13, height: 11, filter, pixels };
     const plain = decode(encodePng(options)).image;
     const interlaced = decode(encodePng({ ...options, interlace: true, filter: (row) => (row + filter) % 5 })).image;
-    expect(rgbOf(plain)).toEqual(options.pixels.map((p) => Array.from(p)));
+    expect(rgbOf(plain)).toEqual(pixels);
     expect(rgbOf(interlaced)).toEqual(rgbOf(plain));
   });
 
