@@ -49,13 +49,40 @@ Output:
   -q, --quiet              no live status on stderr
   -D, --debug              debug logging on stderr
   -h, --help               this help
+Seeing the job:
+      --dashboard [PORT]   serve a live dashboard on 127.0.0.1 (no PORT: any free port) and print its URL
+      --dashboard-host ADDR  address the dashboard binds                [127.0.0.1]
+      --plot FILE          draw the job's timeline to FILE (.html or .svg) when it ends
+      --inspect            stream XState inspection to Stately's inspector: prints a local page
+                           to open (it embeds stately.ai/inspect, so that browser needs internet)
+      --inspect-port N     port of that page and its WebSocket (0: any free port) [${RUN_DEFAULTS.inspectPort}]
+      --inspect-sample K   worker machines inspected besides the supervisor, spread over the
+                           chunks (inspecting is slow: 1,000 made a run ~3x slower) [${RUN_DEFAULTS.inspectSample}]
+      --inspect-record FILE  write the inspection stream as JSON lines (with or without --inspect)
 
 Exit status: 0 when every chunk was converted, 1 when the job failed, 2 for bad options.
 `;
 
+/**
+ * `--dashboard` takes an optional port, which parseArgs cannot express: a bare `--dashboard`
+ * (not followed by a number) becomes `--dashboard=0`, i.e. any free port.
+ *
+ * @example withOptionalPort(['png2y4m', '--dashboard', '-n', '4']) // ['png2y4m', '--dashboard=0', '-n', '4']
+ */
+export function withOptionalPort(args: readonly string[], flag = '--dashboard'): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--') return [...out, ...args.slice(i)];
+    if (arg === flag && !/^\d+$/.test(args[i + 1] ?? '')) out.push(`${flag}=0`);
+    else out.push(arg);
+  }
+  return out;
+}
+
 export function parseRunArgs(args: string[]): RunOptions | 'help' {
   const { values, positionals } = parseArgs({
-    args,
+    args: withOptionalPort(args),
     allowPositionals: true,
     strict: true,
     options: {
@@ -87,6 +114,13 @@ export function parseRunArgs(args: string[]): RunOptions | 'help' {
       quiet: { type: 'boolean', short: 'q' },
       debug: { type: 'boolean', short: 'D' },
       help: { type: 'boolean', short: 'h' },
+      dashboard: { type: 'string' },
+      'dashboard-host': { type: 'string' },
+      plot: { type: 'string' },
+      inspect: { type: 'boolean' },
+      'inspect-port': { type: 'string' },
+      'inspect-sample': { type: 'string' },
+      'inspect-record': { type: 'string' },
     },
   });
   if (values.help) return 'help';
@@ -121,6 +155,13 @@ export function parseRunArgs(args: string[]): RunOptions | 'help' {
     json: values.json,
     quiet: values.quiet,
     debug: values.debug,
+    dashboardPort: intOption('--dashboard', values.dashboard),
+    dashboardHost: values['dashboard-host'],
+    plotFile: values.plot,
+    inspect: values.inspect,
+    inspectPort: intOption('--inspect-port', values['inspect-port']),
+    inspectSample: intOption('--inspect-sample', values['inspect-sample']),
+    inspectRecord: values['inspect-record'],
   };
 }
 

@@ -14,6 +14,9 @@ import { startStatusDisplay } from '../runtime/statusDisplay.js';
 import type { ObjectStore } from '../runtime/store.js';
 import type { JobObserver } from '../runtime/jobObserver.js';
 import { openTimeline } from '../runtime/timeline.js';
+import { startDashboard } from '../runtime/dashboard.js';
+import { startInspector, type JobInspector } from '../runtime/inspector.js';
+import { createPlotObserver } from '../runtime/plotObserver.js';
 import { reportError } from './args.js';
 
 /** Every input key the job needs that the store lacks, in order. */
@@ -27,8 +30,14 @@ export async function missingInputs(store: ObjectStore, options: CompiledRunOpti
   return needed.filter((key) => !present.has(key));
 }
 
+/** What a caller of {@link executeJob} may want once the job is set up (tests, embedding). */
+export interface JobHooks {
+  /** Called once the coordinator listens, before any worker is launched. */
+  onStart?(job: { coordinator: Coordinator; dashboardUrl?: string; inspectorUrl?: string; inspectorWebSocketUrl?: string }): void;
+}
+
 /** Run the job; throws ConfigError for bad options or missing inputs, resolves with the summary. */
-export async function executeJob(options: CompiledRunOptions): Promise<JobSummary> {
+export async function executeJob(options: CompiledRunOptions, hooks: JobHooks = {}): Promise<JobSummary> {
   const log = createLogger({ name: 'coordinator', debug: options.debug });
   const store = openStore(options.bucket, { region: options.regions[0], endpoint: options.s3Endpoint });
   const missing = await missingInputs(store, options);
@@ -44,18 +53,53 @@ export async function executeJob(options: CompiledRunOptions): Promise<JobSummar
     await profiler.post('Profiler.start');
   }
   const observers: JobObserver[] = [];
-  if (options.timesFile) observers.push(await openTimeline(options.timesFile));
-  const coordinator = await Coordinator.create(options, { store, log, observers });
+  let coordinator: Coordinator | undefined;
+  let inspector: JobInspector | undefined;
+  try {
+    if (options.timesFile) observers.push(await openTimeline(options.timesFile));
+    const title = `png2y4m · ${options.parts} chunk${options.parts === 1 ? '' : 's'} × ${options.frames} frames`;
+    if (options.plotFile) observers.push(createPlotObserver(options.plotFile, { title }));
+    const dashboard = options.dashboard
+      ? await startDashboard({
+          parts: options.parts,
+          offset: options.offset,
+          framesPerChunk: options.frames,
+          expected: options.parts + options.spares,
+          status: () => coordinator?.status(),
+          port: options.dashboard.port,
+          host: options.dashboard.host,
+          title,
+        })
+      : undefined;
+    if (dashboard) observers.push(dashboard);
+    inspector = options.inspect ? await startInspector({ parts: options.parts, offset: options.offset, ...options.inspect }) : undefined;
+    coordinator = await Coordinator.create(options, { store, log, observers, ...(inspector ? { inspection: inspector.inspection } : {}) });
+    if (dashboard) process.stderr.write(`dashboard: ${dashboard.url}\n`);
+    if (inspector?.url) {
+      process.stderr.write(`Stately inspector: open ${inspector.url} (it loads stately.ai/inspect; raw events on ${inspector.webSocketUrl})\n`);
+    }
+    hooks.onStart?.({
+      coordinator,
+      ...(dashboard ? { dashboardUrl: dashboard.url } : {}),
+      ...(inspector?.url ? { inspectorUrl: inspector.url, inspectorWebSocketUrl: inspector.webSocketUrl! } : {}),
+    });
+  } catch (error) {
+    // Nothing was run, so the coordinator never closed the observers: close what was opened.
+    await Promise.allSettled([...observers.map((o) => o.close?.()), inspector?.close()]);
+    throw error;
+  }
   if (!options.quiet) {
     const { host, port } = coordinator.address();
     process.stderr.write(`coordinator listening on port ${port}; workers dial ${host}:${port} (${options.launcher} launcher)\n`);
     if (options.hostNote) process.stderr.write(`${options.hostNote}\n`);
   }
-  const display = options.quiet ? undefined : startStatusDisplay(() => coordinator.status());
+  const running = coordinator;
+  const display = options.quiet ? undefined : startStatusDisplay(() => running.status());
   try {
-    return await coordinator.run();
+    return await running.run();
   } finally {
     display?.stop();
+    await inspector?.close();
     if (profiler) {
       const { profile } = await profiler.post('Profiler.stop');
       await writeFile(options.profileFile!, JSON.stringify(profile));

@@ -7,6 +7,7 @@ import { networkInterfaces } from 'node:os';
 import { DEFAULT_MAX_FRAME_BYTES } from '../protocol/frame.js';
 import { ConfigError } from './errors.js';
 import { DEFAULT_BUCKET } from './openStore.js';
+import { plotFormat } from './timelinePlot.js';
 
 export type LauncherKind = 'local' | 'none' | 'lambda';
 export const LAUNCHER_KINDS: readonly LauncherKind[] = ['local', 'none', 'lambda'];
@@ -64,6 +65,20 @@ export interface RunOptions {
   lambdaEndpoint?: string;
   /** `--quiet`: no live status on stderr. */
   quiet?: boolean;
+  /** `--inspect`: serve the Stately inspector's page on 127.0.0.1 and stream XState inspection to it. */
+  inspect?: boolean;
+  /** `--inspect-port`: port of that page and its WebSocket; 0 picks a free one. Default 0. */
+  inspectPort?: number;
+  /** `--inspect-sample`: worker machines inspected, spread over the chunks. Default 8 (all when `-n` <= 8). */
+  inspectSample?: number;
+  /** `--inspect-record`: write the inspection stream as JSON lines to this file (with or without `--inspect`). */
+  inspectRecord?: string;
+  /** `--dashboard [PORT]`: serve the live dashboard; 0 picks a free port. Default: no dashboard. */
+  dashboardPort?: number;
+  /** `--dashboard-host`: address the dashboard binds. Default 127.0.0.1. */
+  dashboardHost?: string;
+  /** `--plot`: draw the job's timeline to this `.html` or `.svg` file when it ends. */
+  plotFile?: string;
 }
 
 export interface CompiledRunOptions {
@@ -96,6 +111,11 @@ export interface CompiledRunOptions {
   /** How `host` was chosen, said to the user when it was detected. */
   hostNote?: string;
   quiet: boolean;
+  /** Present when inspecting: `port` only with `--inspect`. */
+  inspect?: { port?: number; sample: number; recordFile?: string };
+  /** Present with `--dashboard`. */
+  dashboard?: { port: number; host: string };
+  plotFile?: string;
 }
 
 export const RUN_DEFAULTS = {
@@ -114,6 +134,8 @@ export const RUN_DEFAULTS = {
   helloTimeoutMs: 10_000,
   maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
   launchConcurrency: 64,
+  inspectPort: 0,
+  inspectSample: 8,
 } as const;
 
 function integer(name: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -169,7 +191,25 @@ export function compileRunOptions(options: RunOptions): CompiledRunOptions {
     lambdaEndpoint: options.lambdaEndpoint,
     hostNote: detected?.note,
     quiet: options.quiet ?? false,
+    inspect:
+      options.inspect || options.inspectRecord !== undefined
+        ? {
+            ...(options.inspect ? { port: integer('--inspect-port', options.inspectPort ?? RUN_DEFAULTS.inspectPort, 0, 65535) } : {}),
+            sample: integer('--inspect-sample', options.inspectSample ?? RUN_DEFAULTS.inspectSample, 0, 100_000),
+            ...(options.inspectRecord === undefined ? {} : { recordFile: options.inspectRecord }),
+          }
+        : undefined,
+    dashboard:
+      options.dashboardPort === undefined
+        ? undefined
+        : { port: integer('--dashboard (port)', options.dashboardPort, 0, 65535), host: options.dashboardHost ?? '127.0.0.1' },
+    plotFile: options.plotFile,
   };
+  if (options.plotFile !== undefined) plotFormat(options.plotFile);
+  if (!options.inspect && (options.inspectPort !== undefined || options.inspectSample !== undefined) && options.inspectRecord === undefined) {
+    throw new ConfigError('--inspect-port and --inspect-sample go with --inspect or --inspect-record');
+  }
+  if (options.dashboardHost !== undefined && options.dashboardPort === undefined) throw new ConfigError('--dashboard-host goes with --dashboard');
   if (launcher === 'none' && compiled.payloadOut === undefined) {
     throw new ConfigError('--launcher none needs --payload-out FILE (where to write the payload for workers started by hand)');
   }
