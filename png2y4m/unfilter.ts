@@ -38,17 +38,21 @@ export function unfilterRows(data: Uint8Array, offset: number, rows: number, row
           // With a zero row above, Paeth always predicts the left neighbour.
           for (let i = cur + bpp, end = cur + rowBytes; i < end; i++) data[i] = (data[i]! + data[i - bpp]!) & 0xff;
         } else {
-          for (let i = 0; i < bpp; i++) data[cur + i] = (data[cur + i]! + data[prev + i]!) & 0xff;
-          for (let i = bpp; i < rowBytes; i++) {
-            const a = data[cur + i - bpp]!;
-            const b = data[prev + i]!;
-            const c = data[prev + i - bpp]!;
-            const pa = b > c ? b - c : c - b;
-            const pb = a > c ? a - c : c - a;
-            const pcRaw = a + b - c - c;
-            const pc = pcRaw < 0 ? -pcRaw : pcRaw;
-            const predictor = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
-            data[cur + i] = (data[cur + i]! + predictor) & 0xff;
+          // One byte lane at a time, so the left (a) and upper-left (c) neighbours stay in registers.
+          for (let lane = 0; lane < bpp && lane < rowBytes; lane++) {
+            let a = (data[cur + lane]! + data[prev + lane]!) & 0xff;
+            let c = data[prev + lane]!;
+            data[cur + lane] = a;
+            for (let i = lane + bpp; i < rowBytes; i += bpp) {
+              const b = data[prev + i]!;
+              const pa = b > c ? b - c : c - b;
+              const pb = a > c ? a - c : c - a;
+              const pcRaw = a + b - c - c;
+              const pc = pcRaw < 0 ? -pcRaw : pcRaw;
+              a = (data[cur + i]! + (pa <= pb && pa <= pc ? a : pb <= pc ? b : c)) & 0xff;
+              data[cur + i] = a;
+              c = b;
+            }
           }
         }
         break;

@@ -59,7 +59,10 @@ function unpackRow(
   target: number,
   step: number,
 ): void {
-  if (bitDepth === 16) {
+  if (bitDepth === 16 && step === channels) {
+    // Contiguous pixels (every non-interlaced image): one flat loop.
+    for (let i = target, p = at, end = target + count * channels; i < end; i++, p += 2) dst[i] = (src[p]! << 8) | src[p + 1]!;
+  } else if (bitDepth === 16) {
     for (let k = 0, p = at; k < count; k++) {
       const t = target + k * step;
       for (let c = 0; c < channels; c++, p += 2) dst[t + c] = (src[p]! << 8) | src[p + 1]!;
