@@ -46,6 +46,8 @@ export interface DashboardOptions {
   messageLimit?: number;
   /** Longest message text kept, in characters. Default 500. */
   messageChars?: number;
+  /** Failed workers whose details go with the last message, so the page can show them after the job. Default 100. */
+  finalFailures?: number;
 }
 
 export interface Dashboard extends Required<Pick<JobObserver, 'workerState' | 'workerEnded' | 'workerMessage' | 'launch' | 'close'>> {
@@ -77,7 +79,25 @@ export interface DashboardSnapshot {
   perState: Array<[string, number]>;
   cells: Array<[number, number, CellKind]>;
   throughput: { chunksPerS: number; framesPerS: number; recentChunksPerS: number };
-  finished?: { ok: boolean };
+  finished?: DashboardFinish;
+}
+
+/** The last message: whether every chunk is done, and the details of (the first) failed workers, for a page that outlives the server. */
+export interface DashboardFinish {
+  ok: boolean;
+  failures: WorkerDetail[];
+}
+
+/** What clicking a cell shows: the worker's status, its state history and last messages. */
+export interface WorkerDetail {
+  chunk: number;
+  worker: number;
+  status: 'running' | 'done' | 'failed';
+  state: string;
+  reason?: string;
+  history: Array<{ t: number; state: string }>;
+  historyDropped: number;
+  messages: Array<{ t: number; direction: 'in' | 'out'; text: string }>;
 }
 
 interface WorkerRecord {
@@ -102,6 +122,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   const historyLimit = options.historyLimit ?? 200;
   const messageLimit = options.messageLimit ?? 20;
   const messageChars = options.messageChars ?? 500;
+  const finalFailures = options.finalFailures ?? 100;
   const host = options.host ?? '127.0.0.1';
   const loopback = isLoopback(host);
   const startedAt = performance.now();
@@ -116,7 +137,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   const dirty = new Set<number>();
   let namesChanged = false;
   let launchFailed = 0;
-  let finished: { ok: boolean } | undefined;
+  let finished: DashboardFinish | undefined;
   // (time, done) once per tick, to compute the recent rate without per-event work.
   const doneSamples: Array<[number, number]> = [];
 
@@ -231,7 +252,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   const timer = setInterval(tick, intervalMs);
   timer.unref();
 
-  const workerDetail = (chunk: number) => {
+  const workerDetail = (chunk: number): WorkerDetail | undefined => {
     const i = index(chunk);
     if (i === undefined || cellWorker[i]! < 0) return undefined;
     const worker = cellWorker[i]!;
@@ -348,7 +369,11 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     },
     async close() {
       const c = counts();
-      finished = { ok: c.failed === 0 && c.done === parts };
+      const failures: WorkerDetail[] = [];
+      for (let i = 0; i < parts && failures.length < finalFailures; i++) {
+        if (cellKind[i] === KIND_CODE.failed) failures.push(workerDetail(offset + i)!);
+      }
+      finished = { ok: c.failed === 0 && c.done === parts, failures };
       tick();
       clearInterval(timer);
       for (const client of clients) client.end();

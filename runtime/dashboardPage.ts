@@ -7,7 +7,8 @@
  *
  * Elements the browser test reads: `#count-waiting`, `#count-connected`, `#count-done`,
  * `#count-failed`, `#launched`, `#job-state` (`running`, `finished`, `failed`), `.cell[data-chunk]`
- * with `data-kind` (`waiting`, `active`, `done`, `failed`), `#detail`.
+ * with `data-kind` (`waiting`, `active`, `done`, `failed`), `#detail`. The last message carries the
+ * details of failed workers, so they can still be looked at after the coordinator has exited.
  *
  * @example response.end(dashboardPage('png2y4m · 100 chunks'));
  */
@@ -96,6 +97,8 @@ export function dashboardPage(title: string): string {
   let cells = [];
   let offset = 0;
   let selected = -1;
+  // Details of failed workers arrive with the last message: they stay viewable once the job is over.
+  const kept = new Map();
 
   const colourOf = (name) => {
     let h = 0x811c9dc5;
@@ -162,6 +165,7 @@ export function dashboardPage(title: string): string {
     }
     if (m.perState.length === 0) body.insertRow().insertCell().textContent = 'no worker running';
     if (m.finished) {
+      for (const detail of m.finished.failures) kept.set(detail.chunk, detail);
       const state = $('job-state');
       state.dataset.state = m.finished.ok ? 'finished' : 'failed';
       state.textContent = m.finished.ok ? 'finished' : 'failed';
@@ -174,12 +178,14 @@ export function dashboardPage(title: string): string {
     for (const cell of grid.querySelectorAll('.selected')) cell.classList.remove('selected');
     cells[i]?.classList.add('selected');
     const detail = $('detail');
-    let info;
-    try {
-      const response = await fetch('/api/worker?chunk=' + (offset + i));
-      info = response.ok ? await response.json() : { error: response.status === 404 ? 'no worker has had this chunk yet' : 'HTTP ' + response.status };
-    } catch {
-      info = { error: 'the coordinator is gone (the job is over)' };
+    let info = kept.get(offset + i);
+    if (!info) {
+      try {
+        const response = await fetch('/api/worker?chunk=' + (offset + i));
+        info = response.ok ? await response.json() : { error: response.status === 404 ? 'no worker has had this chunk yet' : 'HTTP ' + response.status };
+      } catch {
+        info = { error: 'the coordinator is gone (the job is over); details of failed workers stay here' };
+      }
     }
     detail.textContent = '';
     const h = document.createElement('h2');

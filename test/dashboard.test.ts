@@ -1,0 +1,252 @@
+/**
+ * `--dashboard`: the server (counts from the coordinator's status, cells and worker details from
+ * observer calls, only changed cells pushed) and, in headless Chromium driven by playwright-core,
+ * the page of a real job: counts while waiting, the finished state, a failed chunk's details, and
+ * the same counts as the terminal status and the `-O` file at the end.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { executeJob } from '../cli/runJob.js';
+import type { Coordinator } from '../runtime/coordinator.js';
+import { startDashboard, type Dashboard, type DashboardSnapshot } from '../runtime/dashboard.js';
+import { LocalStore } from '../runtime/localStore.js';
+import { compileRunOptions } from '../runtime/runOptions.js';
+import { summaryLine, type JobStatus } from '../runtime/statusDisplay.js';
+import { syntheticFrame } from '../runtime/syntheticClip.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'xc-dashboard-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+function get(url: string, options: { headers?: Record<string, string>; method?: string } = {}): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { headers: options.headers ?? {}, method: options.method ?? 'GET' }, (res) => {
+      let body = '';
+      res.on('data', (chunk) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Read server-sent events until `count` have arrived. */
+function readEvents(url: string, count: number): Promise<Array<{ event: string; data: DashboardSnapshot }>> {
+  return new Promise((resolve, reject) => {
+    const events: Array<{ event: string; data: DashboardSnapshot }> = [];
+    const req = request(url, (res) => {
+      let buffer = '';
+      res.on('data', (chunk) => {
+        buffer += chunk;
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) !== -1) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const event = /^event: (.*)$/m.exec(block)?.[1] ?? 'message';
+          const data = JSON.parse(/^data: (.*)$/m.exec(block)?.[1] ?? 'null') as DashboardSnapshot;
+          events.push({ event, data });
+          if (events.length >= count) {
+            req.destroy();
+            resolve(events);
+          }
+        }
+      });
+      res.on('end', () => resolve(events));
+    });
+    req.on('error', (error) => (events.length >= count ? resolve(events) : reject(error)));
+    req.end();
+  });
+}
+
+describe('dashboard server', () => {
+  let status: JobStatus;
+  let dashboard: Dashboard;
+
+  beforeEach(async () => {
+    status = { elapsedMs: 0, parts: 4, launched: 4, waiting: 4, active: 0, done: 0, failed: 0, chunkStates: [], chunkFailed: [] };
+    dashboard = await startDashboard({ parts: 4, offset: 10, framesPerChunk: 6, expected: 5, status: () => status, intervalMs: 20, messageLimit: 3, historyLimit: 4 });
+  });
+  afterEach(async () => {
+    await dashboard.close();
+  });
+
+  it('takes the counts from the coordinator status and cells, per-state counts and details from observer calls', async () => {
+    dashboard.launch({ type: 'failed', invocation: 4, reason: 'throttled' });
+    dashboard.workerMessage(7, 'out', 'set:cmdinfile:x'); // sent while the machine starts, before its first state
+    dashboard.workerState(7, 11, 'configure.set_cmdinfile');
+    dashboard.workerState(8, 12, 'configure.set_cmdinfile');
+    dashboard.workerState(8, 12, 'retrieveLoop.frame.run');
+    dashboard.workerState(9, 13, 'configure.set_cmdinfile');
+    dashboard.workerEnded(9, 13, 'failed', 'FAIL(no such variable inkey)');
+    status = { ...status, waiting: 1, active: 2, failed: 1 };
+    const snapshot = dashboard.snapshot();
+    expect(snapshot.counts).toEqual({ parts: 4, expected: 5, waiting: 1, connected: 2, done: 0, failed: 1, launched: 4, launchFailed: 1 });
+    expect(snapshot.perState).toEqual([
+      ['configure.set_cmdinfile', 1],
+      ['retrieveLoop.frame.run', 1],
+    ]);
+    const cells = snapshot.cells.map(([i, state, kind]) => [i, state < 0 ? null : snapshot.names[state], kind]);
+    expect(cells).toEqual([
+      [1, 'configure.set_cmdinfile', 'active'],
+      [2, 'retrieveLoop.frame.run', 'active'],
+      [3, 'configure.set_cmdinfile', 'failed'],
+    ]);
+    const detail = JSON.parse((await get(`${dashboard.url}api/worker?chunk=13`)).body);
+    expect(detail).toMatchObject({ chunk: 13, worker: 9, status: 'failed', reason: 'FAIL(no such variable inkey)' });
+    const first = JSON.parse((await get(`${dashboard.url}api/worker?chunk=11`)).body);
+    expect(first.messages.map((m: { text: string }) => m.text)).toEqual(['set:cmdinfile:x']);
+    expect((await get(`${dashboard.url}api/worker?chunk=10`)).status).toBe(404);
+    expect((await get(`${dashboard.url}api/worker?chunk=99`)).status).toBe(404);
+    expect((await get(`${dashboard.url}api/worker?chunk=abc`)).status).toBe(404);
+  });
+
+  it('keeps a bounded history and the last messages of each worker, oldest first', async () => {
+    for (let i = 0; i < 6; i++) dashboard.workerState(3, 10, `s${i}`);
+    for (let i = 0; i < 5; i++) dashboard.workerMessage(3, i % 2 === 0 ? 'out' : 'in', `m${i}`);
+    dashboard.workerMessage(3, 'in', `OK:RETVAL(0):OUTPUT(${'x'.repeat(600)})`);
+    const detail = JSON.parse((await get(`${dashboard.url}api/worker?chunk=10`)).body);
+    expect(detail.history.map((h: { state: string }) => h.state)).toEqual(['s2', 's3', 's4', 's5']);
+    expect(detail.historyDropped).toBe(2);
+    expect(detail.messages.map((m: { text: string }) => m.text.slice(0, 12))).toEqual(['m3', 'm4', 'OK:RETVAL(0)']);
+    expect(detail.messages[2].text.length).toBeLessThanOrEqual(501);
+  });
+
+  it('pushes a full picture first, then only the cells that changed, and a finished flag at the end', async () => {
+    dashboard.workerState(1, 10, 'configure.a');
+    await new Promise((resolve) => setTimeout(resolve, 60)); // a tick with no page open forgets what changed
+    const first = readEvents(`${dashboard.url}events`, 2);
+    const [full, update] = await first;
+    expect(full!.event).toBe('full');
+    expect(full!.data.cells).toHaveLength(1);
+    expect(update!.event).toBe('update');
+    expect(update!.data.cells).toEqual([]);
+    const next = readEvents(`${dashboard.url}events`, 3);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    dashboard.workerState(2, 11, 'configure.a');
+    const events = await next;
+    const changed = events.slice(1).flatMap((e) => e.data.cells);
+    expect(changed).toContainEqual([1, 0, 'active']);
+    expect(changed.some(([i]) => i === 0)).toBe(false);
+    const last = readEvents(`${dashboard.url}events`, 10);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    status = { ...status, done: 4, waiting: 0 };
+    await dashboard.close();
+    const tail = await last;
+    expect(tail.at(-1)!.data.finished).toEqual({ ok: true, failures: [] });
+  });
+
+  it('answers only requests addressed to it on loopback, and only GET', async () => {
+    expect(dashboard.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    const page = await get(dashboard.url);
+    expect(page.status).toBe(200);
+    expect(page.body).toContain('id="count-waiting"');
+    expect(page.body).not.toMatch(/<script[^>]+src=|<link[^>]+href=|https?:\/\/(?!www\.w3\.org)/);
+    expect((await get(dashboard.url, { headers: { host: 'attacker.example:80' } })).status).toBe(403);
+    expect((await get(`${dashboard.url}api/status`, { headers: { origin: 'http://attacker.example' } })).status).toBe(403);
+    expect((await get(`${dashboard.url}api/status`, { method: 'POST' })).status).toBe(405);
+    expect((await get(`${dashboard.url}nope`)).status).toBe(404);
+  });
+});
+
+const haveChromium = existsSync(CHROMIUM);
+if (!haveChromium) {
+  console.warn(`dashboard browser test skipped: ${CHROMIUM} is not installed (apt-get install chromium; .ci/run installs it)`);
+}
+
+describe.skipIf(!haveChromium)('dashboard in headless Chromium', () => {
+  it('shows the waiting workers, then the finished state, the failed chunk, and the same counts as the status line and -O', async () => {
+    const { chromium } = await import('playwright-core');
+    const store = new LocalStore(join(dir, 'store'));
+    for (let frame = 1; frame <= 6; frame++) await store.put(`clip-png16/${String(frame).padStart(8, '0')}.png`, syntheticFrame(frame - 1, 32, 24));
+    await store.put('clip-png16/00000003.png', Buffer.from('this is not a png')); // chunk 1 fails
+    const payload = join(dir, 'payload.json');
+    const times = join(dir, 'times.jsonl');
+    const options = compileRunOptions({
+      parts: 3,
+      frames: 2,
+      video: 'clip',
+      bucket: store.name,
+      port: 0,
+      quiet: true,
+      launcher: 'none',
+      payloadOut: payload,
+      timesFile: times,
+      dashboardPort: 0,
+    });
+    const context = await chromium.launchPersistentContext(join(dir, 'chromium-profile'), {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: CHROMIUM_FLAGS,
+      viewport: { width: 1200, height: 800 },
+    });
+    const workers: ChildProcess[] = [];
+    try {
+      const page = context.pages()[0] ?? (await context.newPage());
+      let started: (job: { coordinator: Coordinator; dashboardUrl?: string }) => void;
+      const ready = new Promise<{ coordinator: Coordinator; dashboardUrl?: string }>((resolve) => (started = resolve));
+      const job = executeJob(options, { onStart: (info) => started(info) });
+      const { coordinator, dashboardUrl } = await ready;
+      await page.goto(dashboardUrl!);
+      // No worker has been started yet: all three chunks wait.
+      await page.locator('#count-waiting', { hasText: /^3$/ }).waitFor({ timeout: 10_000 });
+      expect(await page.locator('#job-state').textContent()).toBe('running');
+      expect(await page.locator('.cell[data-kind="waiting"]').count()).toBe(3);
+
+      for (let i = 0; i < 200 && !(await stat(payload).catch(() => undefined)); i++) await new Promise((r) => setTimeout(r, 25));
+      for (let i = 0; i < 3; i++) {
+        workers.push(spawn(process.execPath, [join(__dirname, '..', 'bin', 'xc-orch.js'), 'worker', '--event', payload], { stdio: 'ignore' }));
+      }
+      const summary = await job;
+      expect(summary.ok).toBe(false);
+
+      await page.locator('#job-state[data-state="failed"]').waitFor({ timeout: 10_000 });
+      const shown = async (id: string) => Number(await page.locator(`#count-${id}`).textContent());
+      const page_ = { waiting: await shown('waiting'), connected: await shown('connected'), done: await shown('done'), failed: await shown('failed') };
+      expect(page_).toEqual({ waiting: 0, connected: 0, done: 2, failed: 1 });
+      expect(await page.locator('.cell[data-kind="done"]').count()).toBe(2);
+      expect(await page.locator('.cell[data-kind="failed"]').getAttribute('data-chunk')).toBe('1');
+
+      // The terminal status line and the -O file say the same.
+      const status = coordinator.status();
+      expect({ waiting: status.waiting, connected: status.active, done: status.done, failed: status.failed }).toEqual(page_);
+      expect(summaryLine(status)).toMatch(/active 0 {2}done 2\/3 {2}not yet connected 0 {2}error 1/);
+      const ends = (await readFile(times, 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as { state: string; chunk: number });
+      expect(ends.filter((e) => e.state === 'done')).toHaveLength(page_.done);
+      expect(ends.filter((e) => e.state === 'failed').map((e) => e.chunk)).toEqual([1]);
+
+      // A failed chunk's details: its reason, history and last messages, fetched on click.
+      await page.locator('.cell[data-chunk="1"]').click();
+      await page.locator('#detail-status').waitFor({ timeout: 5_000 });
+      const detail = (await page.locator('#detail').textContent()) ?? '';
+      expect(detail).toMatch(/failed/);
+      expect(detail).toContain('RETVAL(1)');
+      expect(detail).toContain('configure.set_cmdinfile');
+      expect(detail).toContain('retrieve:');
+      expect(detail).not.toMatch(/BEGIN|wrkkey|cacert/);
+    } finally {
+      await context.close();
+      for (const worker of workers) if (worker.exitCode === null) worker.kill();
+    }
+  });
+});
