@@ -3,6 +3,8 @@
  * transitions (checked by evaluating it with xstate's createMachine), the JSON is XState's
  * definition (with `always`), and the Mermaid diagram never draws an arrow Mermaid refuses.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createMachine, type AnyStateMachine, type AnyStateNode } from 'xstate';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MACHINES, run as machinesCli } from '../cli/machines.js';
@@ -178,6 +180,11 @@ describe('mermaid export', () => {
     expect(text).toContain('s_any_png2y4m --> s_failed : socket.closed');
     // Lifted arrows are drawn once, not once per waiting state.
     expect(text.split('s_configure --> s_failed : after answerTimeout').length).toBe(2);
+  });
+
+  it("is what the README shows for the supervisor", () => {
+    const readme = readFileSync(join(__dirname, '..', 'README.md'), 'utf8');
+    expect(readme).toContain(`\`\`\`mermaid\n${toMermaid(MACHINES.supervisor!.machine)}\`\`\``);
   });
 
   it('separates the regions of a parallel state', () => {
