@@ -51,32 +51,37 @@ function get(url: string, options: { headers?: Record<string, string>; method?: 
   });
 }
 
-/** Read server-sent events until `count` have arrived. */
-function readEvents(url: string, count: number): Promise<Array<{ event: string; data: DashboardSnapshot }>> {
-  return new Promise((resolve, reject) => {
-    const events: Array<{ event: string; data: DashboardSnapshot }> = [];
-    const req = request(url, (res) => {
-      let buffer = '';
-      res.on('data', (chunk) => {
-        buffer += chunk;
-        let end: number;
-        while ((end = buffer.indexOf('\n\n')) !== -1) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const event = /^event: (.*)$/m.exec(block)?.[1] ?? 'message';
-          const data = JSON.parse(/^data: (.*)$/m.exec(block)?.[1] ?? 'null') as DashboardSnapshot;
-          events.push({ event, data });
-          if (events.length >= count) {
-            req.destroy();
-            resolve(events);
-          }
-        }
-      });
-      res.on('end', () => resolve(events));
+/** A server-sent events client read one event at a time. */
+function openEvents(url: string) {
+  const queue: Array<{ event: string; data: DashboardSnapshot }> = [];
+  const waiting: Array<(e: { event: string; data: DashboardSnapshot }) => void> = [];
+  let ended: () => void;
+  const end = new Promise<void>((resolve) => (ended = resolve));
+  let buffer = '';
+  const req = request(url, (res) => {
+    res.on('data', (chunk) => {
+      buffer += chunk;
+      let cut: number;
+      while ((cut = buffer.indexOf('\n\n')) !== -1) {
+        const block = buffer.slice(0, cut);
+        buffer = buffer.slice(cut + 2);
+        const item = { event: /^event: (.*)$/m.exec(block)?.[1] ?? 'message', data: JSON.parse(/^data: (.*)$/m.exec(block)?.[1] ?? 'null') as DashboardSnapshot };
+        const waiter = waiting.shift();
+        if (waiter) waiter(item);
+        else queue.push(item);
+      }
     });
-    req.on('error', (error) => (events.length >= count ? resolve(events) : reject(error)));
-    req.end();
+    res.on('end', () => ended());
   });
+  req.end();
+  return {
+    next: () => new Promise<{ event: string; data: DashboardSnapshot }>((resolve) => (queue.length > 0 ? resolve(queue.shift()!) : waiting.push(resolve))),
+    /** Everything still to come, once the server ends the stream. */
+    rest: async () => {
+      await end;
+      return queue.splice(0);
+    },
+  };
 }
 
 describe('dashboard server', () => {
@@ -134,26 +139,24 @@ describe('dashboard server', () => {
 
   it('pushes a full picture first, then only the cells that changed, and a finished flag at the end', async () => {
     dashboard.workerState(1, 10, 'configure.a');
-    await new Promise((resolve) => setTimeout(resolve, 60)); // a tick with no page open forgets what changed
-    const first = readEvents(`${dashboard.url}events`, 2);
-    const [full, update] = await first;
-    expect(full!.event).toBe('full');
-    expect(full!.data.cells).toHaveLength(1);
-    expect(update!.event).toBe('update');
-    expect(update!.data.cells).toEqual([]);
-    const next = readEvents(`${dashboard.url}events`, 3);
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    const events = openEvents(`${dashboard.url}events`);
+    const full = await events.next();
+    expect(full.event).toBe('full');
+    expect(full.data.cells).toEqual([[0, 0, 'active']]);
+    // Nothing changes until the next call, whatever the timing: updates carry counts but no cells
+    // (the cell changed before the page connected is in the full picture only if no tick ran yet).
+    const idle = await events.next();
+    expect(idle.event).toBe('update');
+    expect(idle.data.cells.filter(([i]) => i !== 0)).toEqual([]);
     dashboard.workerState(2, 11, 'configure.a');
-    const events = await next;
-    const changed = events.slice(1).flatMap((e) => e.data.cells);
-    expect(changed).toContainEqual([1, 0, 'active']);
-    expect(changed.some(([i]) => i === 0)).toBe(false);
-    const last = readEvents(`${dashboard.url}events`, 10);
-    await new Promise((resolve) => setTimeout(resolve, 30));
+    const changed: Array<[number, number, string]> = [];
+    for (let i = 0; i < 50 && changed.length === 0; i++) changed.push(...(await events.next()).data.cells.filter(([c]) => c !== 0));
+    expect(changed).toEqual([[1, 0, 'active']]);
+    expect((await events.next()).data.cells).toEqual([]);
     status = { ...status, done: 4, waiting: 0 };
     await dashboard.close();
-    const tail = await last;
-    expect(tail.at(-1)!.data.finished).toEqual({ ok: true, failures: [] });
+    const rest = await events.rest();
+    expect(rest.at(-1)!.data.finished).toEqual({ ok: true, failures: [] });
   });
 
   it('answers only requests addressed to it on loopback, and only GET', async () => {
