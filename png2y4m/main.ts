@@ -81,7 +81,7 @@ function run(args: string[], onOutput: (output: Output) => void): number {
   if (!output) fail(`Error opening output file "${options.output}".`);
   onOutput(output);
 
-  const image = decodeOrFail(first);
+  const image = decodeOrFail(first.read());
   const { width, height } = image;
   writeText(STDERR, `${inputs.count} frames, ${width}x${height}\n`);
   if (!options.incremental || output.position === 0) output.writer.writeText(y4mHeader({ width, height, ...options }));
@@ -94,7 +94,7 @@ function run(args: string[], onOutput: (output: Output) => void): number {
     else {
       const source = inputs.open(k, options);
       inputs.announce(k);
-      frame = decodeOrFail(source);
+      frame = decodeOrFail(source.read());
       if (frame.width !== width || frame.height !== height) {
         fail(`Input size ${frame.width}x${frame.height} does not match ${width}x${height}`);
       }
@@ -105,17 +105,22 @@ function run(args: string[], onOutput: (output: Output) => void): number {
   return 0;
 }
 
+/** An opened input: reading happens when the frame is decoded, as with the C tool's FILE*. */
+interface Source {
+  read(): Uint8Array;
+}
+
 interface Inputs {
   count: number;
-  /** Open (and with -d unlink) input k; returns its bytes. */
-  open(k: number, options: Png2y4mOptions): Uint8Array;
+  /** Open (and with -d unlink) input k. */
+  open(k: number, options: Png2y4mOptions): Source;
   /** Print input k's name to stderr (directory scans only). */
   announce(k: number): void;
 }
 
 function selectInputs(mask: string): Inputs {
   if (mask === '-') {
-    return { count: 1, open: () => readAll(STDIN), announce: () => {} };
+    return { count: 1, open: () => ({ read: () => readAll(STDIN) }), announce: () => {} };
   }
   const { dir, filter } = splitMask(mask);
   const names = findInputs(dir, filter);
@@ -133,11 +138,15 @@ function selectInputs(mask: string): Inputs {
         fail(`Error opening "${path}": ${strerror(error)}`);
       }
       if (options.deleteInputs) unlinkQuietly(bytesPath);
-      try {
-        return readAll(fd);
-      } finally {
-        closeSync(fd);
-      }
+      return {
+        read() {
+          try {
+            return readAll(fd);
+          } finally {
+            closeSync(fd);
+          }
+        },
+      };
     },
     announce(k) {
       writeText(STDERR, `${names[k]!}\n`);
