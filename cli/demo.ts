@@ -12,7 +12,7 @@ import { chunkKeys } from '../machines/png2y4m.js';
 import { ConfigError } from '../runtime/errors.js';
 import { openStore } from '../runtime/openStore.js';
 import { packageBinDir } from '../runtime/packagePaths.js';
-import { compileRunOptions, RUN_DEFAULTS, type CompiledRunOptions } from '../runtime/runOptions.js';
+import { compileRunOptions, RUN_DEFAULTS, storedKey, type CompiledRunOptions } from '../runtime/runOptions.js';
 import type { ObjectStore } from '../runtime/store.js';
 import { syntheticFrame } from '../runtime/syntheticClip.js';
 import { intOption, reportError } from './args.js';
@@ -32,6 +32,7 @@ conversion and prints where the chunks are.
   -v, --video NAME       video name                      [${RUN_DEFAULTS.video}]
   -b, --bucket STORE     file:DIR                        [${RUN_DEFAULTS.bucket}]
       --s3-endpoint URL  endpoint of an S3-compatible service
+  -M, --hash-keys        hashed key names (mu's hash_s3keys)
   -q, --quiet            no live status
   -h, --help             this help
 `;
@@ -39,9 +40,9 @@ conversion and prints where the chunks are.
 const execFileAsync = promisify(execFile);
 
 /** Write frames 1..count of the synthetic clip, skipping frames already present. */
-export async function seedClip(store: ObjectStore, video: string, count: number): Promise<void> {
+export async function seedClip(store: ObjectStore, video: string, count: number, hashKeys = false): Promise<void> {
   for (let frame = 1; frame <= count; frame++) {
-    const key = `${video}-png16/${String(frame).padStart(8, '0')}.png`;
+    const key = storedKey({ hashKeys }, `${video}-png16/${String(frame).padStart(8, '0')}.png`);
     if (!(await store.exists(key))) await store.put(key, syntheticFrame(frame - 1, WIDTH, HEIGHT));
   }
 }
@@ -58,11 +59,11 @@ export async function verifyChunks(store: ObjectStore, options: CompiledRunOptio
       const keys = chunkKeys({ chunk, frames: options.frames, video: options.video, inFormat: options.inFormat });
       const dir = join(work, String(chunk));
       await mkdir(dir);
-      for (const key of keys.inputKeys) await store.download(key, join(dir, key.slice(key.lastIndexOf('/') + 1)));
+      for (const key of keys.inputKeys) await store.download(storedKey(options, key), join(dir, key.slice(key.lastIndexOf('/') + 1)));
       const expected = join(work, `${chunk}.y4m`);
       await execFileAsync(process.execPath, [join(packageBinDir(), 'png2y4m.js'), '-o', expected, join(dir, '%08d.png')]);
       const got = join(work, `${chunk}.got.y4m`);
-      await store.download(keys.outputKey, got);
+      await store.download(storedKey(options, keys.outputKey), got);
       const [a, b] = await Promise.all([readFile(expected), readFile(got)]);
       if (!a.equals(b)) problems.push(`${keys.outputKey}: differs from a direct png2y4m conversion (${b.length} bytes, expected ${a.length})`);
     }
@@ -83,6 +84,7 @@ export async function run(args: string[]): Promise<number> {
         video: { type: 'string', short: 'v' },
         bucket: { type: 'string', short: 'b' },
         's3-endpoint': { type: 'string' },
+        'hash-keys': { type: 'boolean', short: 'M' },
         quiet: { type: 'boolean', short: 'q' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -98,13 +100,14 @@ export async function run(args: string[]): Promise<number> {
       video: values.video,
       bucket: values.bucket,
       s3Endpoint: values['s3-endpoint'] ?? process.env.AWS_ENDPOINT_URL_S3,
+      hashKeys: values['hash-keys'],
       port: 0,
       quiet: values.quiet,
     });
     const store = openStore(options.bucket, { region: options.regions[0], endpoint: options.s3Endpoint });
     const frames = options.parts * options.frames;
     process.stderr.write(`writing ${frames} synthetic frames (${WIDTH}x${HEIGHT}, 16-bit RGB) to ${store.name}/${options.video}-png16/\n`);
-    await seedClip(store, options.video, frames);
+    await seedClip(store, options.video, frames, options.hashKeys);
     const summary = await executeJob(options);
     process.stderr.write(`${formatSummary(summary)}\n`);
     if (!summary.ok) return 1;

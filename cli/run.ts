@@ -18,7 +18,9 @@ Job:
   -o, --offset N           number of the first chunk                   [${RUN_DEFAULTS.offset}]
   -v, --video NAME         video name (key prefix)                     [${RUN_DEFAULTS.video}]
   -i, --in-format NAME     input format (folder suffix)                [${RUN_DEFAULTS.inFormat}]
-  -b, --bucket STORE       file:DIR (a local folder)                   [${RUN_DEFAULTS.bucket}]
+  -b, --bucket STORE       file:DIR (a local folder) or an S3 bucket   [${RUN_DEFAULTS.bucket}]
+  -M, --hash-keys          hashed key names: 4 hex digits of the MD5 of the file name, then
+                           a dash, before each key (mu's hash_s3keys; spreads S3 partitions)
       --s3-endpoint URL    endpoint of an S3-compatible service
 Workers:
       --launcher KIND      local: child processes on this machine;     [${RUN_DEFAULTS.launcher}]
@@ -92,6 +94,7 @@ export function parseRunArgs(args: string[]): RunOptions | 'help' {
       video: { type: 'string', short: 'v' },
       'in-format': { type: 'string', short: 'i' },
       bucket: { type: 'string', short: 'b' },
+      'hash-keys': { type: 'boolean', short: 'M' },
       's3-endpoint': { type: 'string' },
       'lambda-endpoint': { type: 'string' },
       launcher: { type: 'string' },
@@ -134,6 +137,7 @@ export function parseRunArgs(args: string[]): RunOptions | 'help' {
     video: values.video,
     inFormat: values['in-format'],
     bucket: values.bucket,
+    hashKeys: values['hash-keys'],
     s3Endpoint: values['s3-endpoint'] ?? process.env.AWS_ENDPOINT_URL_S3,
     lambdaEndpoint: values['lambda-endpoint'],
     launcher: values.launcher as LauncherKind | undefined,

@@ -9,7 +9,7 @@ import { Coordinator, type JobSummary } from '../runtime/coordinator.js';
 import { ConfigError } from '../runtime/errors.js';
 import { createLogger } from '../runtime/logger.js';
 import { openStore } from '../runtime/openStore.js';
-import { compileRunOptions, type CompiledRunOptions, type RunOptions } from '../runtime/runOptions.js';
+import { compileRunOptions, storedKey, type CompiledRunOptions, type RunOptions } from '../runtime/runOptions.js';
 import { startStatusDisplay } from '../runtime/statusDisplay.js';
 import type { ObjectStore } from '../runtime/store.js';
 import type { JobObserver } from '../runtime/jobObserver.js';
@@ -19,11 +19,23 @@ import { startInspector, type JobInspector } from '../runtime/inspector.js';
 import { createPlotObserver } from '../runtime/plotObserver.js';
 import { reportError } from './args.js';
 
-/** Every input key the job needs that the store lacks, in order. */
+/** Every input key the job needs that the store lacks, in order (as stored: hashed with `-M`). */
 export async function missingInputs(store: ObjectStore, options: CompiledRunOptions): Promise<string[]> {
   const needed: string[] = [];
   for (let chunk = options.offset; chunk < options.offset + options.parts; chunk++) {
-    needed.push(...chunkKeys({ chunk, frames: options.frames, video: options.video, inFormat: options.inFormat }).inputKeys);
+    for (const key of chunkKeys({ chunk, frames: options.frames, video: options.video, inFormat: options.inFormat }).inputKeys) {
+      needed.push(storedKey(options, key));
+    }
+  }
+  if (options.hashKeys) {
+    // Hashed keys share no prefix to list by: ask for each, a bounded number at a time.
+    const present = new Array<boolean>(needed.length);
+    let next = 0;
+    const ask = async () => {
+      for (let i = next++; i < needed.length; i = next++) present[i] = await store.exists(needed[i]!);
+    };
+    await Promise.all(Array.from({ length: Math.min(32, needed.length) }, ask));
+    return needed.filter((_, i) => !present[i]);
   }
   const present = new Set<string>();
   for await (const key of store.list(`${options.video}-${options.inFormat}/`)) present.add(key);

@@ -20,7 +20,7 @@ import type { Launcher, LaunchReport, LaunchRequest } from './launcher.js';
 import { createLambdaLauncher, formatLaunchSummary } from './lambdaLauncher.js';
 import { createLocalLauncher } from './localLauncher.js';
 import { createNoneLauncher } from './noneLauncher.js';
-import type { CompiledRunOptions } from './runOptions.js';
+import { storedKey, type CompiledRunOptions } from './runOptions.js';
 import type { JobStatus } from './statusDisplay.js';
 import type { ObjectStore } from './store.js';
 import type { JobInspection, JobObserver } from './jobObserver.js';
@@ -127,7 +127,7 @@ export class Coordinator {
       nonblock: 0,
       bg_silent: 0,
       rm_tmpdir: 1,
-      hash_s3keys: 0,
+      hash_s3keys: options.hashKeys ? 1 : 0,
       max_frame_bytes: options.maxFrameBytes,
     });
     const launcher = deps.launcher ?? chooseLauncher(options, deps.log, events(undefined));
@@ -321,7 +321,7 @@ export class Coordinator {
       seconds: Math.round(performance.now() - this.startedAt) / 1000,
       store: this.deps.store.name,
       chunks: output.chunks.map(({ connection, ...c }) => {
-        const { outputKey } = chunkKeys({ chunk: offset + c.chunk, frames, video, inFormat: this.options.inFormat });
+        const outputKey = storedKey(this.options, chunkKeys({ chunk: offset + c.chunk, frames, video, inFormat: this.options.inFormat }).outputKey);
         return {
           ...c,
           ...(connection === undefined ? {} : { worker: connection }),

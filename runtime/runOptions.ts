@@ -5,6 +5,7 @@
  */
 import { networkInterfaces } from 'node:os';
 import { DEFAULT_MAX_FRAME_BYTES } from '../protocol/frame.js';
+import { hashKey } from '../worker/hashKey.js';
 import { ConfigError } from './errors.js';
 import { DEFAULT_BUCKET } from './openStore.js';
 import { plotFormat } from './timelinePlot.js';
@@ -63,6 +64,8 @@ export interface RunOptions {
   s3Endpoint?: string;
   /** `--lambda-endpoint`: endpoint of a Lambda-compatible API (tests, LocalStack). */
   lambdaEndpoint?: string;
+  /** `-M`: hashed key names (mu's `hash_s3keys`): a 4-hex-digit prefix spreads keys over S3 partitions. */
+  hashKeys?: boolean;
   /** `--quiet`: no live status on stderr. */
   quiet?: boolean;
   /** `--inspect`: serve the Stately inspector's page on 127.0.0.1 and stream XState inspection to it. */
@@ -108,6 +111,7 @@ export interface CompiledRunOptions {
   launchConcurrency: number;
   s3Endpoint?: string;
   lambdaEndpoint?: string;
+  hashKeys: boolean;
   /** How `host` was chosen, said to the user when it was detected. */
   hostNote?: string;
   quiet: boolean;
@@ -189,6 +193,7 @@ export function compileRunOptions(options: RunOptions): CompiledRunOptions {
     launchConcurrency: integer('--launch-concurrency', options.launchConcurrency ?? RUN_DEFAULTS.launchConcurrency, 1, 10_000),
     s3Endpoint: options.s3Endpoint,
     lambdaEndpoint: options.lambdaEndpoint,
+    hashKeys: options.hashKeys ?? false,
     hostNote: detected?.note,
     quiet: options.quiet ?? false,
     inspect:
@@ -232,4 +237,9 @@ export function detectHost(interfaces = networkInterfaces()): { address: string;
     }
   }
   return { address: '127.0.0.1', note: 'no network interface found: workers will dial 127.0.0.1 — use --host ADDR to choose' };
+}
+
+/** The key an object has in the store: hashed with `-M`, as the workers name it. */
+export function storedKey(options: Pick<CompiledRunOptions, 'hashKeys'>, key: string): string {
+  return options.hashKeys ? hashKey(key) : key;
 }

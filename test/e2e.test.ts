@@ -13,6 +13,7 @@ import { ConfigError } from '../runtime/errors.js';
 import { LocalStore } from '../runtime/localStore.js';
 import { compileRunOptions, type RunOptions } from '../runtime/runOptions.js';
 import { syntheticFrame } from '../runtime/syntheticClip.js';
+import { hashKey } from '../worker/hashKey.js';
 
 let dir: string;
 let store: LocalStore;
@@ -97,6 +98,25 @@ describe('png2y4m job with local workers', () => {
     const summary = await job;
     await Promise.all(workers.map((w) => new Promise((r) => (w.exitCode !== null ? r(null) : w.on('exit', r)))));
     expect(summary.ok).toBe(true);
+    expect(await verifyChunks(store, compiled)).toEqual([]);
+  });
+});
+
+describe('hashed key names (-M)', () => {
+  it('workers read and write hashed keys, and missing inputs are named as stored', async () => {
+    for (let frame = 1; frame <= 3; frame++) {
+      await store.put(hashKey(`clip-png16/${String(frame).padStart(8, '0')}.png`), syntheticFrame(frame - 1, 40, 30));
+    }
+    const missing = executeJob(options({ parts: 2, hashKeys: true }));
+    await expect(missing).rejects.toThrow(`1 input frame(s) missing in ${store.name}: ${hashKey('clip-png16/00000004.png')}`);
+
+    await store.put(hashKey('clip-png16/00000004.png'), syntheticFrame(3, 40, 30));
+    const compiled = options({ parts: 2, hashKeys: true });
+    const summary = await executeJob(compiled);
+    expect(summary.ok).toBe(true);
+    expect(summary.chunks.map((c) => c.outputKey)).toEqual([hashKey('clip-y4m_02/00000000.y4m'), hashKey('clip-y4m_02/00000001.y4m')]);
+    expect(await store.exists(hashKey('clip-y4m_02/00000001.y4m'))).toBe(true);
+    expect(await store.exists('clip-y4m_02/00000001.y4m')).toBe(false);
     expect(await verifyChunks(store, compiled)).toEqual([]);
   });
 });
