@@ -104,7 +104,7 @@ export async function run(args: string[]): Promise<number> {
       port: 0,
       quiet: values.quiet,
     });
-    const store = openStore(options.bucket, { region: options.regions[0], endpoint: options.s3Endpoint });
+    const store = await openStore(options.bucket, { region: options.regions[0], endpoint: options.s3Endpoint });
     const frames = options.parts * options.frames;
     process.stderr.write(`writing ${frames} synthetic frames (${WIDTH}x${HEIGHT}, 16-bit RGB) to ${store.name}/${options.video}-png16/\n`);
     await seedClip(store, options.video, frames, options.hashKeys);

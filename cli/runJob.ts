@@ -51,7 +51,7 @@ export interface JobHooks {
 /** Run the job; throws ConfigError for bad options or missing inputs, resolves with the summary. */
 export async function executeJob(options: CompiledRunOptions, hooks: JobHooks = {}): Promise<JobSummary> {
   const log = createLogger({ name: 'coordinator', debug: options.debug });
-  const store = openStore(options.bucket, { region: options.regions[0], endpoint: options.s3Endpoint });
+  const store = await openStore(options.bucket, { region: options.regions[0], endpoint: options.s3Endpoint });
   const missing = await missingInputs(store, options);
   if (missing.length > 0) {
     const shown = missing.slice(0, 5).join(', ');

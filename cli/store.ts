@@ -94,7 +94,7 @@ export async function run(args: string[]): Promise<number> {
       process.stdout.write(STORE_HELP);
       return 0;
     }
-    store = openStore(command.bucket, { region: command.region, endpoint: command.endpoint });
+    store = await openStore(command.bucket, { region: command.region, endpoint: command.endpoint });
     const summary = await ACTIONS[command.action](store, command);
     if (summary && !command.quiet) process.stderr.write(`${summary}\n`);
     return 0;

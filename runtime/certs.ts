@@ -11,6 +11,7 @@ import { webcrypto } from 'node:crypto';
 // @peculiar/x509 resolves its algorithms through tsyringe, which needs the Reflect metadata polyfill.
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
+import { COORDINATOR_NAME, WORKER_NAME } from '../protocol/tlsNames.js';
 
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
 type CryptoKey = webcrypto.CryptoKey;
@@ -18,8 +19,7 @@ type CryptoKey = webcrypto.CryptoKey;
 // @peculiar/x509 is typed against the DOM Crypto; Node's webcrypto implements the same API.
 x509.cryptoProvider.set(webcrypto as never);
 
-/** The DNS name in the coordinator's certificate that workers check (not a resolvable host). */
-export const COORDINATOR_NAME = 'xc-orch-coordinator';
+export { COORDINATOR_NAME, WORKER_NAME };
 
 export interface RunCredentials {
   caCert: string;
@@ -80,7 +80,7 @@ export async function generateCredentials(validDays = 7): Promise<RunCredentials
   };
 
   const server = await leaf(COORDINATOR_NAME, x509.ExtendedKeyUsage.serverAuth, [{ type: 'dns', value: COORDINATOR_NAME }]);
-  const worker = await leaf('xc-orch-worker', x509.ExtendedKeyUsage.clientAuth, [{ type: 'dns', value: 'xc-orch-worker' }]);
+  const worker = await leaf(WORKER_NAME, x509.ExtendedKeyUsage.clientAuth, [{ type: 'dns', value: WORKER_NAME }]);
   return {
     caCert: ca.toString('pem'),
     caKey: await exportKey(caKeys.privateKey),

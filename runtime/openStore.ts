@@ -1,12 +1,12 @@
 /**
  * Compile a `-b` value into a store: `file:DIR` is a local folder; a plain bucket name is S3.
  *
- * @example openStore('file:./xc-store') // LocalStore rooted at ./xc-store
- * @example openStore('my-frames', { region: 'eu-west-1' }) // S3Store for bucket my-frames
+ * @example await openStore('file:./xc-store') // LocalStore rooted at ./xc-store
+ * @example await openStore('my-frames', { region: 'eu-west-1' }) // S3Store for bucket my-frames
  */
 import { ConfigError } from './errors.js';
 import { LocalStore } from './localStore.js';
-import { S3Store, type S3StoreOptions } from './s3Store.js';
+import type { S3StoreOptions } from './s3Store.js';
 import type { ObjectStore } from './store.js';
 
 /**
@@ -21,7 +21,11 @@ export const DEFAULT_BUCKET = 'file:./xc-store';
 /** Bucket names as S3 (and the S3-compatible services we know) accept them. */
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
-export function openStore(spec: string, options: StoreOptions = {}): ObjectStore {
+/**
+ * Async because the AWS SDK is loaded only when a bucket is actually S3: a worker on a local
+ * folder (and every `png2y4m` frame it runs) starts without paying for it.
+ */
+export async function openStore(spec: string, options: StoreOptions = {}): Promise<ObjectStore> {
   if (spec.startsWith('file:')) {
     const dir = spec.slice('file:'.length);
     if (dir === '') throw new ConfigError('bucket "file:" needs a folder, e.g. file:./xc-store');
@@ -32,5 +36,6 @@ export function openStore(spec: string, options: StoreOptions = {}): ObjectStore
       `-b ${JSON.stringify(spec)} is neither file:DIR nor an S3 bucket name (3-63 characters: a-z, 0-9, '.', '-')`,
     );
   }
+  const { S3Store } = await import('./s3Store.js');
   return new S3Store(spec, options);
 }

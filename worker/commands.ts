@@ -45,7 +45,7 @@ export type InterpreterEvent = Partial<
 >;
 
 /** Opens the store named by the `bucket` variable (swap it in tests to inject store failures). */
-export type StoreOpener = (spec: string, options: StoreOptions) => ObjectStore;
+export type StoreOpener = (spec: string, options: StoreOptions) => ObjectStore | Promise<ObjectStore>;
 
 export interface InterpreterOptions {
   /** Seeds the vals (`bucket`, `region`, `nonblock`, ...) and supplies template fallbacks. */
@@ -108,7 +108,7 @@ interface CommandContext {
   /** Run `job` in the foreground, or in the background if vals `nonblock` is on (see module doc). */
   perform(startAnswer: string, job: (signal: AbortSignal) => Promise<string>): void | Promise<void>;
   runShell(command: string, signal: AbortSignal): ReturnType<typeof runShell>;
-  store(bucket: string): ObjectStore;
+  store(bucket: string): Promise<ObjectStore>;
 }
 
 type CommandHandler = (arg: string, context: CommandContext) => void | Promise<void>;
@@ -157,7 +157,7 @@ const COMMANDS: Readonly<Record<CommandName, CommandHandler>> = {
     }
     return c.perform(answers.retrieving(t.bucket, t.key, t.file), async () => {
       try {
-        await c.store(t.bucket).download(t.key, t.path);
+        await (await c.store(t.bucket)).download(t.key, t.path);
         return answers.retrieve(t.bucket, t.key);
       } catch (error) {
         return answers.fail(`retrieving ${t.bucket}/${t.key}->${t.file}: ${describeError(error)}`);
@@ -177,7 +177,7 @@ const COMMANDS: Readonly<Record<CommandName, CommandHandler>> = {
       const isFile = await stat(t.path).then((s) => s.isFile(), () => false);
       if (!isFile) return fail(`no such file ${t.file}`);
       try {
-        await c.store(t.bucket).upload(t.key, t.path);
+        await (await c.store(t.bucket)).upload(t.key, t.path);
         return answers.upload(t.bucket, t.key);
       } catch (error) {
         return fail(describeError(error));
@@ -271,7 +271,7 @@ class CommandInterpreter implements Interpreter, CommandContext {
   private pumping = false;
   private readonly jobs = new Set<Promise<void>>();
   private readonly abort = new AbortController();
-  private readonly stores = new Map<string, ObjectStore>();
+  private readonly stores = new Map<string, Promise<ObjectStore>>();
   private settledWaiters: Array<() => void> = [];
   private readonly log: Logger;
   private readonly env: NodeJS.ProcessEnv;
@@ -359,7 +359,7 @@ class CommandInterpreter implements Interpreter, CommandContext {
     return runShell(command, { cwd: this.tmpDir, env: this.env, maxOutputBytes: this.maxOutputBytes, signal });
   }
 
-  store(bucket: string): ObjectStore {
+  store(bucket: string): Promise<ObjectStore> {
     const region = this.vals.get('region');
     const cacheKey = `${bucket}\0${region ?? ''}`;
     let store = this.stores.get(cacheKey);
@@ -367,7 +367,10 @@ class CommandInterpreter implements Interpreter, CommandContext {
       const options: StoreOptions = {};
       if (region !== undefined) options.region = String(region);
       if (this.options.event.s3endpoint !== undefined) options.endpoint = this.options.event.s3endpoint;
-      store = this.openStore(bucket, options);
+      const opened = Promise.resolve().then(() => this.openStore(bucket, options));
+      // A store that failed to open is not cached: the next command may bring a fixed bucket.
+      opened.catch(() => this.stores.delete(cacheKey));
+      store = opened;
       this.stores.set(cacheKey, store);
     }
     return store;

@@ -14,7 +14,7 @@ import { connect, type TLSSocket } from 'node:tls';
 import { pino, type Logger } from 'pino';
 import { DEFAULT_MAX_FRAME_BYTES, encodeFrame, FrameDecoder } from '../protocol/frame.js';
 import { answers, helloFrame } from '../protocol/messages.js';
-import { COORDINATOR_NAME } from '../runtime/certs.js';
+import { COORDINATOR_NAME } from '../protocol/tlsNames.js';
 import { describeError } from '../runtime/errors.js';
 import { findBinDir, pathWithBin, writeToolShims } from './binDir.js';
 import { createInterpreter, type Interpreter, type StoreOpener } from './commands.js';
