@@ -17,7 +17,6 @@ import { supervisorMachine, type SupervisorOutput } from '../machines/supervisor
 import { loadCredentials } from './credentials.js';
 import { describeError } from './errors.js';
 import type { Launcher, LaunchReport, LaunchRequest } from './launcher.js';
-import { createLambdaLauncher, formatLaunchSummary } from './lambdaLauncher.js';
 import { createLocalLauncher } from './localLauncher.js';
 import { createNoneLauncher } from './noneLauncher.js';
 import { storedKey, type CompiledRunOptions } from './runOptions.js';
@@ -130,7 +129,7 @@ export class Coordinator {
       hash_s3keys: options.hashKeys ? 1 : 0,
       max_frame_bytes: options.maxFrameBytes,
     });
-    const launcher = deps.launcher ?? chooseLauncher(options, deps.log, events(undefined));
+    const launcher = deps.launcher ?? (await chooseLauncher(options, deps.log, events(undefined)));
     coordinator = new Coordinator(options, { store: deps.store, log: deps.log, observers: deps.observers ?? [], inspection: deps.inspection ?? {} }, server, launcher, events);
     return coordinator;
   }
@@ -336,11 +335,13 @@ export class Coordinator {
   }
 }
 
-function chooseLauncher(options: CompiledRunOptions, log: Logger, payload: WorkerEvent): Launcher {
+async function chooseLauncher(options: CompiledRunOptions, log: Logger, payload: WorkerEvent): Promise<Launcher> {
   switch (options.launcher) {
     case 'none':
       return createNoneLauncher({ payloadFile: options.payloadOut!, payload, logger: log });
-    case 'lambda':
+    case 'lambda': {
+      // The AWS SDK's signer and credential chain load only for Lambda runs.
+      const { createLambdaLauncher, formatLaunchSummary } = await import('./lambdaLauncher.js');
       return createLambdaLauncher({
         functionName: options.functionName,
         regions: options.regions,
@@ -351,6 +352,7 @@ function chooseLauncher(options: CompiledRunOptions, log: Logger, payload: Worke
           if (!options.quiet) process.stderr.write(`${formatLaunchSummary(summary)}\n`);
         },
       });
+    }
     case 'local':
       return createLocalLauncher({ concurrency: options.launchConcurrency, logger: log });
   }
