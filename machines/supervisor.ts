@@ -19,9 +19,11 @@
  * or arrived), or when `killAfterMs` has elapsed. While workers run it waits for them, so the
  * summary says exactly which chunks need a relaunch.
  * Counts for a status display are counters in the context (`counts`), O(1) to read; each event
- * costs O(1) decisions plus one copy of the chunk table.
+ * costs O(1) decisions plus copying one block of the chunk or invocation table (`blockList.ts`:
+ * copying the whole table per event made 20,000 workers quadratic).
  */
 import { assign, emit, enqueueActions, fromCallback, setup, type EventObject } from 'xstate';
+import { blockListGet, blockListMap, blockListOf, blockListSet, type BlockList } from './blockList.js';
 import type { ChunkOutcome, JobSummary, SupervisorEmitted, SupervisorEvent } from './events.js';
 
 export interface SupervisorInput {
@@ -60,8 +62,8 @@ export interface SupervisorContext {
   parts: number;
   spares: number;
   killAfterMs: number | undefined;
-  chunks: readonly ChunkRecord[];
-  invocations: readonly InvocationStatus[];
+  chunks: BlockList<ChunkRecord>;
+  invocations: BlockList<InvocationStatus>;
   /** The lowest free chunk (`parts` when none is). */
   lowestFree: number;
   /** Chunks by status: free (waiting for a worker), connected (running), done, failed. */
@@ -91,7 +93,7 @@ export function jobDoomed(context: SupervisorContext): boolean {
 }
 
 function chunkFor(context: SupervisorContext, invocation: number | undefined): number | undefined {
-  if (invocation !== undefined && invocation < context.parts && context.chunks[invocation]?.status === 'free') return invocation;
+  if (invocation !== undefined && invocation < context.parts && blockListGet(context.chunks, invocation)?.status === 'free') return invocation;
   return context.lowestFree < context.parts ? context.lowestFree : undefined;
 }
 
@@ -102,7 +104,7 @@ function rejection(context: SupervisorContext, event: HelloEvent): { reason: str
     if (!Number.isInteger(invocation) || invocation < 0 || invocation >= context.invocations.length) {
       return { reason: REJECT.unknown(invocation), arrival: false };
     }
-    if (context.invocations[invocation] === 'arrived') return { reason: REJECT.duplicate(invocation), arrival: false };
+    if (blockListGet(context.invocations, invocation) === 'arrived') return { reason: REJECT.duplicate(invocation), arrival: false };
   }
   return chunkFor(context, invocation) === undefined ? { reason: REJECT.noChunkLeft, arrival: true } : undefined;
 }
@@ -110,29 +112,23 @@ function rejection(context: SupervisorContext, event: HelloEvent): { reason: str
 /** Record a hello as an arrival (whether or not it gets a chunk). */
 function arrive(context: SupervisorContext, invocation: number | undefined): Partial<SupervisorContext> {
   if (invocation === undefined) return { anonymous: context.anonymous + 1 };
-  const was = context.invocations[invocation];
+  const was = blockListGet(context.invocations, invocation);
   if (was === undefined || was === 'arrived') return {};
   const launches = { ...context.launches, arrived: context.launches.arrived + 1 };
   if (was === 'pending') launches.pending--;
   else if (was === 'accepted') launches.accepted--;
   else launches.failed--; // reported failed, yet here: the worker is real
-  return { invocations: replace(context.invocations, invocation, 'arrived'), launches };
-}
-
-function replace<T>(list: readonly T[], index: number, value: T): T[] {
-  const copy = list.slice();
-  copy[index] = value;
-  return copy;
+  return { invocations: blockListSet(context.invocations, invocation, 'arrived'), launches };
 }
 
 function holds(context: SupervisorContext, connection: number, chunk: number): boolean {
-  const record = context.chunks[chunk];
+  const record = blockListGet(context.chunks, chunk);
   return record?.status === 'running' && record.connection === connection;
 }
 
 function summarize(context: SupervisorContext): JobSummary {
   const failedLaunch = new Map(context.launchFailures.map((f) => [f.invocation, f.reason]));
-  const chunks = context.chunks.map((record, chunk): ChunkOutcome => {
+  const chunks = blockListMap(context.chunks, (record, chunk): ChunkOutcome => {
     switch (record.status) {
       case 'free': {
         const launch = failedLaunch.get(chunk);
@@ -193,10 +189,10 @@ export const supervisorMachine = setup({
       if (event.type !== 'worker.hello') return;
       const chunk = chunkFor(context, event.invocation)!;
       const record: ChunkRecord = { status: 'running', connection: event.connection, ...(event.invocation === undefined ? {} : { invocation: event.invocation }) };
-      const chunks = replace(context.chunks, chunk, record);
+      const chunks = blockListSet(context.chunks, chunk, record);
       // Chunks are never freed again, so the pointer only moves up: O(parts) over the whole job.
       let lowestFree = context.lowestFree;
-      while (lowestFree < context.parts && chunks[lowestFree]!.status !== 'free') lowestFree++;
+      while (lowestFree < context.parts && blockListGet(chunks, lowestFree)!.status !== 'free') lowestFree++;
       enqueue.assign({
         ...arrive(context, event.invocation),
         chunks,
@@ -218,35 +214,35 @@ export const supervisorMachine = setup({
     }),
     recordFinished: assign(({ context, event }) => {
       if (event.type !== 'worker.finished') return {};
-      const was = context.chunks[event.chunk] as Extract<ChunkRecord, { status: 'running' }>;
+      const was = blockListGet(context.chunks, event.chunk) as Extract<ChunkRecord, { status: 'running' }>;
       return {
-        chunks: replace(context.chunks, event.chunk, { ...was, status: 'done' }),
+        chunks: blockListSet(context.chunks, event.chunk, { ...was, status: 'done' }),
         counts: { ...context.counts, connected: context.counts.connected - 1, done: context.counts.done + 1 },
       };
     }),
     recordFailed: assign(({ context, event }) => {
       if (event.type !== 'worker.failed') return {};
-      const was = context.chunks[event.chunk] as Extract<ChunkRecord, { status: 'running' }>;
+      const was = blockListGet(context.chunks, event.chunk) as Extract<ChunkRecord, { status: 'running' }>;
       return {
-        chunks: replace(context.chunks, event.chunk, { ...was, status: 'failed', reason: event.reason, state: event.state }),
+        chunks: blockListSet(context.chunks, event.chunk, { ...was, status: 'failed', reason: event.reason, state: event.state }),
         counts: { ...context.counts, connected: context.counts.connected - 1, failed: context.counts.failed + 1 },
       };
     }),
     recordLaunchAccepted: assign(({ context, event }) => {
       if (event.type !== 'launch.accepted') return {};
       return {
-        invocations: replace(context.invocations, event.invocation, 'accepted'),
+        invocations: blockListSet(context.invocations, event.invocation, 'accepted'),
         launches: { ...context.launches, pending: context.launches.pending - 1, accepted: context.launches.accepted + 1 },
       };
     }),
     recordLaunchFailed: assign(({ context, event }) => {
       if (event.type !== 'launch.failed') return {};
-      const was = context.invocations[event.invocation];
+      const was = blockListGet(context.invocations, event.invocation);
       const launches = { ...context.launches, failed: context.launches.failed + 1 };
       if (was === 'pending') launches.pending--;
       else launches.accepted--;
       return {
-        invocations: replace(context.invocations, event.invocation, 'failed'),
+        invocations: blockListSet(context.invocations, event.invocation, 'failed'),
         launches,
         launchFailures: [...context.launchFailures, { invocation: event.invocation, reason: event.reason }],
       };
@@ -256,13 +252,13 @@ export const supervisorMachine = setup({
       const error = (event as { error?: unknown }).error;
       const reason = `launcher failed: ${error instanceof Error ? error.message : String(error)}`;
       const failures: Array<{ invocation: number; reason: string }> = [];
-      const invocations = context.invocations.map((status, invocation) => {
+      const invocations = blockListMap(context.invocations, (status, invocation): InvocationStatus => {
         if (status !== 'pending') return status;
         failures.push({ invocation, reason });
-        return 'failed' as const;
+        return 'failed';
       });
       return {
-        invocations,
+        invocations: blockListOf(invocations.length, (i) => invocations[i]!),
         launches: { ...context.launches, pending: 0, failed: context.launches.failed + failures.length },
         launchFailures: [...context.launchFailures, ...failures],
       };
@@ -276,7 +272,7 @@ export const supervisorMachine = setup({
       (event.type === 'worker.finished' || event.type === 'worker.failed') && holds(context, event.connection, event.chunk),
     launchUnresolved: ({ context, event }) => {
       if (event.type !== 'launch.accepted' && event.type !== 'launch.failed') return false;
-      const status = context.invocations[event.invocation];
+      const status = blockListGet(context.invocations, event.invocation);
       return status === 'pending' || (event.type === 'launch.failed' && status === 'accepted');
     },
     jobOver: ({ context }) =>
@@ -292,8 +288,8 @@ export const supervisorMachine = setup({
     parts: input.parts,
     spares: input.spares,
     killAfterMs: input.killAfterMs,
-    chunks: Array.from({ length: input.parts }, (): ChunkRecord => ({ status: 'free' })),
-    invocations: Array.from({ length: input.parts + input.spares }, (): InvocationStatus => 'pending'),
+    chunks: blockListOf(input.parts, (): ChunkRecord => ({ status: 'free' })),
+    invocations: blockListOf(input.parts + input.spares, (): InvocationStatus => 'pending'),
     lowestFree: 0,
     counts: { waiting: input.parts, connected: 0, done: 0, failed: 0 },
     launches: { pending: input.parts + input.spares, accepted: 0, failed: 0, arrived: 0 },

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createActor, fromCallback, SimulatedClock, type EventObject } from 'xstate';
 import { getShortestPaths } from 'xstate/graph';
+import { blockListMap } from '../machines/blockList.js';
 import { REJECT, supervisorMachine, workersStillExpected, jobDoomed, type LauncherInput, type SupervisorInput } from '../machines/supervisor.js';
 import type { LaunchEvent, SupervisorEmitted } from '../machines/events.js';
 
@@ -264,7 +265,8 @@ describe('supervisor, every shortest path (xstate/graph)', () => {
     expect(paths.length).toBeGreaterThan(50);
     let finished = 0;
     for (const { state } of paths) {
-      const { chunks, counts } = state.context;
+      const { counts } = state.context;
+      const chunks = blockListMap(state.context.chunks, (c) => c);
       const running = chunks.filter((c) => c.status === 'running');
       expect(new Set(running.map((c) => (c as { connection: number }).connection)).size).toBe(running.length);
       expect(counts.connected).toBe(running.length);
