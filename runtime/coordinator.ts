@@ -15,7 +15,7 @@ import type { Logger } from 'pino';
 import { png2y4mMachine, chunkKeys } from '../machines/png2y4m.js';
 import { supervisorMachine, type SupervisorOutput } from '../machines/supervisor.js';
 import { loadCredentials } from './credentials.js';
-import { describeError } from './errors.js';
+import { ConfigError, describeError } from './errors.js';
 import type { Launcher, LaunchReport, LaunchRequest } from './launcher.js';
 import { createLocalLauncher } from './localLauncher.js';
 import { createNoneLauncher } from './noneLauncher.js';
@@ -99,16 +99,18 @@ export class Coordinator {
   static async create(options: CompiledRunOptions, deps: CoordinatorDeps): Promise<Coordinator> {
     const credentials = await loadCredentials(options.tls);
     let coordinator: Coordinator | undefined;
-    const server = await createWorkerServer({
-      host: options.listenHost,
-      port: options.port,
-      credentials,
-      maxFrameBytes: options.maxFrameBytes,
-      helloTimeoutMs: options.helloTimeoutMs,
-      backlog: Math.max(1024, options.parts + options.spares),
-      logger: deps.log,
-      onHello: (connection) => coordinator?.onHello(connection),
-    });
+    const server = await listenOrExplain(options, () =>
+      createWorkerServer({
+        host: options.listenHost,
+        port: options.port,
+        credentials,
+        maxFrameBytes: options.maxFrameBytes,
+        helloTimeoutMs: options.helloTimeoutMs,
+        backlog: Math.max(1024, options.parts + options.spares),
+        logger: deps.log,
+        onHello: (connection) => coordinator?.onHello(connection),
+      }),
+    );
     const port = server.address().port;
     const events = (invocation: number | undefined): WorkerEvent => ({
       mode: 1,
@@ -332,6 +334,21 @@ export class Coordinator {
       launchFailures: output.launchFailures,
       workerExits: this.exits,
     };
+  }
+}
+
+/** Turn the usual reasons a port cannot be listened on into advice. */
+async function listenOrExplain<T>(options: CompiledRunOptions, listen: () => Promise<T>): Promise<T> {
+  try {
+    return await listen();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const where = `${options.listenHost}:${options.port}`;
+    if (code === 'EADDRINUSE') {
+      throw new ConfigError(`port ${options.port} is already in use (${where}; another coordinator?): choose another with -t PORT, or -t 0 for any free port`);
+    }
+    if (code === 'EACCES') throw new ConfigError(`not allowed to listen on ${where}: choose a port above 1023 with -t PORT`);
+    throw error;
   }
 }
 

@@ -3,6 +3,7 @@
  * (`xc-orch worker`), the real png2y4m, a local-folder store. Needs dist/ (npm test builds it).
  */
 import { spawn } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -68,6 +69,20 @@ describe('png2y4m job with local workers', () => {
     const run = executeJob(options());
     await expect(run).rejects.toBeInstanceOf(ConfigError);
     await expect(run).rejects.toThrow(/2 input frame\(s\) missing .*clip-png16\/00000005\.png, clip-png16\/00000006\.png/);
+  });
+
+  it('says how to choose another port when -t is taken', async () => {
+    await seedSmallClip(6);
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const { port } = taken.address() as AddressInfo;
+    try {
+      const run = executeJob(options({ port }));
+      await expect(run).rejects.toBeInstanceOf(ConfigError);
+      await expect(run).rejects.toThrow(`port ${port} is already in use`);
+    } finally {
+      taken.close();
+    }
   });
 
   it('fails only the chunk whose frame is corrupt and says why', async () => {
