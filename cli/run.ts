@@ -62,7 +62,8 @@ Seeing the job:
                            chunks (inspecting is slow: 1,000 made a run ~3x slower) [${RUN_DEFAULTS.inspectSample}]
       --inspect-record FILE  write the inspection stream as JSON lines (with or without --inspect)
 
-Exit status: 0 when every chunk was converted, 1 when the job failed, 2 for bad options.
+Exit status: 0 when every chunk was converted, 1 when the job failed, 2 for bad options
+or missing input frames (checked before any worker is launched).
 `;
 
 /**

@@ -56,7 +56,10 @@ export async function executeJob(options: CompiledRunOptions, hooks: JobHooks = 
   if (missing.length > 0) {
     const shown = missing.slice(0, 5).join(', ');
     const more = missing.length > 5 ? ` and ${missing.length - 5} more` : '';
-    throw new ConfigError(`${missing.length} input frame(s) missing in ${store.name}: ${shown}${more}`);
+    throw new ConfigError(
+      `${missing.length} input frame(s) missing in ${store.name}: ${shown}${more} ` +
+        `(copy frames in with 'xc-orch store put DIR ${options.video}-${options.inFormat}', or try 'xc-orch demo')`,
+    );
   }
   const profiler = options.profileFile ? new Session() : undefined;
   if (profiler) {
