@@ -358,17 +358,18 @@ function parseArgs(argv: string[]): BenchArgs {
 }
 
 const fixed = (value: number, digits: number) => value.toFixed(digits);
+const signed = (value: number) => `${value >= 0 ? '+' : ''}${value.toFixed(0)}`;
 
 function table(results: PhaseResult[]): string {
   const lines = [
-    '| N | server | finished | total (s) | handshakes/s | handshake p50 / p99 (ms) | frames | CPU per frame (µs) | peak RSS (MB) |',
-    '|---:|---|---:|---:|---:|---:|---:|---:|---:|',
+    '| N | server | finished | total (s) | handshakes/s | handshake p50 / p99 (ms) | frames | CPU per frame (µs) | peak RSS (MB) | swarm CPU (s) |',
+    '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of results) {
     const server = r.mode === 'xc' ? 'xc-orch coordinator' : 'echo baseline';
     lines.push(
       `| ${r.n} | ${server} | ${r.completed}/${r.n} | ${fixed(r.totalMs / 1000, 2)} | ${Math.round(r.handshakesPerS)} | ` +
-        `${fixed(r.handshakeP50Ms, 1)} / ${fixed(r.handshakeP99Ms, 1)} | ${r.messages} | ${fixed(r.cpuUsPerMessage, 1)} | ${fixed(r.peakRssMb, 0)} |`,
+        `${fixed(r.handshakeP50Ms, 1)} / ${fixed(r.handshakeP99Ms, 1)} | ${r.messages} | ${fixed(r.cpuUsPerMessage, 1)} | ${fixed(r.peakRssMb, 0)} | ${fixed((r.swarm?.cpuMs ?? 0) / 1000, 1)} |`,
     );
   }
   return lines.join('\n');
@@ -382,7 +383,7 @@ function ratios(results: PhaseResult[]): string[] {
     out.push(
       `N=${xc.n}: coordinator/echo CPU per frame ${fixed(xc.cpuUsPerMessage / echo.cpuUsPerMessage, 2)}x, ` +
         `total time ${fixed(xc.totalMs / echo.totalMs, 2)}x, handshakes/s ${fixed(xc.handshakesPerS / echo.handshakesPerS, 2)}x, ` +
-        `peak RSS +${fixed(xc.peakRssMb - echo.peakRssMb, 0)} MB` +
+        `peak RSS ${signed(xc.peakRssMb - echo.peakRssMb)} MB` +
         (xc.messages === echo.messages ? '' : ` (frame counts differ: ${xc.messages} vs ${echo.messages})`),
     );
   }
