@@ -110,9 +110,21 @@ export async function executeJob(options: CompiledRunOptions, hooks: JobHooks = 
   }
   const running = coordinator;
   const display = options.quiet ? undefined : startStatusDisplay(() => running.status());
+  // The first Ctrl-C (or SIGTERM) ends the job cleanly and still reports; a second exits at once.
+  let interrupted = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    process.stderr.write(`\n${signal}: stopping the job (interrupt again to exit at once)\n`);
+    running.cancel(`interrupted by ${signal}`);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     return await running.run();
   } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     display?.stop();
     await inspector?.close();
     if (profiler) {

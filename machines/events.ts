@@ -28,7 +28,9 @@ export type SupervisorEvent =
 /** What the launcher actor reports back to the supervisor, once per invocation. */
 export type LaunchEvent =
   | { type: 'launch.accepted'; invocation: number }
-  | { type: 'launch.failed'; invocation: number; reason: string };
+  | { type: 'launch.failed'; invocation: number; reason: string }
+  /** Stop the job now (Ctrl-C): running and missing chunks are reported with the reason. */
+  | { type: 'job.cancel'; reason: string };
 
 /** The supervisor's decisions, emitted for the runtime. Chunk numbers are relative to the offset. */
 export type SupervisorEmitted =

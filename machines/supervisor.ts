@@ -11,6 +11,7 @@
  * - `worker.hello {connection, invocation?}` -> emits `worker.admitted {connection, chunk}` (start a
  *   connection machine for that chunk) or `worker.rejected {connection, reason}` (send `quit:`).
  * - `worker.finished` / `worker.failed` when a connection machine ends.
+ * - `job.cancel {reason}` (Ctrl-C) ends the job at once; running and missing chunks carry the reason.
  * - emits `job.finished {summary}` and ends with the summary as output. Hellos arriving after
  *   that are the runtime's to refuse (reason {@link REJECT.jobOver}).
  * Binding: invocation k < parts gets chunk k if still free, otherwise (spares, anonymous hellos,
@@ -74,6 +75,8 @@ export interface SupervisorContext {
   anonymous: number;
   launchFailures: ReadonlyArray<{ invocation: number; reason: string }>;
   killed: boolean;
+  /** Why the job was cancelled from outside (`job.cancel`, e.g. Ctrl-C), if it was. */
+  cancelled: string | undefined;
 }
 
 type HelloEvent = Extract<SupervisorEvent, { type: 'worker.hello' }>;
@@ -132,7 +135,9 @@ function summarize(context: SupervisorContext): JobSummary {
     switch (record.status) {
       case 'free': {
         const launch = failedLaunch.get(chunk);
-        const reason = context.killed
+        const reason = context.cancelled !== undefined
+          ? `no worker arrived before the job was cancelled (${context.cancelled})`
+          : context.killed
           ? `no worker arrived before the kill timeout (${context.killAfterMs} ms)`
           : launch !== undefined
             ? `no worker arrived (launch of invocation ${chunk} failed: ${launch})`
@@ -143,7 +148,8 @@ function summarize(context: SupervisorContext): JobSummary {
         return {
           chunk,
           status: 'failed',
-          reason: `killed: still running after ${context.killAfterMs} ms`,
+          reason:
+            context.cancelled !== undefined ? `cancelled while running (${context.cancelled})` : `killed: still running after ${context.killAfterMs} ms`,
           connection: record.connection,
           ...(record.invocation === undefined ? {} : { invocation: record.invocation }),
         };
@@ -264,6 +270,7 @@ export const supervisorMachine = setup({
       };
     }),
     markKilled: assign({ killed: true }),
+    markCancelled: assign({ cancelled: ({ event }) => (event.type === 'job.cancel' ? event.reason : 'cancelled') }),
     emitJobFinished: emit(({ context }) => ({ type: 'job.finished' as const, summary: summarize(context) })),
   },
   guards: {
@@ -296,6 +303,7 @@ export const supervisorMachine = setup({
     anonymous: 0,
     launchFailures: [],
     killed: false,
+    cancelled: undefined,
   }),
   initial: 'running',
   states: {
@@ -313,6 +321,7 @@ export const supervisorMachine = setup({
         'worker.failed': { guard: 'holdsChunk', actions: 'recordFailed' },
         'launch.accepted': { guard: 'launchUnresolved', actions: 'recordLaunchAccepted' },
         'launch.failed': { guard: 'launchUnresolved', actions: 'recordLaunchFailed' },
+        'job.cancel': { target: 'over', actions: 'markCancelled' },
       },
       after: { killTimeout: { guard: 'killTimeoutSet', target: 'over', actions: 'markKilled' } },
     },

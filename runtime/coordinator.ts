@@ -155,6 +155,14 @@ export class Coordinator {
     };
   }
 
+  /**
+   * Stop the job now (Ctrl-C): the supervisor ends, workers still connected are told to quit, and
+   * the summary reports running and missing chunks with `reason`. No effect once the job is over.
+   */
+  cancel(reason: string): void {
+    if (this.state === 'running') this.supervisor?.send({ type: 'job.cancel', reason });
+  }
+
   /** Launch the workers, drive them to the end and return the job's summary. Runs once. */
   async run(): Promise<JobSummary> {
     if (this.state !== 'created') throw new Error(`coordinator already ${this.state}`);

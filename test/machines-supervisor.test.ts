@@ -48,6 +48,23 @@ function startSupervisor(input: SupervisorInput, options: { launcherThrows?: str
 }
 
 describe('supervisor', () => {
+  it('ends at once on job.cancel, reporting running and missing chunks with the reason', () => {
+    const s = startSupervisor({ parts: 3, spares: 0 });
+    s.hello(1, 0);
+    s.hello(2, 1);
+    s.actor.send({ type: 'worker.finished', connection: 1, chunk: 0 });
+    s.actor.send({ type: 'job.cancel', reason: 'interrupted (SIGINT)' });
+    expect(s.over).toBe(true);
+    expect(s.launcher.stopped).toBe(true);
+    const summary = s.actor.getSnapshot().output!;
+    expect(summary.ok).toBe(false);
+    expect(summary.chunks.map((c) => [c.status, c.reason])).toEqual([
+      ['done', undefined],
+      ['failed', 'cancelled while running (interrupted (SIGINT))'],
+      ['missing', 'no worker arrived before the job was cancelled (interrupted (SIGINT))'],
+    ]);
+  });
+
   it('starts one launcher for every invocation, spares included', () => {
     const s = startSupervisor({ parts: 3, spares: 2 });
     expect(s.launcher.input).toEqual({ invocations: [0, 1, 2, 3, 4] });

@@ -1,0 +1,67 @@
+/**
+ * The coordinator with a launcher under the test's control: cancellation, and workers that are
+ * launched but never arrive.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { Coordinator } from '../runtime/coordinator.js';
+import type { Launcher, LaunchReport, LaunchRequest } from '../runtime/launcher.js';
+import { LocalStore } from '../runtime/localStore.js';
+import { createLogger } from '../runtime/logger.js';
+import { compileRunOptions } from '../runtime/runOptions.js';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'xc-coordinator-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Accepts every launch and starts nothing: the workers never arrive. */
+function silentLauncher(): Launcher & { requests: LaunchRequest[]; stopped: boolean } {
+  const launcher = {
+    requests: [] as LaunchRequest[],
+    stopped: false,
+    async launch(requests: LaunchRequest[], report: (r: LaunchReport) => void) {
+      launcher.requests.push(...requests);
+      for (const { invocation } of requests) report({ type: 'accepted', invocation });
+    },
+    async stop() {
+      launcher.stopped = true;
+    },
+  };
+  return launcher;
+}
+
+it('cancel() ends a job whose workers never came, naming the reason for every chunk', async () => {
+  const launcher = silentLauncher();
+  const options = compileRunOptions({ parts: 2, spares: 1, port: 0, quiet: true });
+  const coordinator = await Coordinator.create(options, { store: new LocalStore(dir), log: createLogger({ name: 'test', level: 'silent' }), launcher });
+  const summary = coordinator.run();
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  expect(coordinator.status()).toMatchObject({ launched: 3, waiting: 2, active: 0 });
+  coordinator.cancel('interrupted by SIGINT');
+  const result = await summary;
+  expect(result.ok).toBe(false);
+  expect(result.chunks.map((c) => [c.status, c.reason])).toEqual([
+    ['missing', 'no worker arrived before the job was cancelled (interrupted by SIGINT)'],
+    ['missing', 'no worker arrived before the job was cancelled (interrupted by SIGINT)'],
+  ]);
+  expect(launcher.requests.map((r) => r.invocation)).toEqual([0, 1, 2]);
+  expect(launcher.stopped).toBe(true);
+  // Every payload names its invocation, and none carries AWS credentials.
+  expect(launcher.requests.map((r) => r.event.id)).toEqual([0, 1, 2]);
+  expect(JSON.stringify(launcher.requests)).not.toMatch(/AWS_|aws_secret|SecretAccessKey/i);
+});
+
+it('ends by itself after -m seconds when workers never arrive', async () => {
+  const options = compileRunOptions({ parts: 1, port: 0, quiet: true, killAfterS: 0.2 });
+  const coordinator = await Coordinator.create(options, { store: new LocalStore(dir), log: createLogger({ name: 'test', level: 'silent' }), launcher: silentLauncher() });
+  const result = await coordinator.run();
+  expect(result.chunks).toEqual([
+    expect.objectContaining({ chunk: 0, status: 'missing', reason: 'no worker arrived before the kill timeout (200 ms)' }),
+  ]);
+});
