@@ -13,14 +13,13 @@
  * Figures go to BENCHMARKS.md.
  */
 import { spawn } from 'node:child_process';
-import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { SignatureV4 } from '@smithy/signature-v4';
-import type { Checksum, SourceData } from '@smithy/types';
 import { createLambdaLauncher } from '../runtime/lambdaLauncher.js';
+import { NodeSha256 } from '../runtime/nodeSha256.js';
 import { invocationPayload, type LaunchRequest } from '../runtime/launcher.js';
 import type { WorkerEvent } from '../worker/event.js';
 import { startLambdaFixture } from '../test/support/lambdaFixture.js';
@@ -105,29 +104,10 @@ async function runSdk(endpoint: string, requests: LaunchRequest[]): Promise<Resu
   return result;
 }
 
-class Sha256 implements Checksum {
-  private hash: Hash | Hmac;
-  constructor(private readonly secret?: SourceData) {
-    this.hash = this.fresh();
-  }
-  update(data: Uint8Array): void {
-    this.hash.update(data);
-  }
-  async digest(): Promise<Uint8Array> {
-    return this.hash.digest();
-  }
-  reset(): void {
-    this.hash = this.fresh();
-  }
-  private fresh(): Hash | Hmac {
-    return this.secret === undefined ? createHash('sha256') : createHmac('sha256', Buffer.from(this.secret as string | Uint8Array));
-  }
-}
-
 async function runBaseline(endpoint: string, requests: LaunchRequest[]): Promise<Result> {
   const url = new URL(endpoint);
   const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
-  const signer = new SignatureV4({ service: 'lambda', region: REGION, credentials, sha256: Sha256 });
+  const signer = new SignatureV4({ service: 'lambda', region: REGION, credentials, sha256: NodeSha256 });
   const path = `/2015-03-31/functions/${FUNCTION}/invocations`;
   const result = await measure('baseline http+SigV4', requests, async (request) => {
     const body = Buffer.from(invocationPayload(request));

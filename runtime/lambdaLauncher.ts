@@ -16,15 +16,16 @@
  * deadline; then it is reported `failed` with how often and why it was refused. Errors that a
  * retry cannot fix (no such function, access denied, payload too large) fail at once.
  */
-import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SignatureV4 } from '@smithy/signature-v4';
-import type { AwsCredentialIdentity, AwsCredentialIdentityProvider, Checksum, SourceData } from '@smithy/types';
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import { pino, type Logger } from 'pino';
 import { ConfigError, describeError } from './errors.js';
+import { NodeSha256 } from './nodeSha256.js';
 import { invocationPayload, type Launcher, type LaunchReport, type LaunchRequest } from './launcher.js';
 import { backoffDelay, compileRetry, type RetryPolicy } from './retry.js';
 
@@ -641,35 +642,4 @@ function memoizeCredentials(provider: AwsCredentialIdentityProvider): () => Prom
     current = provider();
     return current;
   };
-}
-
-/** SHA-256 (and HMAC-SHA-256 when given a secret) on node:crypto, in the shape the signer wants. */
-class NodeSha256 implements Checksum {
-  private hash: Hash | Hmac;
-
-  constructor(private readonly secret?: SourceData) {
-    this.hash = this.fresh();
-  }
-
-  update(data: Uint8Array): void {
-    this.hash.update(data);
-  }
-
-  async digest(): Promise<Uint8Array> {
-    return this.hash.digest();
-  }
-
-  reset(): void {
-    this.hash = this.fresh();
-  }
-
-  private fresh(): Hash | Hmac {
-    return this.secret === undefined ? createHash('sha256') : createHmac('sha256', toBuffer(this.secret));
-  }
-}
-
-function toBuffer(data: SourceData): Buffer {
-  if (typeof data === 'string') return Buffer.from(data, 'utf8');
-  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  return Buffer.from(data);
 }
