@@ -6,7 +6,7 @@ import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import { chunkKeys } from '../machines/png2y4m.js';
 import { Coordinator, type JobSummary } from '../runtime/coordinator.js';
-import { ConfigError } from '../runtime/errors.js';
+import { ConfigError, describeError } from '../runtime/errors.js';
 import { createLogger } from '../runtime/logger.js';
 import { openStore } from '../runtime/openStore.js';
 import { compileRunOptions, storedKey, type CompiledRunOptions, type RunOptions } from '../runtime/runOptions.js';
@@ -129,8 +129,11 @@ export async function executeJob(options: CompiledRunOptions, hooks: JobHooks = 
     await inspector?.close();
     if (profiler) {
       const { profile } = await profiler.post('Profiler.stop');
-      await writeFile(options.profileFile!, JSON.stringify(profile));
       profiler.disconnect();
+      // A profile that cannot be written must not cost the user the job's summary.
+      await writeFile(options.profileFile!, JSON.stringify(profile)).catch((error: unknown) =>
+        process.stderr.write(`warning: could not write the CPU profile ${options.profileFile}: ${describeError(error)}\n`),
+      );
     }
   }
 }
