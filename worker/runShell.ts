@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import { describeError } from '../runtime/errors.js';
+import { OutputTail } from './outputTail.js';
 
 /** Default bound on the output kept per command (64 KiB). */
 export const DEFAULT_MAX_OUTPUT_BYTES = 64 * 1024;
@@ -73,36 +74,4 @@ export function runShell(command: string, options: RunShellOptions): Promise<She
     });
     if (options.signal?.aborted) kill();
   });
-}
-
-/** The last `max` bytes of a stream, with a note of how much was dropped before them. */
-class OutputTail {
-  private chunks: Buffer[] = [];
-  private kept = 0;
-  private dropped = 0;
-
-  constructor(private readonly max: number) {}
-
-  push(chunk: Buffer): void {
-    this.chunks.push(chunk);
-    this.kept += chunk.byteLength;
-    while (this.kept > this.max) {
-      const head = this.chunks[0]!;
-      const excess = this.kept - this.max;
-      if (head.byteLength <= excess) {
-        this.chunks.shift();
-        this.kept -= head.byteLength;
-        this.dropped += head.byteLength;
-      } else {
-        this.chunks[0] = head.subarray(excess);
-        this.kept -= excess;
-        this.dropped += excess;
-      }
-    }
-  }
-
-  text(): string {
-    const body = Buffer.concat(this.chunks).toString('utf8');
-    return this.dropped > 0 ? `[${this.dropped} bytes of output omitted]${body}` : body;
-  }
 }
