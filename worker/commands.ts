@@ -16,6 +16,7 @@ import { answers, isCommandName, splitCommand, type CommandName } from '../proto
 import { describeError } from '../runtime/errors.js';
 import { DEFAULT_BUCKET, openStore as openStoreDefault, type StoreOptions } from '../runtime/openStore.js';
 import type { ObjectStore } from '../runtime/store.js';
+import type { BuiltinTools } from './builtinTools.js';
 import { hashKey } from './hashKey.js';
 import { DEFAULT_MAX_OUTPUT_BYTES, runShell } from './runShell.js';
 import { expandCommand, substituteTmpDir, type TemplateLookup } from './template.js';
@@ -64,6 +65,11 @@ export interface InterpreterOptions {
   openStore?: StoreOpener;
   /** Default: silent. */
   logger?: Logger;
+  /**
+   * Tools `run:` may serve in-process instead of through the shell (worker/builtinTools.ts).
+   * The interpreter owns them: {@link Interpreter.close} closes them. Default: none.
+   */
+  builtinTools?: BuiltinTools;
 }
 
 /** `serving` until `quit:` (`quitting`) or {@link Interpreter.close} (`closed`); only `serving` answers. */
@@ -321,6 +327,7 @@ class CommandInterpreter implements Interpreter, CommandContext {
     this.queue.length = 0;
     this.abort.abort();
     await Promise.allSettled([this.draining, ...this.jobs]);
+    await this.options.builtinTools?.close();
     this.notifyIfSettled();
   }
 
@@ -355,8 +362,9 @@ class CommandInterpreter implements Interpreter, CommandContext {
     this.jobs.add(running);
   }
 
-  runShell(command: string, signal: AbortSignal): ReturnType<typeof runShell> {
-    return runShell(command, { cwd: this.tmpDir, env: this.env, maxOutputBytes: this.maxOutputBytes, signal });
+  async runShell(command: string, signal: AbortSignal): ReturnType<typeof runShell> {
+    const options = { cwd: this.tmpDir, env: this.env, maxOutputBytes: this.maxOutputBytes, signal };
+    return (await this.options.builtinTools?.tryRun(command, options)) ?? runShell(command, options);
   }
 
   store(bucket: string): Promise<ObjectStore> {

@@ -7,7 +7,7 @@
  * It owns exactly one private temp dir (mkdtemp) and, with `rm_tmpdir`, removes that dir and
  * nothing else: mu's `rm -rf /tmp/*` was fine on Lambda and a disaster anywhere else.
  */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, realpath, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type TLSSocket } from 'node:tls';
@@ -16,7 +16,9 @@ import { DEFAULT_MAX_FRAME_BYTES, encodeFrame, FrameDecoder } from '../protocol/
 import { answers, helloFrame } from '../protocol/messages.js';
 import { COORDINATOR_NAME } from '../protocol/tlsNames.js';
 import { describeError } from '../runtime/errors.js';
+import { packageBinDir } from '../runtime/packagePaths.js';
 import { findBinDir, pathWithBin, writeToolShims } from './binDir.js';
+import { createBuiltinTools } from './builtinTools.js';
 import { createInterpreter, type Interpreter, type StoreOpener } from './commands.js';
 import type { WorkerEvent } from './event.js';
 import { DEFAULT_IDLE_TIMEOUT_S } from './parseEvent.js';
@@ -33,6 +35,12 @@ export interface WorkerOptions {
   idleTimeoutMs?: number;
   /** Base environment of `run:` commands (default: this process's). */
   env?: NodeJS.ProcessEnv;
+  /**
+   * The file that is our own png2y4m: when `run:` finds it on PATH, frames are converted in a
+   * thread of this worker instead of a process each (worker/builtinTools.ts). Default: the shim
+   * written for the package's own `bin/png2y4m.js`; none when `binDir` is another folder.
+   */
+  png2y4mPath?: string;
   /** Bound on one `run:`'s OUTPUT(...) (default 64 KiB). */
   maxOutputBytes?: number;
   /** Default: runtime/openStore.ts. */
@@ -73,6 +81,7 @@ interface CompiledOptions {
   idleTimeoutMs: number;
   maxFrameBytes: number;
   env: NodeJS.ProcessEnv;
+  png2y4mPath: string | undefined;
   maxOutputBytes: number;
   openStore: StoreOpener | undefined;
   signal: AbortSignal | undefined;
@@ -94,6 +103,7 @@ function compile(event: WorkerEvent, options: WorkerOptions): CompiledOptions {
     idleTimeoutMs: options.idleTimeoutMs ?? (event.idle_timeout_s ?? DEFAULT_IDLE_TIMEOUT_S) * 1000,
     maxFrameBytes: event.max_frame_bytes ?? DEFAULT_MAX_FRAME_BYTES,
     env,
+    png2y4mPath: options.png2y4mPath,
     maxOutputBytes: options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES,
     openStore: options.openStore,
     log: options.logger ?? pino({ level: 'silent' }),
@@ -116,8 +126,9 @@ export async function runWorker(event: WorkerEvent, options: WorkerOptions = {})
   let result: Outcome;
   let removedTmpDir = false;
   try {
-    const toolDirs = await prepareToolDirs(compiled.binDir, tmpDir);
-    const context: RunContext = { event, compiled, tmpDir, path: pathWithBin(toolDirs, compiled.env.PATH) };
+    const tools = await prepareToolDirs(compiled.binDir, tmpDir);
+    const png2y4mPath = compiled.png2y4mPath ?? tools.ownPng2y4m;
+    const context: RunContext = { event, compiled, tmpDir, path: pathWithBin(tools.dirs, compiled.env.PATH), png2y4mPath };
     result = event.mode === 0 ? await runOnce(context) : await serve(context);
   } finally {
     if (event.rm_tmpdir) {
@@ -137,15 +148,30 @@ interface RunContext {
   tmpDir: string;
   /** PATH of run: commands, our tools first. */
   path: string;
+  /** Our own png2y4m, served in-process when found on PATH. */
+  png2y4mPath: string | undefined;
 }
 
-/** The folders to put first on PATH: shims for `bin/NAME.js` tools (see binDir.ts), then bin/ itself. */
-async function prepareToolDirs(binDir: string | undefined, tmpDir: string): Promise<string[]> {
-  if (binDir === undefined) return [];
+/**
+ * The folders to put first on PATH: shims for `bin/NAME.js` tools (see binDir.ts), then bin/
+ * itself; and the png2y4m shim if it runs the package's own tool (not one in another folder).
+ */
+async function prepareToolDirs(binDir: string | undefined, tmpDir: string): Promise<{ dirs: string[]; ownPng2y4m?: string }> {
+  if (binDir === undefined) return { dirs: [] };
   const shimDir = join(tmpDir, SHIM_DIR_NAME);
   await mkdir(shimDir);
   const shimmed = await writeToolShims(binDir, shimDir);
-  return shimmed.length > 0 ? [shimDir, binDir] : [binDir];
+  if (shimmed.length === 0) return { dirs: [binDir] };
+  const dirs = [shimDir, binDir];
+  return shimmed.includes('png2y4m') && (await isPackageBinDir(binDir)) ? { dirs, ownPng2y4m: join(shimDir, 'png2y4m') } : { dirs };
+}
+
+async function isPackageBinDir(dir: string): Promise<boolean> {
+  try {
+    return (await realpath(dir)) === (await realpath(packageBinDir()));
+  } catch {
+    return false;
+  }
 }
 
 function interpreterFor(context: RunContext, onAnswer: (text: string) => void, onQuit?: () => void): Interpreter {
@@ -157,6 +183,7 @@ function interpreterFor(context: RunContext, onAnswer: (text: string) => void, o
     ...(onQuit ? { onQuit } : {}),
     env: { ...compiled.env, PATH: context.path },
     maxOutputBytes: compiled.maxOutputBytes,
+    builtinTools: createBuiltinTools({ ...(context.png2y4mPath ? { png2y4mPath: context.png2y4mPath } : {}), logger: compiled.log }),
     ...(compiled.openStore ? { openStore: compiled.openStore } : {}),
     logger: compiled.log,
   });
