@@ -4,7 +4,8 @@
  * The zip holds the worker runtime bundled into one file by esbuild (`index.mjs`, whose `handler`
  * is `index.handler`), the command template in a manifest, and under `bin/` (first on the
  * worker's PATH) the executable and the extra files, or, for `--builtin png2y4m`, our own
- * TypeScript png2y4m bundled the same way behind a small `bin/png2y4m` wrapper: no native binary.
+ * TypeScript png2y4m bundled the same way behind a small `bin/png2y4m` wrapper: no native binary
+ * (plus `png2y4mThread.mjs`, the thread in which the worker converts frames without a process).
  *
  * A dynamically linked executable is refused unless `--allow-dynamic`, which copies its shared
  * libraries into `lib/` (as mu did, minus the C library and loader that every Lambda image has)
@@ -337,6 +338,9 @@ export async function packageEntries(options: CompiledLambdaizeOptions): Promise
       resolveDir: dirname(main),
     });
     entries.push({ name: `${builtin}.mjs`, data: tool, executable: false });
+    // The worker converts frames in a thread of its own (worker/builtinTools.ts), whose entry
+    // must be a file of its own; the handler looks for it next to index.mjs.
+    entries.push({ name: `${builtin}Thread.mjs`, data: await bundle({ entry: sourceFile('worker', `${builtin}Thread`) }), executable: false });
     entries.push({ name: `bin/${builtin}`, data: Buffer.from(builtinWrapper(builtin)), executable: true });
     manifest = { version: 1, command: BUILTIN_COMMANDS[builtin], builtin };
   } else {

@@ -98,7 +98,7 @@ describe('lambdaize packaging', () => {
     const zip = await readFile(built.zipPath);
     expect(zip.byteLength).toBe(built.zippedBytes);
     const entries = new Map((await readZip(zip)).map((entry) => [entry.name, entry]));
-    expect([...entries.keys()].sort()).toEqual(['bin/png2y4m', 'index.mjs', 'png2y4m.mjs', MANIFEST_FILE]);
+    expect([...entries.keys()].sort()).toEqual(['bin/png2y4m', 'index.mjs', 'png2y4m.mjs', 'png2y4mThread.mjs', MANIFEST_FILE]);
     expect(entries.get('bin/png2y4m')!.mode).toBe(0o755);
     expect(entries.get('index.mjs')!.mode).toBe(0o644);
     expect(entries.get('index.mjs')!.data.toString()).toMatch(/export\s*\{[^}]*handler/);

@@ -79,7 +79,10 @@ export async function handler(event: unknown): Promise<LambdaResult> {
   }
   let exit: WorkerExit;
   try {
-    exit = await runWorker(parsed, { binDir: join(taskRoot, 'bin'), env, logger: log });
+    // A --builtin png2y4m package's bin/png2y4m is our own wrapper: served in-process (its
+    // thread is png2y4mThread.mjs next to this bundle); a packed executable of that name is not.
+    const png2y4mPath = manifest.builtin === 'png2y4m' ? join(taskRoot, 'bin', 'png2y4m') : undefined;
+    exit = await runWorker(parsed, { binDir: join(taskRoot, 'bin'), env, logger: log, ...(png2y4mPath ? { png2y4mPath } : {}) });
   } catch (error) {
     const result: LambdaResult = { ok: false, reason: 'tmpdir', detail: describeError(error) };
     log.error(result, 'worker not started');
