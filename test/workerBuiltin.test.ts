@@ -5,7 +5,7 @@
  * and compare what they answer and leave on disk; both use the real shim and the real tool.
  * Needs `npm run build` (the shim and the thread run dist/).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -55,6 +55,16 @@ let closers: Array<() => Promise<void>> = [];
 let bigFrame: Buffer;
 
 beforeAll(() => {
+  // `npm test` builds first (pretest); when run alone, rebuild if the compiled tool or thread is
+  // missing or older than its sources (the shim and the thread run dist/).
+  const ROOT = dirname(BIN);
+  const sources = [...readdirSync(join(ROOT, 'png2y4m')).map((file) => `png2y4m/${file}`), 'worker/png2y4mThread.ts', 'worker/outputTail.ts', 'worker/ditherPlanCache.ts'];
+  const built = ['dist/worker/png2y4mThread.js', 'dist/png2y4m/main.js'].map((file) => join(ROOT, file));
+  const oldest = Math.min(...built.map((file) => (existsSync(file) ? statSync(file).mtimeMs : 0)));
+  if (sources.some((source) => statSync(join(ROOT, source)).mtimeMs > oldest)) {
+    spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json')], { cwd: ROOT, stdio: 'ignore' });
+  }
+  expect(built.every((file) => existsSync(file))).toBe(true);
   bigFrame = frame16(1024, 436, 9);
 });
 
@@ -325,6 +335,8 @@ describe('png2y4m in-process: the thread', () => {
     });
     interpreter.handle('run:png2y4m hang');
     interpreter.handle('echo:still here');
+    // Background runs race for the thread; let the hanging one hold it before the next frame.
+    for (let waited = 0; stub.tools!.status().thread.state !== 'busy' && waited < 20_000; waited += 5) await new Promise((r) => setTimeout(r, 5));
     interpreter.handle('run:png2y4m -o out.y4m in.png');
     for (let waited = 0; answers.length < 4 && waited < 20_000; waited += 20) await new Promise((r) => setTimeout(r, 20));
     expect(answers).toEqual([
