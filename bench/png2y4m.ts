@@ -21,33 +21,13 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
 import { decodePng } from '../png2y4m/decodePng.js';
-import { encodePng } from '../test/support/pngEncoder.js';
+import { jobFrame as frame, JOB_FRAME_HEIGHT as HEIGHT, JOB_FRAME_WIDTH as WIDTH } from './jobFrame.js';
 
-const WIDTH = 1024;
-const HEIGHT = 436;
 const FRAMES = Number(process.argv[2] ?? 6);
 const RUNS = Number(process.argv[3] ?? 5);
 const BIN = join(process.cwd(), 'bin/png2y4m.js');
 /** The C tool on this kind of machine, from issue 3 (not measured here). */
 const C_TOOL_MS = { dither: 77, noDither: 45 };
-
-function frame(seed: number): Buffer {
-  let state = seed * 2654435761;
-  const noise = (): number => {
-    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
-    return state >>> 20;
-  };
-  const pixels: number[][] = new Array(WIDTH * HEIGHT);
-  for (let y = 0; y < HEIGHT; y++) {
-    for (let x = 0; x < WIDTH; x++) {
-      const r = (x * 64 + seed * 500 + noise()) % 65536;
-      const g = (y * 150 + x * 20 + noise()) % 65536;
-      const b = (32768 + Math.round(20000 * Math.sin((x + y + seed * 10) / 60)) + noise()) % 65536;
-      pixels[y * WIDTH + x] = [r, g, b];
-    }
-  }
-  return encodePng({ width: WIDTH, height: HEIGHT, bitDepth: 16, colorType: 2, pixels, filter: (row) => row % 5 });
-}
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
