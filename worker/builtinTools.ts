@@ -160,7 +160,8 @@ export function png2y4mInvocation(command: string, env: NodeJS.ProcessEnv): stri
 export async function findOnPath(name: string, path: string | undefined, cwd: string): Promise<string | undefined> {
   if (path === undefined) return undefined;
   for (const dir of path.split(delimiter)) {
-    const candidate = resolve(cwd, dir === '' ? '.' : dir, name);
+    // Joined as text, not normalised: the kernel resolves `..` and symlinks as it would for the shell.
+    const candidate = `${dir.startsWith('/') ? dir : `${cwd}/${dir === '' ? '.' : dir}`}/${name}`;
     try {
       if (!(await stat(candidate)).isFile()) continue;
       await access(candidate, constants.X_OK);
