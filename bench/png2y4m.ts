@@ -21,7 +21,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
 import { decodePng } from '../png2y4m/decodePng.js';
-import { jobFrame as frame, JOB_FRAME_HEIGHT as HEIGHT, JOB_FRAME_WIDTH as WIDTH } from './jobFrame.js';
+import { jobFrame as frame, JOB_FRAME_HEIGHT as HEIGHT, JOB_FRAME_WIDTH as WIDTH } from '../test/support/jobFrame.js';
 
 const FRAMES = Number(process.argv[2] ?? 6);
 const RUNS = Number(process.argv[3] ?? 5);

@@ -23,7 +23,7 @@ import { pathToFileURL } from 'node:url';
 import { pathWithBin, writeToolShims } from '../worker/binDir.js';
 import { createBuiltinTools, IN_PROCESS_ENV } from '../worker/builtinTools.js';
 import { createInterpreter } from '../worker/commands.js';
-import { jobFrame, JOB_FRAME_HEIGHT, JOB_FRAME_WIDTH } from './jobFrame.js';
+import { jobFrame, JOB_FRAME_HEIGHT, JOB_FRAME_WIDTH } from '../test/support/jobFrame.js';
 
 const FRAMES = Number(process.argv[2] ?? 12);
 const RUNS = Number(process.argv[3] ?? 3);

@@ -24,28 +24,12 @@ import { createInterpreter, type Interpreter } from '../worker/commands.js';
 import { createDitherPlanCache } from '../worker/ditherPlanCache.js';
 import { parseEvent } from '../worker/parseEvent.js';
 import { runWorker } from '../worker/worker.js';
-import { encodePng } from './support/pngEncoder.js';
+import { jobFrame } from './support/jobFrame.js';
 import { startScriptedCoordinator, type ScriptedCoordinator } from './support/scriptedCoordinator.js';
 
 const BIN = packageBinDir();
 const STUB_THREAD = new URL('./support/stubToolThread.mjs', import.meta.url);
 const BROKEN_THREAD = new URL('./support/brokenToolThread.mjs', import.meta.url);
-
-/** A 16-bit RGB frame like the job's: gradients plus noise in the low bits, filters 0-4 in turn. */
-function frame16(width: number, height: number, seed: number): Buffer {
-  let state = seed * 2654435761;
-  const noise = (): number => {
-    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
-    return state >>> 20;
-  };
-  const pixels: number[][] = new Array(width * height);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      pixels[y * width + x] = [(x * 64 + seed * 500 + noise()) % 65536, (y * 150 + x * 20 + noise()) % 65536, (32768 + seed * 999 + noise()) % 65536];
-    }
-  }
-  return encodePng({ width, height, bitDepth: 16, colorType: 2, pixels, filter: (row) => row % 5 });
-}
 
 const name = (k: number): string => `${String(k).padStart(8, '0')}.png`;
 
@@ -65,7 +49,7 @@ beforeAll(() => {
     spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json')], { cwd: ROOT, stdio: 'ignore' });
   }
   expect(built.every((file) => existsSync(file))).toBe(true);
-  bigFrame = frame16(1024, 436, 9);
+  bigFrame = jobFrame(9, 1024, 436);
 });
 
 beforeEach(async () => {
@@ -158,7 +142,7 @@ const served = (s: Side): number => s.tools!.status().served;
 describe('png2y4m in-process: the same result as the process', () => {
   it('converts frame after frame with -i -d (the job pattern) byte for byte, in one thread', async () => {
     const t = await twins();
-    for (let k = 1; k <= 4; k++) await t.put(name(k), frame16(96, 64, k));
+    for (let k = 1; k <= 4; k++) await t.put(name(k), jobFrame(k, 96, 64));
     for (let k = 1; k <= 4; k++) {
       const answer = await t.both(`png2y4m -i -d -o out.y4m ${name(k)}`);
       expect(answer).toBe(`OK:RETVAL(0):OUTPUT(1 frames, 96x64\n${name(k)}\n):COMMAND(png2y4m -i -d -o out.y4m ${name(k)})`);
@@ -168,11 +152,11 @@ describe('png2y4m in-process: the same result as the process', () => {
     expect(y4m.toString('latin1').split('FRAME\n')).toHaveLength(5);
 
     // Other shapes and modes, absolute names, a directory mask: the plan cache must not mix them up.
-    await t.put('odd.png', frame16(97, 63, 5));
-    await t.put(name(9), frame16(96, 64, 9));
+    await t.put('odd.png', jobFrame(5, 97, 63));
+    await t.put(name(9), jobFrame(9, 96, 64));
     await mkdir(join(t.inProcess.dir, 'seq'));
     await mkdir(join(t.process.dir, 'seq'));
-    for (let k = 1; k <= 3; k++) await t.put(`seq/${name(k)}`, frame16(97, 63, 20 + k));
+    for (let k = 1; k <= 3; k++) await t.put(`seq/${name(k)}`, jobFrame(20 + k, 97, 63));
     await t.both('png2y4m -i -o ##TMPDIR##/odd.y4m odd.png');
     await t.both('png2y4m --chroma-444 -o odd444.y4m ##TMPDIR##/odd.png');
     await t.both('png2y4m -i -d -o out.y4m 00000009.png');
@@ -185,7 +169,7 @@ describe('png2y4m in-process: the same result as the process', () => {
 
   it('fails like the process on corrupt, missing and unwritable files (RETVAL 1, the same output and deletions)', async () => {
     const t = await twins();
-    const good = frame16(32, 16, 3);
+    const good = jobFrame(3, 32, 16);
     const idat = good.indexOf('IDAT');
     const badCrc = Buffer.from(good);
     badCrc.writeUInt8(badCrc.readUInt8(idat + 20) ^ 0xff, idat + 20);
@@ -210,7 +194,7 @@ describe('png2y4m in-process: the same result as the process', () => {
 
   it('reads POSIXLY_CORRECT from the run environment, as the process does', async () => {
     const t = await twins({ env: { POSIXLY_CORRECT: '1' } });
-    await t.put('in.png', frame16(16, 8, 1));
+    await t.put('in.png', jobFrame(1, 16, 8));
     // Option parsing stops at the first operand, so -o is an operand here: no output named.
     expect(await t.both('png2y4m in.png -o out.y4m')).toContain('No output file specified');
     await t.sameFiles();
@@ -255,7 +239,7 @@ describe('png2y4m in-process: what still goes to the shell', () => {
 
   it('runs commands with shell syntax, or using stdio, as processes, with the same answers as before', async () => {
     const t = await twins();
-    const png = frame16(16, 8, 2);
+    const png = jobFrame(2, 16, 8);
     const commands = [
       'png2y4m -o out.y4m in.png 2>&1 | tr a-z A-Z',
       "png2y4m -o 'quoted.y4m' in.png",
@@ -283,7 +267,7 @@ describe('png2y4m in-process: what still goes to the shell', () => {
 
     // A png2y4m the shell would skip (not executable) does not hide ours, for the shell or for us.
     await chmod(join(mine, 'png2y4m'), 0o644);
-    await writeFile(join(user.dir, 'in.png'), frame16(16, 8, 1));
+    await writeFile(join(user.dir, 'in.png'), jobFrame(1, 16, 8));
     expect(await user.run('png2y4m -o out.y4m in.png')).toMatch(/^OK:RETVAL\(0\):OUTPUT\(1 frames, 16x8\nin.png\n\)/);
     expect(served(user)).toBe(1);
 
@@ -293,7 +277,7 @@ describe('png2y4m in-process: what still goes to the shell', () => {
     expect(served(user)).toBe(1);
 
     const off = await side('off', { env: { [IN_PROCESS_ENV]: '0' } });
-    await writeFile(join(off.dir, 'in.png'), frame16(16, 8, 1));
+    await writeFile(join(off.dir, 'in.png'), jobFrame(1, 16, 8));
     expect(await off.run('png2y4m -i -d -o out.y4m in.png')).toBe('OK:RETVAL(0):OUTPUT(1 frames, 16x8\nin.png\n):COMMAND(png2y4m -i -d -o out.y4m in.png)');
     expect(existsSync(join(off.dir, 'out.y4m'))).toBe(true);
     expect(served(off)).toBe(0);
@@ -324,7 +308,7 @@ describe('png2y4m in-process: the thread', () => {
 
   it('keeps serving while the thread hangs: echo is answered, the next frame runs as a process, close() ends it', async () => {
     const stub = await side('hang', { threadEntry: STUB_THREAD });
-    await writeFile(join(stub.dir, 'in.png'), frame16(16, 8, 1));
+    await writeFile(join(stub.dir, 'in.png'), jobFrame(1, 16, 8));
     const answers: string[] = [];
     const interpreter = createInterpreter({
       event: { nonblock: 1 },
@@ -354,7 +338,7 @@ describe('png2y4m in-process: the thread', () => {
   it('falls back to the process when the thread cannot start, and stops trying', async () => {
     const broken = await side('broken', { threadEntry: BROKEN_THREAD });
     for (const k of [1, 2]) {
-      await writeFile(join(broken.dir, name(k)), frame16(16, 8, k));
+      await writeFile(join(broken.dir, name(k)), jobFrame(k, 16, 8));
       expect(await broken.run(`png2y4m -i -d -o out.y4m ${name(k)}`)).toBe(`OK:RETVAL(0):OUTPUT(1 frames, 16x8\n${name(k)}\n):COMMAND(png2y4m -i -d -o out.y4m ${name(k)})`);
     }
     expect(broken.tools!.status()).toMatchObject({ served: 0, thread: { state: 'broken', threadsStarted: 1 } });
@@ -462,8 +446,8 @@ describe('png2y4m in-process in the Lambda bundle', () => {
       await mkdir(dirname(join(taskRoot, entry.name)), { recursive: true });
       await writeFile(join(taskRoot, entry.name), entry.data, { mode: entry.executable ? 0o755 : 0o644 });
     }
-    await writeFile(join(root, 'in.png'), frame16(40, 30, 4));
-    await writeFile(join(root, 'ref.png'), frame16(40, 30, 4));
+    await writeFile(join(root, 'in.png'), jobFrame(4, 40, 30));
+    await writeFile(join(root, 'ref.png'), jobFrame(4, 40, 30));
     // Mode 0 runs the package's own command, `png2y4m -i -d -o ##OUTFILE## ##INFILE##`, once.
     const script = `const { handler } = await import(${JSON.stringify(join(taskRoot, 'index.mjs'))});
       const result = await handler({ mode: 0, infile: ${JSON.stringify(join(root, 'in.png'))}, outfile: ${JSON.stringify(join(root, 'out.y4m'))} });

@@ -5,7 +5,7 @@
  *
  * @example writeFileSync('00000001.png', jobFrame(1));
  */
-import { encodePng } from '../test/support/pngEncoder.js';
+import { encodePng } from './pngEncoder.js';
 
 export const JOB_FRAME_WIDTH = 1024;
 export const JOB_FRAME_HEIGHT = 436;
