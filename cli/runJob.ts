@@ -148,7 +148,11 @@ export function formatSummary(summary: JobSummary): string {
     const who = chunk.worker === undefined ? 'no worker' : `worker ${chunk.worker}`;
     lines.push(`  chunk ${chunk.chunk} (${who}) ${chunk.status}${chunk.state ? ` in ${chunk.state}` : ''}: ${chunk.reason ?? 'no reason given'}`);
   }
-  for (const failure of summary.launchFailures) lines.push(`  launch ${failure.invocation} failed: ${failure.reason}`);
+  // A failed launch already named in its chunk's reason is not repeated.
+  const named = (invocation: number) => summary.chunks.some((c) => c.reason?.includes(`launch of invocation ${invocation} failed`));
+  for (const failure of summary.launchFailures) {
+    if (!named(failure.invocation)) lines.push(`  launch ${failure.invocation} failed: ${failure.reason}`);
+  }
   for (const exit of summary.workerExits) {
     const how = exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`;
     lines.push(`  worker process ${exit.invocation} exited with ${how}${exit.detail ? `: ${exit.detail}` : ''}`);

@@ -78,6 +78,8 @@ export class Coordinator {
   private readonly connections = new Map<number, WorkerConnection>();
   private readonly actors = new Map<number, PngActor>();
   private readonly exits: JobSummary['workerExits'] = [];
+  /** Invocations whose worker said hello (a later exit is then not a failed launch). */
+  private readonly arrived = new Set<number>();
   private supervisor: Actor<typeof supervisorMachine> | undefined;
   private launched = 0;
   private active = 0;
@@ -211,13 +213,20 @@ export class Coordinator {
         this.deps.log.warn({ invocation: report.invocation, reason: report.reason }, 'launch failed');
         sendBack({ type: 'launch.failed', invocation: report.invocation, reason: report.reason });
         break;
-      case 'exited':
+      case 'exited': {
         // Once the job is over, workers stopped by the launcher are not failures.
-        if (report.code !== 0 && this.state === 'running') {
+        if (this.state !== 'running') break;
+        const how = report.signal ? `signal ${report.signal}` : `code ${report.code}`;
+        if (!this.arrived.has(report.invocation)) {
+          // It will never say hello: without this the supervisor would wait for it forever.
+          const reason = `worker process exited with ${how} before connecting${report.detail ? `: ${report.detail}` : ''}`;
+          sendBack({ type: 'launch.failed', invocation: report.invocation, reason });
+        } else if (report.code !== 0) {
           this.exits.push({ invocation: report.invocation, code: report.code, signal: report.signal, detail: report.detail });
           this.deps.log.debug({ invocation: report.invocation, code: report.code, signal: report.signal }, 'worker process exited');
         }
         break;
+      }
     }
   }
 
@@ -228,6 +237,7 @@ export class Coordinator {
       return;
     }
     this.connections.set(connection.id, connection);
+    if (connection.invocation !== undefined) this.arrived.add(connection.invocation);
     this.supervisor.send({ type: 'worker.hello', connection: connection.id, invocation: connection.invocation });
   }
 

@@ -65,3 +65,24 @@ it('ends by itself after -m seconds when workers never arrive', async () => {
     expect.objectContaining({ chunk: 0, status: 'missing', reason: 'no worker arrived before the kill timeout (200 ms)' }),
   ]);
 });
+
+it('does not wait for a worker whose process exited before connecting', async () => {
+  const launcher: Launcher = {
+    async launch(requests, report) {
+      for (const { invocation } of requests) {
+        report({ type: 'accepted', invocation });
+        report({ type: 'exited', invocation, code: 1, signal: null, detail: 'xc-orch worker: cannot connect to 10.0.0.1:13579' });
+      }
+    },
+    async stop() {},
+  };
+  const options = compileRunOptions({ parts: 2, port: 0, quiet: true });
+  const coordinator = await Coordinator.create(options, { store: new LocalStore(dir), log: createLogger({ name: 'test', level: 'silent' }), launcher });
+  const result = await coordinator.run();
+  expect(result.ok).toBe(false);
+  expect(result.chunks.map((c) => c.reason)).toEqual([
+    'no worker arrived (launch of invocation 0 failed: worker process exited with code 1 before connecting: xc-orch worker: cannot connect to 10.0.0.1:13579)',
+    'no worker arrived (launch of invocation 1 failed: worker process exited with code 1 before connecting: xc-orch worker: cannot connect to 10.0.0.1:13579)',
+  ]);
+  expect(result.launchFailures.map((f) => f.invocation)).toEqual([0, 1]);
+});
