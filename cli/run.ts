@@ -31,6 +31,8 @@ Workers:
   -X, --spares N           extra workers that take over chunks whose worker never arrives [${RUN_DEFAULTS.spares}]
   -m, --kill-after S       fail workers still running after S seconds  [never]
       --answer-timeout S   seconds a worker may take to answer one command [${RUN_DEFAULTS.answerTimeoutS}]
+      --arrival-timeout S  seconds within which launched workers must connect, else their
+                           launch counts as failed (0: wait; none launcher: waits) [${RUN_DEFAULTS.arrivalTimeoutS}]
       --launch-concurrency N  launches in flight at once               [${RUN_DEFAULTS.launchConcurrency}]
   -l, --function NAME      Lambda function name                        [${RUN_DEFAULTS.functionName}]
   -r, --regions R1,R2      Lambda regions; invocation k goes to region k mod R; the first
@@ -103,6 +105,7 @@ export function parseRunArgs(args: string[]): RunOptions | 'help' {
       spares: { type: 'string', short: 'X' },
       'kill-after': { type: 'string', short: 'm' },
       'answer-timeout': { type: 'string' },
+      'arrival-timeout': { type: 'string' },
       'launch-concurrency': { type: 'string' },
       function: { type: 'string', short: 'l' },
       regions: { type: 'string', short: 'r' },
@@ -146,6 +149,7 @@ export function parseRunArgs(args: string[]): RunOptions | 'help' {
     spares: intOption('-X', values.spares),
     killAfterS: numberOption('-m', values['kill-after']),
     answerTimeoutS: numberOption('--answer-timeout', values['answer-timeout']),
+    arrivalTimeoutS: numberOption('--arrival-timeout', values['arrival-timeout']),
     launchConcurrency: intOption('--launch-concurrency', values['launch-concurrency']),
     functionName: values.function,
     regions: values.regions?.split(',').map((r) => r.trim()).filter((r) => r !== ''),

@@ -11,6 +11,7 @@
  * - `worker.hello {connection, invocation?}` -> emits `worker.admitted {connection, chunk}` (start a
  *   connection machine for that chunk) or `worker.rejected {connection, reason}` (send `quit:`).
  * - `worker.finished` / `worker.failed` when a connection machine ends.
+ * - `arrivalTimeoutMs`: launched workers not heard of by then count as failed launches.
  * - `job.cancel {reason}` (Ctrl-C) ends the job at once; running and missing chunks carry the reason.
  * - emits `job.finished {summary}` and ends with the summary as output. Hellos arriving after
  *   that are the runtime's to refuse (reason {@link REJECT.jobOver}).
@@ -34,6 +35,11 @@ export interface SupervisorInput {
   spares: number;
   /** End the job this long after it started, failing whatever still runs. */
   killAfterMs?: number;
+  /**
+   * Launched workers that have not said hello this long after the job started count as failed
+   * launches (a Lambda worker that cannot reach us is never heard of otherwise). Absent: wait.
+   */
+  arrivalTimeoutMs?: number;
 }
 
 /** What the `launcher` actor is started with. */
@@ -63,6 +69,7 @@ export interface SupervisorContext {
   parts: number;
   spares: number;
   killAfterMs: number | undefined;
+  arrivalTimeoutMs: number | undefined;
   chunks: BlockList<ChunkRecord>;
   invocations: BlockList<InvocationStatus>;
   /** The lowest free chunk (`parts` when none is). */
@@ -269,6 +276,21 @@ export const supervisorMachine = setup({
         launchFailures: [...context.launchFailures, ...failures],
       };
     }),
+    /** The arrival deadline passed: every launch whose worker has not said hello has failed. */
+    failUnarrivedLaunches: assign(({ context }) => {
+      const reason = `its worker did not connect within ${context.arrivalTimeoutMs} ms`;
+      const failures: Array<{ invocation: number; reason: string }> = [];
+      const invocations = blockListMap(context.invocations, (status, invocation): InvocationStatus => {
+        if (status !== 'pending' && status !== 'accepted') return status;
+        failures.push({ invocation, reason });
+        return 'failed';
+      });
+      return {
+        invocations: blockListOf(invocations.length, (i) => invocations[i]!),
+        launches: { ...context.launches, pending: 0, accepted: 0, failed: context.launches.failed + failures.length },
+        launchFailures: [...context.launchFailures, ...failures],
+      };
+    }),
     markKilled: assign({ killed: true }),
     markCancelled: assign({ cancelled: ({ event }) => (event.type === 'job.cancel' ? event.reason : 'cancelled') }),
     emitJobFinished: emit(({ context }) => ({ type: 'job.finished' as const, summary: summarize(context) })),
@@ -285,9 +307,11 @@ export const supervisorMachine = setup({
     jobOver: ({ context }) =>
       context.counts.connected === 0 && (context.counts.waiting === 0 || workersStillExpected(context) === 0),
     killTimeoutSet: ({ context }) => context.killAfterMs !== undefined,
+    arrivalTimeoutSet: ({ context }) => context.arrivalTimeoutMs !== undefined,
   },
   delays: {
     killTimeout: ({ context }) => Math.min(context.killAfterMs ?? NEVER_MS, NEVER_MS),
+    arrivalTimeout: ({ context }) => Math.min(context.arrivalTimeoutMs ?? NEVER_MS, NEVER_MS),
   },
 }).createMachine({
   id: 'supervisor',
@@ -295,6 +319,7 @@ export const supervisorMachine = setup({
     parts: input.parts,
     spares: input.spares,
     killAfterMs: input.killAfterMs,
+    arrivalTimeoutMs: input.arrivalTimeoutMs,
     chunks: blockListOf(input.parts, (): ChunkRecord => ({ status: 'free' })),
     invocations: blockListOf(input.parts + input.spares, (): InvocationStatus => 'pending'),
     lowestFree: 0,
@@ -323,7 +348,10 @@ export const supervisorMachine = setup({
         'launch.failed': { guard: 'launchUnresolved', actions: 'recordLaunchFailed' },
         'job.cancel': { target: 'over', actions: 'markCancelled' },
       },
-      after: { killTimeout: { guard: 'killTimeoutSet', target: 'over', actions: 'markKilled' } },
+      after: {
+        killTimeout: { guard: 'killTimeoutSet', target: 'over', actions: 'markKilled' },
+        arrivalTimeout: { guard: 'arrivalTimeoutSet', actions: 'failUnarrivedLaunches' },
+      },
     },
     over: { type: 'final', entry: 'emitJobFinished' },
   },

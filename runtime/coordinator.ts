@@ -169,7 +169,7 @@ export class Coordinator {
   async run(): Promise<JobSummary> {
     if (this.state !== 'created') throw new Error(`coordinator already ${this.state}`);
     this.state = 'running';
-    const { parts, spares, killAfterMs } = this.options;
+    const { parts, spares, killAfterMs, arrivalTimeoutMs } = this.options;
     const launcherActor = fromCallback<{ type: string }, { invocations: number[] }>(({ sendBack, input }) => {
       const requests: LaunchRequest[] = input.invocations.map((invocation) => ({ invocation, event: this.events(invocation) }));
       this.launcher
@@ -179,7 +179,12 @@ export class Coordinator {
         });
     });
     const supervisor = createActor(supervisorMachine.provide({ actors: { launcher: launcherActor } }), {
-      input: { parts, spares, ...(killAfterMs === undefined ? {} : { killAfterMs }) },
+      input: {
+        parts,
+        spares,
+        ...(killAfterMs === undefined ? {} : { killAfterMs }),
+        ...(arrivalTimeoutMs === undefined ? {} : { arrivalTimeoutMs }),
+      },
       ...(this.deps.inspection.supervisor ? { inspect: this.deps.inspection.supervisor } : {}),
     });
     this.supervisor = supervisor;

@@ -54,6 +54,11 @@ export interface RunOptions {
   payloadOut?: string;
   /** `--json`: print the summary as JSON on stdout. */
   json?: boolean;
+  /**
+   * `--arrival-timeout`: seconds after the start within which launched workers must connect, else
+   * their launch counts as failed. Default 120 (local, lambda); none for `--launcher none`; 0: wait.
+   */
+  arrivalTimeoutS?: number;
   /** `--answer-timeout`: seconds a worker may take to answer one command. Default 120. */
   answerTimeoutS?: number;
   /** `--max-frame-bytes`: largest frame accepted. Default 64 MiB. */
@@ -106,6 +111,7 @@ export interface CompiledRunOptions {
   payloadOut?: string;
   json: boolean;
   answerTimeoutMs: number;
+  arrivalTimeoutMs?: number;
   helloTimeoutMs: number;
   maxFrameBytes: number;
   launchConcurrency: number;
@@ -135,6 +141,7 @@ export const RUN_DEFAULTS = {
   spares: 0,
   launcher: 'local' as LauncherKind,
   answerTimeoutS: 120,
+  arrivalTimeoutS: 120,
   helloTimeoutMs: 10_000,
   maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
   launchConcurrency: 64,
@@ -188,6 +195,7 @@ export function compileRunOptions(options: RunOptions): CompiledRunOptions {
     payloadOut: options.payloadOut,
     json: options.json ?? false,
     answerTimeoutMs: positive('--answer-timeout', options.answerTimeoutS ?? RUN_DEFAULTS.answerTimeoutS) * 1000,
+    arrivalTimeoutMs: arrivalTimeoutMs(launcher, options.arrivalTimeoutS),
     helloTimeoutMs: RUN_DEFAULTS.helloTimeoutMs,
     maxFrameBytes: integer('--max-frame-bytes', options.maxFrameBytes ?? RUN_DEFAULTS.maxFrameBytes, 1024),
     launchConcurrency: integer('--launch-concurrency', options.launchConcurrency ?? RUN_DEFAULTS.launchConcurrency, 1, 10_000),
@@ -242,4 +250,10 @@ export function detectHost(interfaces = networkInterfaces()): { address: string;
 /** The key an object has in the store: hashed with `-M`, as the workers name it. */
 export function storedKey(options: Pick<CompiledRunOptions, 'hashKeys'>, key: string): string {
   return options.hashKeys ? hashKey(key) : key;
+}
+
+function arrivalTimeoutMs(launcher: LauncherKind, seconds: number | undefined): number | undefined {
+  if (seconds === 0) return undefined;
+  if (seconds === undefined) return launcher === 'none' ? undefined : RUN_DEFAULTS.arrivalTimeoutS * 1000;
+  return positive('--arrival-timeout', seconds) * 1000;
 }

@@ -239,6 +239,32 @@ describe('supervisor', () => {
     expect(s.launcher.stopped).toBe(true);
   });
 
+  it('after arrivalTimeoutMs, launches never heard of fail; running chunks carry on to the end', () => {
+    const s = startSupervisor({ parts: 3, spares: 0, arrivalTimeoutMs: 5_000 });
+    for (const invocation of [0, 1, 2]) s.launcher.report({ type: 'launch.accepted', invocation });
+    s.hello(1, 0);
+    s.clock.increment(4_999);
+    expect(s.context.launchFailures).toEqual([]);
+    s.clock.increment(1);
+    expect(s.over).toBe(false);
+    expect(s.context.launchFailures.map((f) => f.invocation)).toEqual([1, 2]);
+    s.actor.send({ type: 'worker.finished', connection: 1, chunk: 0 });
+    expect(s.over).toBe(true);
+    expect(s.actor.getSnapshot().output!.chunks.map((c) => [c.status, c.reason])).toEqual([
+      ['done', undefined],
+      ['missing', 'no worker arrived (launch of invocation 1 failed: its worker did not connect within 5000 ms)'],
+      ['missing', 'no worker arrived (launch of invocation 2 failed: its worker did not connect within 5000 ms)'],
+    ]);
+  });
+
+  it('admits a worker that arrives after its launch was given up, if its chunk is still free', () => {
+    const s = startSupervisor({ parts: 2, spares: 0, arrivalTimeoutMs: 5_000 });
+    for (const invocation of [0, 1]) s.launcher.report({ type: 'launch.accepted', invocation });
+    s.hello(1, 0);
+    s.clock.increment(5_000);
+    expect(s.hello(2, 1)).toMatchObject({ type: 'worker.admitted', chunk: 1 });
+  });
+
   it('waits indefinitely for accepted workers without a kill timeout', () => {
     const s = startSupervisor({ parts: 1, spares: 0 });
     s.launcher.report({ type: 'launch.accepted', invocation: 0 });
