@@ -4,6 +4,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
+import { availableParallelism } from 'node:os';
 import { chunkKeys } from '../machines/png2y4m.js';
 import { Coordinator, type JobSummary } from '../runtime/coordinator.js';
 import { ConfigError, describeError } from '../runtime/errors.js';
@@ -18,6 +19,9 @@ import { startDashboard } from '../runtime/dashboard.js';
 import { startInspector, type JobInspector } from '../runtime/inspector.js';
 import { createPlotObserver } from '../runtime/plotObserver.js';
 import { reportError } from './args.js';
+
+/** Above this many local workers, say what starting them all at once costs. */
+const LOCAL_WORKERS_NOTE_ABOVE = 32;
 
 /** Every input key the job needs that the store lacks, in order (as stored: hashed with `-M`). */
 export async function missingInputs(store: ObjectStore, options: CompiledRunOptions): Promise<string[]> {
@@ -107,6 +111,13 @@ export async function executeJob(options: CompiledRunOptions, hooks: JobHooks = 
     const { host, port } = coordinator.address();
     process.stderr.write(`coordinator listening on port ${port}; workers dial ${host}:${port} (${options.launcher} launcher)\n`);
     if (options.hostNote) process.stderr.write(`${options.hostNote}\n`);
+    const workers = options.parts + options.spares;
+    if (options.launcher === 'local' && workers > LOCAL_WORKERS_NOTE_ABOVE) {
+      process.stderr.write(
+        `note: the local launcher starts all ${workers} workers at once, each a Node.js process of about 90 MB ` +
+          `(${availableParallelism()} cores here); burst parallelism at this size is what --launcher lambda is for\n`,
+      );
+    }
   }
   const running = coordinator;
   const display = options.quiet ? undefined : startStatusDisplay(() => running.status());
