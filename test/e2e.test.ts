@@ -57,6 +57,17 @@ describe('png2y4m job with local workers', () => {
     expect(new Set(lines.map((l) => l.state)).size).toBeGreaterThan(4);
   });
 
+  it('runs with the certificates xc-orch genkeys wrote (-c/-s/-k), workers using the pair beside them', async () => {
+    await seedSmallClip(2);
+    const keys = join(dir, 'keys');
+    const cli = spawn(process.execPath, [join(__dirname, '..', 'bin', 'xc-orch.js'), 'genkeys', keys], { stdio: 'ignore' });
+    expect(await new Promise((resolve) => cli.on('exit', resolve))).toBe(0);
+    const summary = await executeJob(
+      options({ parts: 1, caCert: join(keys, 'ca_cert.pem'), serverCert: join(keys, 'server_cert.pem'), serverKey: join(keys, 'server_key.pem') }),
+    );
+    expect(summary.ok).toBe(true);
+  });
+
   it('honours the chunk offset', async () => {
     await seedSmallClip(6);
     const summary = await executeJob(options({ parts: 1, offset: 2 }));
