@@ -44,7 +44,9 @@ Network and TLS:
                            else this machine's first non-loopback IPv4 address]
   -c, --ca-cert FILE       CA certificate       (env CA_CERT)          [fresh per run, never written]
   -s, --server-cert FILE   server certificate   (env SRV_CERT)
-  -k, --server-key FILE    server private key   (env SRV_KEY)
+  -k, --server-key FILE    server private key   (env SRV_KEY); the workers' pair is
+                           worker_cert.pem/worker_key.pem beside -s (as 'xc-orch genkeys' writes
+                           them) or env WRK_CERT/WRK_KEY; env values may be paths or PEM text
       --max-frame-bytes N  largest frame accepted from a worker        [${RUN_DEFAULTS.maxFrameBytes}]
 Output:
   -O, --times FILE         write every state entry with its time (JSON lines)
