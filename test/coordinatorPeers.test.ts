@@ -45,7 +45,7 @@ it('fails only the misbehaving workers, with the reason, and never counts an imp
   const behaviours: Record<number, (request: LaunchRequest) => Promise<unknown>> = {
     0: (request) => rogue(request, async (c) => c.sendRaw('0000000000x7 garbage')),
     1: (request) => rogue(request, async (c) => c.sendRaw('999999999999 ')),
-    2: (request) => rogue(request, async (c) => c.socket.destroy()),
+    2: (request) => rogue(request, async (c) => void c.socket.destroy()),
     3: (request) => runWorker(request.event, { tmpRoot: dir }),
   };
   const launcher: Launcher = {
