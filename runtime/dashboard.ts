@@ -100,15 +100,8 @@ export interface WorkerDetail {
   messages: Array<{ t: number; direction: 'in' | 'out'; text: string }>;
 }
 
-interface WorkerRecord {
-  chunk: number;
-  status: 'running' | 'done' | 'failed';
-  state: string;
-  reason?: string;
-  history: Array<{ t: number; state: string }>;
-  historyDropped: number;
-  /** A ring of the last messages; `next` is where the next one goes. */
-  messages: Array<{ t: number; direction: 'in' | 'out'; text: string }>;
+/** A worker as the dashboard keeps it: `messages` is a ring, `next` is where the next one goes. */
+interface WorkerRecord extends Omit<WorkerDetail, 'worker'> {
   next: number;
 }
 
