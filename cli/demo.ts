@@ -39,11 +39,25 @@ conversion and prints where the chunks are.
 
 const execFileAsync = promisify(execFile);
 
-/** Write frames 1..count of the synthetic clip, skipping frames already present. */
-export async function seedClip(store: ObjectStore, video: string, count: number, hashKeys = false): Promise<void> {
+export interface ClipOptions {
+  /** Name keys as `-M` does. Default false. */
+  hashKeys?: boolean;
+  /** Frame size. Default 1024x436, the reference clip's. */
+  width?: number;
+  height?: number;
+}
+
+/**
+ * Write frames 1..count of the synthetic clip as `VIDEO-png16/%08d.png`, skipping frames already
+ * present.
+ *
+ * @example await seedClip(store, 'clip', 6, { width: 64, height: 48 })
+ */
+export async function seedClip(store: ObjectStore, video: string, count: number, options: ClipOptions = {}): Promise<void> {
+  const { hashKeys = false, width = WIDTH, height = HEIGHT } = options;
   for (let frame = 1; frame <= count; frame++) {
     const key = storedKey({ hashKeys }, `${video}-png16/${String(frame).padStart(8, '0')}.png`);
-    if (!(await store.exists(key))) await store.put(key, syntheticFrame(frame - 1, WIDTH, HEIGHT));
+    if (!(await store.exists(key))) await store.put(key, syntheticFrame(frame - 1, width, height));
   }
 }
 
@@ -107,7 +121,7 @@ export async function run(args: string[]): Promise<number> {
     const store = await openStore(options.bucket, { region: options.regions[0], endpoint: options.s3Endpoint });
     const frames = options.parts * options.frames;
     process.stderr.write(`writing ${frames} synthetic frames (${WIDTH}x${HEIGHT}, 16-bit RGB) to ${store.name}/${options.video}-png16/\n`);
-    await seedClip(store, options.video, frames, options.hashKeys);
+    await seedClip(store, options.video, frames, { hashKeys: options.hashKeys });
     const summary = await executeJob(options);
     process.stderr.write(`${formatSummary(summary)}\n`);
     if (!summary.ok) return 1;

@@ -17,7 +17,7 @@ import { startDashboard, type Dashboard, type DashboardSnapshot } from '../runti
 import { LocalStore } from '../runtime/localStore.js';
 import { compileRunOptions } from '../runtime/runOptions.js';
 import { summaryLine, type JobStatus } from '../runtime/statusDisplay.js';
-import { syntheticFrame } from '../runtime/syntheticClip.js';
+import { seedClip } from '../cli/demo.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_FLAGS = [
@@ -181,7 +181,7 @@ describe.skipIf(!haveChromium)('dashboard in headless Chromium', () => {
   it('shows the waiting workers, then the finished state, the failed chunk, and the same counts as the status line and -O', async () => {
     const { chromium } = await import('playwright-core');
     const store = new LocalStore(join(dir, 'store'));
-    for (let frame = 1; frame <= 6; frame++) await store.put(`clip-png16/${String(frame).padStart(8, '0')}.png`, syntheticFrame(frame - 1, 32, 24));
+    await seedClip(store, 'clip', 6, { width: 32, height: 24 });
     await store.put('clip-png16/00000003.png', Buffer.from('this is not a png')); // chunk 1 fails
     const payload = join(dir, 'payload.json');
     const times = join(dir, 'times.jsonl');

@@ -27,11 +27,7 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function seedSmallClip(frames: number): Promise<void> {
-  for (let frame = 1; frame <= frames; frame++) {
-    await store.put(`clip-png16/${String(frame).padStart(8, '0')}.png`, syntheticFrame(frame - 1, 64, 48));
-  }
-}
+const seedSmallClip = (frames: number) => seedClip(store, 'clip', frames, { width: 64, height: 48 });
 
 function options(extra: RunOptions = {}) {
   return compileRunOptions({ parts: 3, frames: 2, video: 'clip', bucket: store.name, port: 0, quiet: true, ...extra });
@@ -130,9 +126,7 @@ describe('png2y4m job with local workers', () => {
 
 describe('hashed key names (-M)', () => {
   it('workers read and write hashed keys, and missing inputs are named as stored', async () => {
-    for (let frame = 1; frame <= 3; frame++) {
-      await store.put(hashKey(`clip-png16/${String(frame).padStart(8, '0')}.png`), syntheticFrame(frame - 1, 40, 30));
-    }
+    await seedClip(store, 'clip', 3, { hashKeys: true, width: 40, height: 30 });
     const missing = executeJob(options({ parts: 2, hashKeys: true }));
     await expect(missing).rejects.toThrow(`1 input frame(s) missing in ${store.name}: ${hashKey('clip-png16/00000004.png')}`);
 

@@ -14,7 +14,7 @@ import { chunkKeys } from '../machines/png2y4m.js';
 import { LocalStore } from '../runtime/localStore.js';
 import { compileRunOptions } from '../runtime/runOptions.js';
 import { S3Store } from '../runtime/s3Store.js';
-import { syntheticFrame } from '../runtime/syntheticClip.js';
+import { seedClip } from '../cli/demo.js';
 import { startS3Server, type S3TestServer } from './support/s3Server.js';
 
 const BUCKET = 'xc-e2e-frames';
@@ -41,12 +41,9 @@ it('runs the job on S3 with 3 local workers, outputs identical to the local-fold
   vi.stubEnv('AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED', 'true');
   const local = new LocalStore(join(dir, 'local'));
   const remote = new S3Store(BUCKET, { region: s3.region, endpoint: s3.endpoint });
-  for (let frame = 1; frame <= 6; frame++) {
-    const key = `clip-png16/${String(frame).padStart(8, '0')}.png`;
-    const png = syntheticFrame(frame - 1, 48, 32);
-    await local.put(key, png);
-    await remote.put(key, png);
-  }
+  // The clip is deterministic: both stores get the same bytes.
+  await seedClip(local, 'clip', 6, { width: 48, height: 32 });
+  await seedClip(remote, 'clip', 6, { width: 48, height: 32 });
   const common = { parts: 3, frames: 2, video: 'clip', port: 0, quiet: true } as const;
   const onS3 = await executeJob(compileRunOptions({ ...common, bucket: BUCKET, s3Endpoint: s3.endpoint }));
   expect(onS3.chunks.map((c) => c.reason ?? c.status)).toEqual(['done', 'done', 'done']);

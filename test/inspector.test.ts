@@ -16,7 +16,7 @@ import { sanitizeInspected } from '../runtime/inspectionSanitizer.js';
 import { sampleChunks, startInspector } from '../runtime/inspector.js';
 import { LocalStore } from '../runtime/localStore.js';
 import { compileRunOptions } from '../runtime/runOptions.js';
-import { syntheticFrame } from '../runtime/syntheticClip.js';
+import { seedClip } from '../cli/demo.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -161,7 +161,7 @@ describe('inspector server', () => {
 describe('--inspect on a real job', () => {
   it('streams the supervisor and the sampled worker machine, with their states and events, to a WebSocket client and the record file', async () => {
     const store = new LocalStore(join(dir, 'store'));
-    for (let frame = 1; frame <= 6; frame++) await store.put(`clip-png16/${String(frame).padStart(8, '0')}.png`, syntheticFrame(frame - 1, 32, 24));
+    await seedClip(store, 'clip', 6, { width: 32, height: 24 });
     const record = join(dir, 'inspect.jsonl');
     const options = compileRunOptions({
       parts: 3,

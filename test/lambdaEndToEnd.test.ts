@@ -18,7 +18,7 @@ import { createLambdaLauncher } from '../runtime/lambdaLauncher.js';
 import { LocalStore } from '../runtime/localStore.js';
 import { createLogger } from '../runtime/logger.js';
 import { compileRunOptions } from '../runtime/runOptions.js';
-import { syntheticFrame } from '../runtime/syntheticClip.js';
+import { seedClip } from '../cli/demo.js';
 import { startLambdaFixture, type LambdaFixture } from './support/lambdaFixture.js';
 
 const ROLE = 'arn:aws:iam::123456789012:role/xc-orch-e2e';
@@ -49,9 +49,7 @@ afterEach(async () => {
 
 async function seededStore(name: string): Promise<LocalStore> {
   const store = new LocalStore(join(dir, name));
-  for (let frame = 1; frame <= PARTS * FRAMES; frame++) {
-    await store.put(`clip-png16/${String(frame).padStart(8, '0')}.png`, syntheticFrame(frame - 1, 64, 48));
-  }
+  await seedClip(store, 'clip', PARTS * FRAMES, { width: 64, height: 48 });
   return store;
 }
 

@@ -12,7 +12,7 @@ import { ConfigError } from '../runtime/errors.js';
 import { LocalStore } from '../runtime/localStore.js';
 import { createPlotObserver } from '../runtime/plotObserver.js';
 import { compileRunOptions, type RunOptions } from '../runtime/runOptions.js';
-import { syntheticFrame } from '../runtime/syntheticClip.js';
+import { seedClip } from '../cli/demo.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -71,7 +71,7 @@ describe('--plot', () => {
 
   it('draws the timeline of a real job when it ends, with the same entries as -O', async () => {
     const store = new LocalStore(join(dir, 'store'));
-    for (let frame = 1; frame <= 4; frame++) await store.put(`clip-png16/${String(frame).padStart(8, '0')}.png`, syntheticFrame(frame - 1, 32, 24));
+    await seedClip(store, 'clip', 4, { width: 32, height: 24 });
     const plot = join(dir, 'timeline.svg');
     const times = join(dir, 'times.jsonl');
     const summary = await executeJob(compileRunOptions({ parts: 2, frames: 2, video: 'clip', bucket: store.name, port: 0, quiet: true, plotFile: plot, timesFile: times }));
