@@ -8,7 +8,7 @@
  * (same payload, same concurrency, keep-alive sockets), in the same run:
  *   - sdk:      `LambdaClient.send(new InvokeCommand(...))`, maxAttempts 1, keep-alive agent;
  *   - baseline: plain `node:http` with SigV4 from `@smithy/signature-v4`, signed as sent;
- *   - xc-orch:  `createLambdaLauncher` (runtime/lambdaLauncher.ts).
+ *   - xc-orch:  `createLambdaLauncher` (runtime/launch/lambdaLauncher.ts).
  * Reported per client: invocations/s, skew (first to last accepted), client CPU per invocation.
  * Figures go to BENCHMARKS.md.
  */
@@ -18,9 +18,9 @@ import { fileURLToPath } from 'node:url';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { createLambdaLauncher } from '../runtime/lambdaLauncher.js';
-import { NodeSha256 } from '../runtime/nodeSha256.js';
-import { invocationPayload, type LaunchRequest } from '../runtime/launcher.js';
+import { createLambdaLauncher } from '../runtime/launch/lambdaLauncher.js';
+import { NodeSha256 } from '../runtime/lambda/nodeSha256.js';
+import { invocationPayload, type LaunchRequest } from '../runtime/launch/launcher.js';
 import type { WorkerEvent } from '../worker/event.js';
 import { startLambdaFixture } from '../test/support/lambdaFixture.js';
 

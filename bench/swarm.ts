@@ -7,7 +7,7 @@
  * each against the same swarm (bench/swarmClients.ts, its own process) over real mutual TLS:
  *   - echo: the baseline, a bare framed-TLS server (bench/echoServer.ts) that sends the png2y4m
  *     machine's own commands in the machine's own round trips, with no machinery;
- *   - xc:   the real coordinator (runtime/coordinator.ts: worker server, supervisor, one png2y4m
+ *   - xc:   the real coordinator (runtime/coordinator/coordinator.ts: worker server, supervisor, one png2y4m
  *     machine per connection) with a launcher that starts the swarm.
  * Reported: total time, handshakes/s (connect + TLS + hello, seen by the swarm), server CPU per
  * frame (user + system of the server process / frames in both directions), peak RSS, and the
@@ -23,10 +23,10 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { pino } from 'pino';
 import { createActor } from 'xstate';
 import { png2y4mMachine } from '../machines/png2y4m.js';
-import { generateCredentials } from '../runtime/certs.js';
-import { Coordinator } from '../runtime/coordinator.js';
-import { LocalStore } from '../runtime/localStore.js';
-import { compileRunOptions } from '../runtime/runOptions.js';
+import { generateCredentials } from '../runtime/tls/certs.js';
+import { Coordinator } from '../runtime/coordinator/coordinator.js';
+import { LocalStore } from '../store/localStore.js';
+import { compileRunOptions } from '../runtime/coordinator/runOptions.js';
 import { EchoServer } from './echoServer.js';
 import { serveSwarmOverIpc, swarmAnswer, type SwarmPlan, type SwarmStats } from './swarmClients.js';
 import { createSwarmLauncher, startSwarmProcess, type SwarmCommand } from './swarmLauncher.js';
@@ -198,7 +198,7 @@ async function runEchoPhase(config: PhaseConfig): Promise<PhaseResult> {
     serverKey: credentials.serverKey,
     script: config.script,
     expected: config.n,
-    // As the coordinator sizes it (runtime/coordinator.ts); the kernel caps it at somaxconn.
+    // As the coordinator sizes it (runtime/coordinator/coordinator.ts); the kernel caps it at somaxconn.
     backlog: Math.max(1024, config.n),
     handshakeTimeoutMs: 10_000,
   });

@@ -5,7 +5,7 @@
  * the invocation payload. The echo baseline uses {@link startSwarmProcess} directly.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { Launcher, LaunchReport, LaunchRequest } from '../runtime/launcher.js';
+import type { Launcher, LaunchReport, LaunchRequest } from '../runtime/launch/launcher.js';
 import type { SwarmPlan, SwarmReply, SwarmRequest, SwarmStats } from './swarmClients.js';
 
 /** How to start the swarm process: a script whose main serves the swarm over IPC. */

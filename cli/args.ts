@@ -2,7 +2,7 @@
  * Small helpers shared by subcommands for turning `node:util` parseArgs values into typed options
  * with clear messages.
  */
-import { ConfigError } from '../runtime/errors.js';
+import { ConfigError } from '../common/errors.js';
 
 /** Parse a decimal integer option, or undefined when absent. */
 export function intOption(flag: string, value: string | undefined): number | undefined {

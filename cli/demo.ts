@@ -9,12 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { chunkKeys } from '../machines/png2y4m.js';
-import { ConfigError } from '../runtime/errors.js';
-import { openStore } from '../runtime/openStore.js';
-import { packageBinDir } from '../runtime/packagePaths.js';
-import { compileRunOptions, RUN_DEFAULTS, storedKey, type CompiledRunOptions } from '../runtime/runOptions.js';
-import type { ObjectStore } from '../runtime/store.js';
-import { syntheticFrame } from '../runtime/syntheticClip.js';
+import { ConfigError } from '../common/errors.js';
+import { openStore } from '../store/openStore.js';
+import { packageBinDir } from '../common/packagePaths.js';
+import { compileRunOptions, RUN_DEFAULTS, storedKey, type CompiledRunOptions } from '../runtime/coordinator/runOptions.js';
+import type { ObjectStore } from '../store/store.js';
+import { syntheticFrame } from '../runtime/demo/syntheticClip.js';
 import { intOption, reportError } from './args.js';
 import { executeJob, formatSummary } from './runJob.js';
 

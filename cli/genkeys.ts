@@ -7,9 +7,9 @@ import { existsSync } from 'node:fs';
 import { mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { generateCredentials } from '../runtime/certs.js';
-import { CREDENTIAL_FILES } from '../runtime/credentials.js';
-import { ConfigError } from '../runtime/errors.js';
+import { generateCredentials } from '../runtime/tls/certs.js';
+import { CREDENTIAL_FILES } from '../runtime/tls/credentials.js';
+import { ConfigError } from '../common/errors.js';
 import { intOption, reportError } from './args.js';
 
 export const GENKEYS_DEFAULT_DAYS = 365;

@@ -3,8 +3,8 @@
  * Lambda function, create it, and print its description as JSON on stdout.
  */
 import { parseArgs } from 'node:util';
-import { ConfigError } from '../runtime/errors.js';
-import { BUILTINS, LAMBDAIZE_DEFAULTS, lambdaize, type LambdaizeOptions } from '../runtime/lambdaize.js';
+import { ConfigError } from '../common/errors.js';
+import { BUILTINS, LAMBDAIZE_DEFAULTS, lambdaize, type LambdaizeOptions } from '../runtime/lambda/lambdaize.js';
 import { intOption, reportError } from './args.js';
 
 export const LAMBDAIZE_HELP = `Usage: xc-orch lambdaize [options] EXECUTABLE [PRE_ARGS [POST_ARGS [EXTRA_FILE...]]]

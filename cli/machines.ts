@@ -1,14 +1,14 @@
 /**
  * `xc-orch machines` lists the statecharts xc-orch runs; `xc-orch machines show NAME --format
  * mermaid|stately|json` prints one of them as a Mermaid diagram, Stately editor source or XState
- * JSON (see runtime/machineExport.ts).
+ * JSON (see runtime/observe/machineExport.ts).
  */
 import { parseArgs } from 'node:util';
 import type { AnyStateMachine, AnyStateNode } from 'xstate';
 import { png2y4mMachine } from '../machines/png2y4m.js';
 import { supervisorMachine } from '../machines/supervisor.js';
-import { ConfigError } from '../runtime/errors.js';
-import { exportMachine, MACHINE_FORMATS, type MachineFormat } from '../runtime/machineExport.js';
+import { ConfigError } from '../common/errors.js';
+import { exportMachine, MACHINE_FORMATS, type MachineFormat } from '../runtime/observe/machineExport.js';
 import { reportError } from './args.js';
 
 /** The machines a user can look at, by name. */

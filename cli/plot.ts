@@ -4,8 +4,8 @@
  * path goes to stdout.
  */
 import { parseArgs } from 'node:util';
-import { ConfigError } from '../runtime/errors.js';
-import { PLOT_DEFAULTS, plotFormat, readTimelineFile, writeTimelinePlot } from '../runtime/timelinePlot.js';
+import { ConfigError } from '../common/errors.js';
+import { PLOT_DEFAULTS, plotFormat, readTimelineFile, writeTimelinePlot } from '../runtime/observe/timelinePlot.js';
 import { intOption, reportError } from './args.js';
 
 export const PLOT_HELP = `Usage: xc-orch plot TIMES.jsonl [-o FILE] [options]

@@ -2,8 +2,8 @@
  * `xc-orch run png2y4m [options]`: the png2y4m job of mu with mu's options, long forms and defaults.
  */
 import { parseArgs } from 'node:util';
-import { ConfigError } from '../runtime/errors.js';
-import { RUN_DEFAULTS, type LauncherKind, type RunOptions } from '../runtime/runOptions.js';
+import { ConfigError } from '../common/errors.js';
+import { RUN_DEFAULTS, type LauncherKind, type RunOptions } from '../runtime/coordinator/runOptions.js';
 import { intOption, numberOption, reportError } from './args.js';
 import { runPng2y4mJob } from './runJob.js';
 

@@ -5,10 +5,10 @@
 import { mkdir, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConfigError, StoreError } from '../runtime/errors.js';
-import { DEFAULT_BUCKET, openStore } from '../runtime/openStore.js';
-import { S3Store } from '../runtime/s3Store.js';
-import type { ObjectStore } from '../runtime/store.js';
+import { ConfigError, StoreError } from '../common/errors.js';
+import { DEFAULT_BUCKET, openStore } from '../store/openStore.js';
+import { S3Store } from '../store/s3Store.js';
+import type { ObjectStore } from '../store/store.js';
 import { intOption, reportError } from './args.js';
 
 export const STORE_HELP = `Usage:

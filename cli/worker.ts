@@ -5,8 +5,8 @@
  * or a bad payload.
  */
 import { readFile } from 'node:fs/promises';
-import { ConfigError, describeError } from '../runtime/errors.js';
-import { createLogger } from '../runtime/logger.js';
+import { ConfigError, describeError } from '../common/errors.js';
+import { createLogger } from '../common/logger.js';
 import { parseEvent } from '../worker/parseEvent.js';
 import { runWorker } from '../worker/worker.js';
 

@@ -3,7 +3,7 @@
  * payload length, one space, the payload bytes). mu trusted the header blindly; we bound it and
  * reject anything that is not exactly 12 digits and a space.
  */
-import { ProtocolError } from '../runtime/errors.js';
+import { ProtocolError } from '../common/errors.js';
 
 export const FRAME_HEADER_BYTES = 13;
 /** Default upper bound on one frame's payload (64 MiB); configurable on both ends. */

@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { COORDINATOR_NAME, generateCredentials } from '../runtime/certs.js';
+import { COORDINATOR_NAME, generateCredentials } from '../runtime/tls/certs.js';
 
 describe('generateCredentials', () => {
   it('issues ECDSA P-256 server and worker certificates signed by a fresh CA', async () => {

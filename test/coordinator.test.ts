@@ -6,11 +6,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { Coordinator } from '../runtime/coordinator.js';
-import type { Launcher, LaunchReport, LaunchRequest } from '../runtime/launcher.js';
-import { LocalStore } from '../runtime/localStore.js';
-import { createLogger } from '../runtime/logger.js';
-import { compileRunOptions } from '../runtime/runOptions.js';
+import { Coordinator } from '../runtime/coordinator/coordinator.js';
+import type { Launcher, LaunchReport, LaunchRequest } from '../runtime/launch/launcher.js';
+import { LocalStore } from '../store/localStore.js';
+import { createLogger } from '../common/logger.js';
+import { compileRunOptions } from '../runtime/coordinator/runOptions.js';
 
 let dir: string;
 beforeEach(async () => {

@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { run as genkeys } from '../cli/genkeys.js';
-import { COORDINATOR_NAME, generateCredentials, type RunCredentials } from '../runtime/certs.js';
-import { loadCredentials, type CredentialOptions } from '../runtime/credentials.js';
-import { ConfigError } from '../runtime/errors.js';
-import { createWorkerServer, type WorkerConnection } from '../runtime/workerServer.js';
+import { COORDINATOR_NAME, generateCredentials, type RunCredentials } from '../runtime/tls/certs.js';
+import { loadCredentials, type CredentialOptions } from '../runtime/tls/credentials.js';
+import { ConfigError } from '../common/errors.js';
+import { createWorkerServer, type WorkerConnection } from '../runtime/coordinator/workerServer.js';
 import { connectTlsClient } from './support/tlsClient.js';
 
 let root: string;

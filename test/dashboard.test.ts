@@ -12,11 +12,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { executeJob } from '../cli/runJob.js';
-import type { Coordinator } from '../runtime/coordinator.js';
-import { startDashboard, type Dashboard, type DashboardSnapshot } from '../runtime/dashboard.js';
-import { LocalStore } from '../runtime/localStore.js';
-import { compileRunOptions } from '../runtime/runOptions.js';
-import { summaryLine, type JobStatus } from '../runtime/statusDisplay.js';
+import type { Coordinator } from '../runtime/coordinator/coordinator.js';
+import { startDashboard, type Dashboard, type DashboardSnapshot } from '../runtime/observe/dashboard.js';
+import { LocalStore } from '../store/localStore.js';
+import { compileRunOptions } from '../runtime/coordinator/runOptions.js';
+import { summaryLine, type JobStatus } from '../runtime/observe/statusDisplay.js';
 import { seedClip } from '../cli/demo.js';
 
 const CHROMIUM = '/usr/bin/chromium';

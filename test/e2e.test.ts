@@ -10,11 +10,11 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { seedClip, verifyChunks } from '../cli/demo.js';
 import { executeJob } from '../cli/runJob.js';
-import { ConfigError } from '../runtime/errors.js';
-import { LocalStore } from '../runtime/localStore.js';
-import { compileRunOptions, type RunOptions } from '../runtime/runOptions.js';
-import { syntheticFrame } from '../runtime/syntheticClip.js';
-import { hashKey } from '../worker/hashKey.js';
+import { ConfigError } from '../common/errors.js';
+import { LocalStore } from '../store/localStore.js';
+import { compileRunOptions, type RunOptions } from '../runtime/coordinator/runOptions.js';
+import { syntheticFrame } from '../runtime/demo/syntheticClip.js';
+import { hashKey } from '../store/hashKey.js';
 
 let dir: string;
 let store: LocalStore;

@@ -11,9 +11,9 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, expect, it, vi } from 'vitest';
 import { executeJob } from '../cli/runJob.js';
 import { chunkKeys } from '../machines/png2y4m.js';
-import { LocalStore } from '../runtime/localStore.js';
-import { compileRunOptions } from '../runtime/runOptions.js';
-import { S3Store } from '../runtime/s3Store.js';
+import { LocalStore } from '../store/localStore.js';
+import { compileRunOptions } from '../runtime/coordinator/runOptions.js';
+import { S3Store } from '../store/s3Store.js';
 import { seedClip } from '../cli/demo.js';
 import { startS3Server, type S3TestServer } from './support/s3Server.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FrameDecoder, encodeFrame } from '../protocol/frame.js';
-import { ProtocolError } from '../runtime/errors.js';
+import { ProtocolError } from '../common/errors.js';
 
 describe('frame codec', () => {
   it('encodes the length as 12 zero-padded digits and a space', () => {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { run } from '../cli/genkeys.js';
 import { main } from '../cli/main.js';
-import { COORDINATOR_NAME } from '../runtime/certs.js';
+import { COORDINATOR_NAME } from '../runtime/tls/certs.js';
 
 let root: string;
 let counter = 0;

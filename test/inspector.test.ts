@@ -12,10 +12,10 @@ import { WebSocket } from 'ws';
 import { assign, createActor, fromCallback, setup } from 'xstate';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { executeJob } from '../cli/runJob.js';
-import { sanitizeInspected } from '../runtime/inspectionSanitizer.js';
-import { sampleChunks, startInspector } from '../runtime/inspector.js';
-import { LocalStore } from '../runtime/localStore.js';
-import { compileRunOptions } from '../runtime/runOptions.js';
+import { sanitizeInspected } from '../runtime/observe/inspectionSanitizer.js';
+import { sampleChunks, startInspector } from '../runtime/observe/inspector.js';
+import { LocalStore } from '../store/localStore.js';
+import { compileRunOptions } from '../runtime/coordinator/runOptions.js';
 import { seedClip } from '../cli/demo.js';
 
 let dir: string;

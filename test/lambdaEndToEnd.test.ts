@@ -12,12 +12,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { executeJob } from '../cli/runJob.js';
-import { Coordinator } from '../runtime/coordinator.js';
-import { lambdaize } from '../runtime/lambdaize.js';
-import { createLambdaLauncher } from '../runtime/lambdaLauncher.js';
-import { LocalStore } from '../runtime/localStore.js';
-import { createLogger } from '../runtime/logger.js';
-import { compileRunOptions } from '../runtime/runOptions.js';
+import { Coordinator } from '../runtime/coordinator/coordinator.js';
+import { lambdaize } from '../runtime/lambda/lambdaize.js';
+import { createLambdaLauncher } from '../runtime/launch/lambdaLauncher.js';
+import { LocalStore } from '../store/localStore.js';
+import { createLogger } from '../common/logger.js';
+import { compileRunOptions } from '../runtime/coordinator/runOptions.js';
 import { seedClip } from '../cli/demo.js';
 import { startLambdaFixture, type LambdaFixture } from './support/lambdaFixture.js';
 

@@ -9,7 +9,7 @@ import { Writable } from 'node:stream';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ConfigError } from '../runtime/errors.js';
+import { ConfigError } from '../common/errors.js';
 import {
   compileLambdaLauncherOptions,
   createLambdaLauncher,
@@ -17,8 +17,8 @@ import {
   formatLaunchSummary,
   resolveEndpointOverride,
   type LambdaLauncherOptions,
-} from '../runtime/lambdaLauncher.js';
-import type { LaunchReport, LaunchRequest } from '../runtime/launcher.js';
+} from '../runtime/launch/lambdaLauncher.js';
+import type { LaunchReport, LaunchRequest } from '../runtime/launch/launcher.js';
 import type { WorkerEvent } from '../worker/event.js';
 import { startLambdaFixture, type LambdaFixture } from './support/lambdaFixture.js';
 

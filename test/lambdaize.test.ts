@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { run as runLambdaizeCli, parseLambdaizeArgs } from '../cli/lambdaize.js';
-import { generateCredentials, type RunCredentials } from '../runtime/certs.js';
-import { ConfigError } from '../runtime/errors.js';
+import { generateCredentials, type RunCredentials } from '../runtime/tls/certs.js';
+import { ConfigError } from '../common/errors.js';
 import {
   BUILTIN_COMMANDS,
   buildPackage,
@@ -20,9 +20,9 @@ import {
   inspectExecutable,
   lambdaize,
   parseLdd,
-} from '../runtime/lambdaize.js';
-import { createLambdaLauncher } from '../runtime/lambdaLauncher.js';
-import type { LaunchReport } from '../runtime/launcher.js';
+} from '../runtime/lambda/lambdaize.js';
+import { createLambdaLauncher } from '../runtime/launch/lambdaLauncher.js';
+import type { LaunchReport } from '../runtime/launch/launcher.js';
 import type { WorkerEvent } from '../worker/event.js';
 import { MANIFEST_FILE } from '../worker/lambdaHandler.js';
 import { readZip, startHandlerProcess, startLambdaFixture, unpackZip, type LambdaFixture } from './support/lambdaFixture.js';
@@ -109,7 +109,7 @@ describe('lambdaize packaging', () => {
   });
 
   it('uses the command the coordinator sends for png2y4m', async () => {
-    const { PNG2Y4M_COMMAND } = await import('../runtime/coordinator.js');
+    const { PNG2Y4M_COMMAND } = await import('../runtime/coordinator/coordinator.js');
     expect(BUILTIN_COMMANDS.png2y4m).toBe(PNG2Y4M_COMMAND);
   });
 

@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { COORDINATOR_NAME, generateCredentials, type RunCredentials } from '../runtime/certs.js';
-import { forEachBounded, invocationPayload, type Launcher, type LaunchReport, type LaunchRequest } from '../runtime/launcher.js';
-import { createLocalLauncher, defaultWorkerCommand, type LocalLauncherOptions } from '../runtime/localLauncher.js';
-import { createNoneLauncher } from '../runtime/noneLauncher.js';
-import { createWorkerServer, type WorkerConnection, type WorkerServer } from '../runtime/workerServer.js';
+import { COORDINATOR_NAME, generateCredentials, type RunCredentials } from '../runtime/tls/certs.js';
+import { forEachBounded, invocationPayload, type Launcher, type LaunchReport, type LaunchRequest } from '../runtime/launch/launcher.js';
+import { createLocalLauncher, defaultWorkerCommand, type LocalLauncherOptions } from '../runtime/launch/localLauncher.js';
+import { createNoneLauncher } from '../runtime/launch/noneLauncher.js';
+import { createWorkerServer, type WorkerConnection, type WorkerServer } from '../runtime/coordinator/workerServer.js';
 import type { WorkerEvent } from '../worker/event.js';
 
 const FAKE_WORKER = fileURLToPath(new URL('./support/launcherFakeWorker.mjs', import.meta.url));

@@ -3,8 +3,8 @@ import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { StoreError } from '../runtime/errors.js';
-import { LocalStore } from '../runtime/localStore.js';
+import { StoreError } from '../common/errors.js';
+import { LocalStore } from '../store/localStore.js';
 
 let root: string;
 let work: string;

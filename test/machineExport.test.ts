@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MACHINES, run as machinesCli } from '../cli/machines.js';
 import { commandList, forLoop, ifInfo, infoWatcher, pipelined, sequence, superposition } from '../machines/blocks.js';
 import { createConnectionMachine } from '../machines/connectionMachine.js';
-import { exportMachine, toJsonDefinition, toMermaid, toStatelySource } from '../runtime/machineExport.js';
+import { exportMachine, toJsonDefinition, toMermaid, toStatelySource } from '../runtime/observe/machineExport.js';
 
 /** Every building block at least once, including parallel regions and nested composites. */
 const everyBlock = createConnectionMachine({

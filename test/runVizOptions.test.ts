@@ -8,10 +8,10 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseRunArgs, withOptionalPort } from '../cli/run.js';
 import { executeJob } from '../cli/runJob.js';
-import { ConfigError } from '../runtime/errors.js';
-import { LocalStore } from '../runtime/localStore.js';
-import { createPlotObserver } from '../runtime/plotObserver.js';
-import { compileRunOptions, type RunOptions } from '../runtime/runOptions.js';
+import { ConfigError } from '../common/errors.js';
+import { LocalStore } from '../store/localStore.js';
+import { createPlotObserver } from '../runtime/observe/plotObserver.js';
+import { compileRunOptions, type RunOptions } from '../runtime/coordinator/runOptions.js';
 import { seedClip } from '../cli/demo.js';
 
 let dir: string;

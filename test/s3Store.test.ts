@@ -4,8 +4,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ConfigError, StoreError } from '../runtime/errors.js';
-import { S3Store, compileS3Options, type S3StoreOptions } from '../runtime/s3Store.js';
+import { ConfigError, StoreError } from '../common/errors.js';
+import { S3Store, compileS3Options, type S3StoreOptions } from '../store/s3Store.js';
 import { startS3Server, type S3TestServer } from './support/s3Server.js';
 
 const MiB = 1024 * 1024;

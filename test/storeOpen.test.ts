@@ -1,9 +1,9 @@
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../runtime/errors.js';
-import { LocalStore } from '../runtime/localStore.js';
-import { DEFAULT_BUCKET, openStore } from '../runtime/openStore.js';
-import { S3Store } from '../runtime/s3Store.js';
+import { ConfigError } from '../common/errors.js';
+import { LocalStore } from '../store/localStore.js';
+import { DEFAULT_BUCKET, openStore } from '../store/openStore.js';
+import { S3Store } from '../store/s3Store.js';
 
 describe('openStore', () => {
   it('opens file:DIR as a local folder', async () => {

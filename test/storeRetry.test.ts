@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../runtime/errors.js';
-import { RETRY_DEFAULTS, backoffDelay, compileRetry, withRetry } from '../runtime/retry.js';
+import { ConfigError } from '../common/errors.js';
+import { RETRY_DEFAULTS, backoffDelay, compileRetry, withRetry } from '../store/retry.js';
 
 class Flaky extends Error {}
 

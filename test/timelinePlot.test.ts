@@ -7,8 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { run as plotCommand } from '../cli/plot.js';
-import { ConfigError } from '../runtime/errors.js';
-import type { TimelineEntry } from '../runtime/timeline.js';
+import { ConfigError } from '../common/errors.js';
+import type { TimelineEntry } from '../runtime/observe/timeline.js';
 import {
   buildTracks,
   layoutTimeline,
@@ -22,7 +22,7 @@ import {
   renderTimelineSvg,
   timeTicks,
   writeTimelinePlot,
-} from '../runtime/timelinePlot.js';
+} from '../runtime/observe/timelinePlot.js';
 import { syntheticTimeline } from './fixtures/timeline/syntheticTimeline.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/timeline/', import.meta.url));

@@ -5,7 +5,7 @@
  * and compare what they answer and leave on disk; both use the real shim and the real tool.
  * Needs `npm run build` (the shim and the thread run dist/).
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,10 +14,10 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ditherPlan } from '../png2y4m/ditherPlan.js';
-import { generateCredentials, type RunCredentials } from '../runtime/certs.js';
-import { LocalStore } from '../runtime/localStore.js';
-import { compileLambdaizeOptions, packageEntries } from '../runtime/lambdaize.js';
-import { packageBinDir } from '../runtime/packagePaths.js';
+import { generateCredentials, type RunCredentials } from '../runtime/tls/certs.js';
+import { LocalStore } from '../store/localStore.js';
+import { compileLambdaizeOptions, packageEntries } from '../runtime/lambda/lambdaize.js';
+import { packageBinDir } from '../common/packagePaths.js';
 import { pathWithBin, writeToolShims } from '../worker/binDir.js';
 import { createBuiltinTools, findOnPath, IN_PROCESS_ENV, plainWords, png2y4mInvocation, type BuiltinTools } from '../worker/builtinTools.js';
 import { createInterpreter, type Interpreter } from '../worker/commands.js';
@@ -39,16 +39,9 @@ let closers: Array<() => Promise<void>> = [];
 let bigFrame: Buffer;
 
 beforeAll(() => {
-  // `npm test` builds first (pretest); when run alone, rebuild if the compiled tool or thread is
-  // missing or older than its sources (the shim and the thread run dist/).
+  // The shim and the thread run dist/, built once by the global setup (test/support/buildDist.ts).
   const ROOT = dirname(BIN);
-  const sources = [...readdirSync(join(ROOT, 'png2y4m')).map((file) => `png2y4m/${file}`), 'worker/png2y4mThread.ts', 'worker/outputTail.ts', 'worker/ditherPlanCache.ts'];
-  const built = ['dist/worker/png2y4mThread.js', 'dist/png2y4m/main.js'].map((file) => join(ROOT, file));
-  const oldest = Math.min(...built.map((file) => (existsSync(file) ? statSync(file).mtimeMs : 0)));
-  if (sources.some((source) => statSync(join(ROOT, source)).mtimeMs > oldest)) {
-    spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json')], { cwd: ROOT, stdio: 'ignore' });
-  }
-  expect(built.every((file) => existsSync(file))).toBe(true);
+  expect(['dist/worker/png2y4mThread.js', 'dist/png2y4m/main.js'].every((file) => existsSync(join(ROOT, file)))).toBe(true);
   bigFrame = jobFrame(9, 1024, 436);
 });
 

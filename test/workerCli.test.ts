@@ -1,17 +1,16 @@
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateCredentials, type RunCredentials } from '../runtime/certs.js';
-import { ConfigError } from '../runtime/errors.js';
-import { packageRoot } from '../runtime/packagePaths.js';
+import { generateCredentials, type RunCredentials } from '../runtime/tls/certs.js';
+import { ConfigError } from '../common/errors.js';
+import { packageRoot } from '../common/packagePaths.js';
 import { parseEvent } from '../worker/parseEvent.js';
 import { startScriptedCoordinator, type ScriptedCoordinator } from './support/scriptedCoordinator.js';
 
 const ROOT = packageRoot();
-const SOURCES = ['cli/main.ts', 'cli/worker.ts', 'worker/worker.ts', 'worker/commands.ts', 'worker/parseEvent.ts', 'worker/binDir.ts', 'worker/runShell.ts', 'worker/template.ts', 'worker/hashKey.ts'];
 const FAKE_KEY = '-----BEGIN PRIVATE KEY-----\nTOP-SECRET-KEY-MATERIAL\n-----END PRIVATE KEY-----\n';
 
 describe('parseEvent', () => {
@@ -66,11 +65,8 @@ describe('xc-orch worker (child process)', () => {
   let root: string;
 
   beforeAll(async () => {
-    // `npm test` builds first (pretest); when run alone, rebuild if dist/ is missing or older.
-    const built = join(ROOT, 'dist/cli/worker.js');
-    const stale = !existsSync(built) || SOURCES.some((source) => statSync(join(ROOT, source)).mtimeMs > statSync(built).mtimeMs);
-    if (stale) spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json')], { cwd: ROOT, stdio: 'ignore' });
-    expect(existsSync(built)).toBe(true);
+    // dist/ is built once by the global setup (test/support/buildDist.ts).
+    expect(existsSync(join(ROOT, 'dist/cli/worker.js'))).toBe(true);
     creds = await generateCredentials();
     root = await mkdtemp(join(tmpdir(), 'xc-test-cli-'));
   });

@@ -2,10 +2,10 @@ import { mkdtemp, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { StoreError } from '../runtime/errors.js';
-import { LocalStore } from '../runtime/localStore.js';
+import { StoreError } from '../common/errors.js';
+import { LocalStore } from '../store/localStore.js';
 import { createInterpreter, MAX_ECHOED_COMMAND_CHARS, type Interpreter, type InterpreterOptions } from '../worker/commands.js';
-import { hashKey } from '../worker/hashKey.js';
+import { hashKey } from '../store/hashKey.js';
 import { expandCommand, type TemplateLookup } from '../worker/template.js';
 
 let tmpDir: string;

@@ -1,9 +1,9 @@
 import { connect as netConnect } from 'node:net';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { generateCredentials, type RunCredentials } from '../runtime/certs.js';
-import { ConfigError } from '../runtime/errors.js';
-import { createWorkerServer, type WorkerConnection, type WorkerServer, type WorkerServerOptions } from '../runtime/workerServer.js';
+import { generateCredentials, type RunCredentials } from '../runtime/tls/certs.js';
+import { ConfigError } from '../common/errors.js';
+import { createWorkerServer, type WorkerConnection, type WorkerServer, type WorkerServerOptions } from '../runtime/coordinator/workerServer.js';
 import { connectTlsClient, type TlsTestClient } from './support/tlsClient.js';
 
 let creds: RunCredentials;

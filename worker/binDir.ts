@@ -9,7 +9,7 @@
  */
 import { chmod, readdir, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
-import { packageBinDir } from '../runtime/packagePaths.js';
+import { packageBinDir } from '../common/packagePaths.js';
 
 /** Environment variable that overrides the folder found next to the code. */
 export const BIN_DIR_ENV = 'XC_ORCH_BIN_DIR';

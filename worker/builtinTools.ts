@@ -21,7 +21,7 @@ import { delimiter, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { pino, type Logger } from 'pino';
 import { parseCommandLine } from '../png2y4m/options.js';
-import { packageRoot } from '../runtime/packagePaths.js';
+import { packageRoot } from '../common/packagePaths.js';
 import type { RunShellOptions, ShellResult } from './runShell.js';
 import { ToolThread, type ToolThreadStatus } from './toolThread.js';
 

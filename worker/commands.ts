@@ -13,11 +13,11 @@ import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { answers, isCommandName, splitCommand, type CommandName } from '../protocol/messages.js';
-import { describeError } from '../runtime/errors.js';
-import { DEFAULT_BUCKET, openStore as openStoreDefault, type StoreOptions } from '../runtime/openStore.js';
-import type { ObjectStore } from '../runtime/store.js';
+import { describeError } from '../common/errors.js';
+import { DEFAULT_BUCKET, openStore as openStoreDefault, type StoreOptions } from '../store/openStore.js';
+import type { ObjectStore } from '../store/store.js';
 import type { BuiltinTools } from './builtinTools.js';
-import { hashKey } from './hashKey.js';
+import { hashKey } from '../store/hashKey.js';
 import { DEFAULT_MAX_OUTPUT_BYTES, runShell } from './runShell.js';
 import { expandCommand, substituteTmpDir, type TemplateLookup } from './template.js';
 import type { WorkerEvent } from './event.js';
@@ -61,7 +61,7 @@ export interface InterpreterOptions {
   env?: NodeJS.ProcessEnv;
   /** Bound on the OUTPUT(...) of one `run:` (default 64 KiB; the tail is kept). */
   maxOutputBytes?: number;
-  /** Default: {@link openStoreDefault openStore} from runtime/openStore.ts. */
+  /** Default: {@link openStoreDefault openStore} from store/openStore.ts. */
   openStore?: StoreOpener;
   /** Default: silent. */
   logger?: Logger;

@@ -10,8 +10,8 @@
 import { readFileSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createLogger } from '../runtime/logger.js';
-import { describeError } from '../runtime/errors.js';
+import { createLogger } from '../common/logger.js';
+import { describeError } from '../common/errors.js';
 import type { WorkerEvent } from './event.js';
 import { parseEvent } from './parseEvent.js';
 import { runWorker, type WorkerExit } from './worker.js';

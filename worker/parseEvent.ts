@@ -3,8 +3,8 @@
  * point can trust a {@link WorkerEvent}. Error messages name fields, never their contents, since
  * the payload carries the worker's private key.
  */
-import { ConfigError } from '../runtime/errors.js';
-import { DEFAULT_BUCKET } from '../runtime/openStore.js';
+import { ConfigError } from '../common/errors.js';
+import { DEFAULT_BUCKET } from '../store/openStore.js';
 import type { WorkerEvent } from './event.js';
 
 /** mu's default coordinator port. */

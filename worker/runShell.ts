@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
-import { describeError } from '../runtime/errors.js';
+import { describeError } from '../common/errors.js';
 import { OutputTail } from './outputTail.js';
 
 /** Default bound on the output kept per command (64 KiB). */

@@ -12,7 +12,7 @@
 import { constants } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { pino, type Logger } from 'pino';
-import { describeError } from '../runtime/errors.js';
+import { describeError } from '../common/errors.js';
 import type { ShellResult } from './runShell.js';
 
 /** Main thread -> tool thread: one invocation, as the process would have received it. */

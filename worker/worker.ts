@@ -15,8 +15,8 @@ import { pino, type Logger } from 'pino';
 import { DEFAULT_MAX_FRAME_BYTES, encodeFrame, FrameDecoder } from '../protocol/frame.js';
 import { answers, helloFrame } from '../protocol/messages.js';
 import { COORDINATOR_NAME } from '../protocol/tlsNames.js';
-import { describeError } from '../runtime/errors.js';
-import { packageBinDir } from '../runtime/packagePaths.js';
+import { describeError } from '../common/errors.js';
+import { packageBinDir } from '../common/packagePaths.js';
 import { findBinDir, pathWithBin, writeToolShims } from './binDir.js';
 import { createBuiltinTools } from './builtinTools.js';
 import { createInterpreter, type Interpreter, type StoreOpener } from './commands.js';
@@ -43,7 +43,7 @@ export interface WorkerOptions {
   png2y4mPath?: string;
   /** Bound on one `run:`'s OUTPUT(...) (default 64 KiB). */
   maxOutputBytes?: number;
-  /** Default: runtime/openStore.ts. */
+  /** Default: store/openStore.ts. */
   openStore?: StoreOpener;
   /** Default: silent. Never given the event (it holds the private key). */
   logger?: Logger;

@@ -13,7 +13,7 @@ import { once } from 'node:events';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import { encodeFrame, FrameDecoder } from '../../protocol/frame.js';
 import { defaultExpect } from '../../protocol/messages.js';
-import type { RunCredentials } from '../../runtime/certs.js';
+import type { RunCredentials } from '../../runtime/tls/certs.js';
 
 export interface ScriptedCoordinatorOptions {
   /** CA that client certificates must chain to, and the server's own certificate and key. */

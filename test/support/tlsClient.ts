@@ -6,7 +6,7 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import tls from 'node:tls';
 import { encodeFrame, FrameDecoder } from '../../protocol/frame.js';
-import { COORDINATOR_NAME } from '../../runtime/certs.js';
+import { COORDINATOR_NAME } from '../../runtime/tls/certs.js';
 
 export interface TlsClientOptions {
   port: number;

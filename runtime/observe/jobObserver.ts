@@ -6,7 +6,7 @@
  * @example const observer: JobObserver = { workerState: (w, c, s) => console.log(w, c, s) };
  */
 import type { InspectionEvent } from 'xstate';
-import type { LaunchReport } from './launcher.js';
+import type { LaunchReport } from '../launch/launcher.js';
 
 export interface JobObserver {
   /** The machine of worker `worker` (connection number) working on `chunk` entered `state`. */

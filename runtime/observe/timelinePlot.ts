@@ -16,7 +16,7 @@ import { createReadStream } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
-import { ConfigError } from './errors.js';
+import { ConfigError } from '../../common/errors.js';
 import type { TimelineEntry } from './timeline.js';
 
 // ---------------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@
  * @example await openStore('file:./xc-store') // LocalStore rooted at ./xc-store
  * @example await openStore('my-frames', { region: 'eu-west-1' }) // S3Store for bucket my-frames
  */
-import { ConfigError } from './errors.js';
+import { ConfigError } from '../common/errors.js';
 import { LocalStore } from './localStore.js';
 import type { S3StoreOptions } from './s3Store.js';
 import type { ObjectStore } from './store.js';

@@ -14,7 +14,7 @@ import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { COORDINATOR_NAME, generateCredentials } from './certs.js';
-import { ConfigError } from './errors.js';
+import { ConfigError } from '../../common/errors.js';
 
 /** File names `xc-orch genkeys` writes, and where a run looks for the worker's pair. */
 export const CREDENTIAL_FILES = {

@@ -7,7 +7,7 @@ import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { randomBytes } from 'node:crypto';
-import { StoreError, describeError } from './errors.js';
+import { StoreError, describeError } from '../common/errors.js';
 import type { ObjectStore } from './store.js';
 
 export class LocalStore implements ObjectStore {

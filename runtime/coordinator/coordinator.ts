@@ -12,19 +12,19 @@
  */
 import { createActor, fromCallback, type Actor } from 'xstate';
 import type { Logger } from 'pino';
-import { png2y4mMachine, chunkKeys } from '../machines/png2y4m.js';
-import { supervisorMachine, type SupervisorOutput } from '../machines/supervisor.js';
-import { loadCredentials } from './credentials.js';
-import { ConfigError, describeError } from './errors.js';
-import type { Launcher, LaunchReport, LaunchRequest } from './launcher.js';
-import { createLocalLauncher } from './localLauncher.js';
-import { createNoneLauncher } from './noneLauncher.js';
+import { png2y4mMachine, chunkKeys } from '../../machines/png2y4m.js';
+import { supervisorMachine, type SupervisorOutput } from '../../machines/supervisor.js';
+import { loadCredentials } from '../tls/credentials.js';
+import { ConfigError, describeError } from '../../common/errors.js';
+import type { Launcher, LaunchReport, LaunchRequest } from '../launch/launcher.js';
+import { createLocalLauncher } from '../launch/localLauncher.js';
+import { createNoneLauncher } from '../launch/noneLauncher.js';
 import { storedKey, type CompiledRunOptions } from './runOptions.js';
-import type { JobStatus } from './statusDisplay.js';
-import type { ObjectStore } from './store.js';
-import type { JobInspection, JobObserver } from './jobObserver.js';
+import type { JobStatus } from '../observe/statusDisplay.js';
+import type { ObjectStore } from '../../store/store.js';
+import type { JobInspection, JobObserver } from '../observe/jobObserver.js';
 import { createWorkerServer, type WorkerConnection, type WorkerServer } from './workerServer.js';
-import type { WorkerEvent } from '../worker/event.js';
+import type { WorkerEvent } from '../../worker/event.js';
 
 /** The command every png2y4m worker runs for a bare `run:` (mu-reference section 5). */
 export const PNG2Y4M_COMMAND = 'png2y4m -i -d -o ##OUTFILE## ##INFILE##';
@@ -381,7 +381,7 @@ async function chooseLauncher(options: CompiledRunOptions, log: Logger, payload:
       return createNoneLauncher({ payloadFile: options.payloadOut!, payload, logger: log });
     case 'lambda': {
       // The AWS SDK's signer and credential chain load only for Lambda runs.
-      const { createLambdaLauncher, formatLaunchSummary } = await import('./lambdaLauncher.js');
+      const { createLambdaLauncher, formatLaunchSummary } = await import('../launch/lambdaLauncher.js');
       return createLambdaLauncher({
         functionName: options.functionName,
         regions: options.regions,

@@ -19,7 +19,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { dashboardPage } from './dashboardPage.js';
 import type { JobObserver } from './jobObserver.js';
-import type { LaunchReport } from './launcher.js';
+import type { LaunchReport } from '../launch/launcher.js';
 import { isLoopback, localRequestAllowed } from './localRequest.js';
 import type { JobStatus } from './statusDisplay.js';
 

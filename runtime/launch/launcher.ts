@@ -3,7 +3,7 @@
  * (workers started by hand elsewhere) and, later, Lambda. A launcher only starts workers and
  * reports what happened to each invocation; admitting them is the worker server's job.
  */
-import type { WorkerEvent } from '../worker/event.js';
+import type { WorkerEvent } from '../../worker/event.js';
 
 /** One worker to start: its invocation number (mu's `##ID##`) and its payload. */
 export interface LaunchRequest {

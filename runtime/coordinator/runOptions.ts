@@ -4,11 +4,11 @@
  * nothing downstream re-checks options.
  */
 import { networkInterfaces } from 'node:os';
-import { DEFAULT_MAX_FRAME_BYTES } from '../protocol/frame.js';
-import { hashKey } from '../worker/hashKey.js';
-import { ConfigError } from './errors.js';
-import { DEFAULT_BUCKET } from './openStore.js';
-import { plotFormat } from './timelinePlot.js';
+import { DEFAULT_MAX_FRAME_BYTES } from '../../protocol/frame.js';
+import { hashKey } from '../../store/hashKey.js';
+import { ConfigError } from '../../common/errors.js';
+import { DEFAULT_BUCKET } from '../../store/openStore.js';
+import { plotFormat } from '../observe/timelinePlot.js';
 
 export type LauncherKind = 'local' | 'none' | 'lambda';
 export const LAUNCHER_KINDS: readonly LauncherKind[] = ['local', 'none', 'lambda'];

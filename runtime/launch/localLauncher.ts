@@ -7,9 +7,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
-import { ConfigError, describeError } from './errors.js';
+import { ConfigError, describeError } from '../../common/errors.js';
 import { forEachBounded, invocationPayload, type Launcher, type LaunchReport, type LaunchRequest } from './launcher.js';
-import { packageBinDir } from './packagePaths.js';
+import { packageBinDir } from '../../common/packagePaths.js';
 
 export interface LocalLauncherOptions {
   /** Spawns in flight at once. Default 16 (each child costs a Node start-up on this machine's cores). */

@@ -12,7 +12,7 @@
  *
  * Retries are ours: the SDK's retry quota gives up on heavy throttling (429 TooManyRequests) and
  * its adaptive mode stalls. Each invocation is retried on its own, with full-jitter exponential
- * backoff (runtime/retry.ts), not holding a concurrency slot while it waits, until the launch
+ * backoff (store/retry.ts), not holding a concurrency slot while it waits, until the launch
  * deadline; then it is reported `failed` with how often and why it was refused. Errors that a
  * retry cannot fix (no such function, access denied, payload too large) fail at once.
  */
@@ -24,10 +24,10 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import { pino, type Logger } from 'pino';
-import { ConfigError, describeError } from './errors.js';
-import { NodeSha256 } from './nodeSha256.js';
+import { ConfigError, describeError } from '../../common/errors.js';
+import { NodeSha256 } from '../lambda/nodeSha256.js';
 import { invocationPayload, type Launcher, type LaunchReport, type LaunchRequest } from './launcher.js';
-import { backoffDelay, compileRetry, type RetryPolicy } from './retry.js';
+import { backoffDelay, compileRetry, type RetryPolicy } from '../../store/retry.js';
 
 /** Lambda's limit on an asynchronous (Event) invocation's payload. */
 export const ASYNC_PAYLOAD_LIMIT_BYTES = 256 * 1024;

@@ -10,9 +10,9 @@
 import type { Socket } from 'node:net';
 import tls from 'node:tls';
 import { pino, type Logger } from 'pino';
-import { DEFAULT_MAX_FRAME_BYTES, encodeFrame, FrameDecoder } from '../protocol/frame.js';
-import { parseHello } from '../protocol/messages.js';
-import { ConfigError, describeError } from './errors.js';
+import { DEFAULT_MAX_FRAME_BYTES, encodeFrame, FrameDecoder } from '../../protocol/frame.js';
+import { parseHello } from '../../protocol/messages.js';
+import { ConfigError, describeError } from '../../common/errors.js';
 
 /** mu's coordinator port. */
 export const DEFAULT_WORKER_PORT = 13579;

@@ -20,9 +20,9 @@ import { promisify } from 'node:util';
 import { CreateFunctionCommand, GetFunctionCommand, LambdaClient, waitUntilFunctionActiveV2, type FunctionConfiguration } from '@aws-sdk/client-lambda';
 import { build } from 'esbuild';
 import yazl from 'yazl';
-import { MANIFEST_FILE, type LambdaManifest } from '../worker/lambdaHandler.js';
-import { ConfigError, describeError } from './errors.js';
-import { resolveEndpointOverride } from './lambdaLauncher.js';
+import { MANIFEST_FILE, type LambdaManifest } from '../../worker/lambdaHandler.js';
+import { ConfigError, describeError } from '../../common/errors.js';
+import { resolveEndpointOverride } from '../launch/lambdaLauncher.js';
 
 /** Lambda's deployment limits: a zip uploaded directly, and the unpacked function. */
 export const LAMBDA_LIMITS = { zippedBytes: 50 * 1024 * 1024, unzippedBytes: 250 * 1024 * 1024 } as const;
@@ -287,7 +287,7 @@ export function checkSizeLimits(sizes: { zippedBytes: number; unzippedBytes: num
 function sourceFile(folder: string, name: string): string {
   const here = fileURLToPath(import.meta.url);
   const ext = here.endsWith('.ts') ? '.ts' : '.js';
-  return join(dirname(here), '..', folder, `${name}${ext}`);
+  return join(dirname(here), '..', '..', folder, `${name}${ext}`);
 }
 
 /** ESM output still meets CommonJS dependencies that call require() for Node built-ins. */

@@ -25,7 +25,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { pino, type Logger } from 'pino';
-import { ConfigError, StoreError, describeError, type StoreErrorCode } from './errors.js';
+import { ConfigError, StoreError, describeError, type StoreErrorCode } from '../common/errors.js';
 import { tempName } from './localStore.js';
 import { compileRetry, withRetry, type RetryOptions, type RetryPolicy } from './retry.js';
 import type { ObjectStore } from './store.js';

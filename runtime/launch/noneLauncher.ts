@@ -6,8 +6,8 @@
 import { open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { pino, type Logger } from 'pino';
-import type { WorkerEvent } from '../worker/event.js';
-import { ConfigError, describeError } from './errors.js';
+import type { WorkerEvent } from '../../worker/event.js';
+import { ConfigError, describeError } from '../../common/errors.js';
 import type { Launcher, LaunchReport, LaunchRequest } from './launcher.js';
 
 export interface NoneLauncherOptions {

@@ -5,7 +5,7 @@
  * retrying together.
  */
 import { setTimeout as sleepMs } from 'node:timers/promises';
-import { ConfigError } from './errors.js';
+import { ConfigError } from '../common/errors.js';
 
 /** How hard to retry. Every field is optional; the default is given on each. */
 export interface RetryOptions {

@@ -11,7 +11,7 @@ import { webcrypto } from 'node:crypto';
 // @peculiar/x509 resolves its algorithms through tsyringe, which needs the Reflect metadata polyfill.
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
-import { COORDINATOR_NAME, WORKER_NAME } from '../protocol/tlsNames.js';
+import { COORDINATOR_NAME, WORKER_NAME } from '../../protocol/tlsNames.js';
 
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
 type CryptoKey = webcrypto.CryptoKey;
