@@ -187,6 +187,7 @@ const COMMANDS: Readonly<Record<CommandName, CommandHandler>> = {
       const { code, output, outputBytes } = await c.runShell(command, signal);
       // mu's finished_run, before the answer so the coordinator's next command sees prev.ivf.
       if (background && code === 0 && runsChainTool(command)) {
+        // Read again as mu did when the run ended: a seti: may have moved it meanwhile.
         const passIter = integerVal(c.vals.get('run_iter')) ?? runIter;
         try {
           await c.peers.afterChainPass(passIter, isOn(c.vals.get('send_statefile')));

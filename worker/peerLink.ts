@@ -6,6 +6,7 @@
 import { connect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { describeError } from '../common/errors.js';
 import { encodeFrame, FrameDecoder } from '../protocol/frame.js';
+import { closeSocket } from './closeSocket.js';
 
 export interface PeerTarget {
   host: string;
@@ -37,8 +38,6 @@ export interface PeerLinkOptions {
   maxFrameBytes: number;
 }
 
-/** How long a closing link may take to flush before it is destroyed. */
-const CLOSE_GRACE_MS = 2_000;
 
 /**
  * Dial `target` and resolve once TLS is up (the far end verified); rejects with one line naming
@@ -101,15 +100,7 @@ class SocketPeerLink implements PeerLink {
   }
 
   close(): Promise<void> {
-    this.closing ??= new Promise<void>((resolve) => {
-      if (this.socket.destroyed) return resolve();
-      const timer = setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS);
-      this.socket.once('close', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      this.socket.end();
-    });
+    this.closing ??= closeSocket(this.socket);
     return this.closing;
   }
 

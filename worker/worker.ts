@@ -22,6 +22,7 @@ import { createInterpreter, type Interpreter, type StoreOpener } from './command
 import type { WorkerEvent } from './event.js';
 import { DEFAULT_IDLE_TIMEOUT_S } from './parseEvent.js';
 import { DEFAULT_MAX_OUTPUT_BYTES } from './runShell.js';
+import { closeSocket } from './closeSocket.js';
 import { linkTools } from './linkTools.js';
 import { openPeerLink, type PeerLinkOpener } from './peerLink.js';
 import { tlsClientOptions } from './tlsClientOptions.js';
@@ -96,8 +97,6 @@ interface CompiledOptions {
 const DEFAULT_CONNECT_TIMEOUT_MS = 30_000;
 /** Folder inside the temp dir holding the tool shims. */
 const SHIM_DIR_NAME = '.xc-bin';
-/** How long a closing socket may take to flush before it is destroyed. */
-const CLOSE_GRACE_MS = 2_000;
 
 function compile(event: WorkerEvent, options: WorkerOptions): CompiledOptions {
   const env = options.env ?? process.env;
@@ -324,18 +323,5 @@ function serve(context: RunContext): Promise<Outcome> {
         void finish('closed', lastError ?? 'the coordinator closed the connection');
       }
     });
-  });
-}
-
-/** End the socket politely (flushing queued answers), or destroy it after a grace period. */
-function closeSocket(socket: TLSSocket): Promise<void> {
-  if (socket.destroyed) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => socket.destroy(), CLOSE_GRACE_MS);
-    socket.once('close', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    socket.end();
   });
 }
