@@ -1,7 +1,8 @@
 /**
  * The worker runtime: one invocation payload in, one exit record out. In mode 1 it dials the
- * coordinator over mutual TLS, says `OK:HELLO[:ID]`, and pumps frames between the socket and the
- * command interpreter until `quit:`, a dead connection, garbage on the wire or an idle timeout.
+ * coordinator over mutual TLS, says `OK:HELLO[:ID]`, and pumps frames, as bytes, between the socket
+ * and the command interpreter until `quit:`, a dead connection, garbage on the wire or an idle
+ * timeout; `connect:` peer links are dialled with the same TLS identity (tlsClientOptions.ts).
  * In mode 0 it runs the function's command once and returns mu's answer text.
  *
  * It owns exactly one private temp dir (mkdtemp) and, with `rm_tmpdir`, removes that dir and
