@@ -102,5 +102,45 @@ export const answers = {
   retval: (code: number, output: string, command: string) => `OK:RETVAL(${code}):OUTPUT(${output}):COMMAND(${command})`,
   running: (command: string) => `OK:RUNNING(${command})`,
   echo: (text: string) => `OK:ECHO(${text})`,
+  connect: (target: string) => `OK:CONNECT(${target})`,
+  closeConnect: () => 'OK:CLOSE_CONNECT',
   fail: (reason: string) => `FAIL(${reason})`,
 } as const;
+
+/**
+ * The answers that carry bytes from outside (an `echo:` argument, a command's output, a
+ * `connect:` argument), built as Buffers so that bytes that are not UTF-8 go back exactly. Same
+ * text as their {@link answers} counterparts when the bytes are UTF-8.
+ *
+ * @example binaryAnswers.echo(Buffer.from([0xff, 0xfe])) // <OK:ECHO( ff fe )>
+ */
+export const binaryAnswers = {
+  echo: (bytes: Uint8Array) => wrapBytes('OK:ECHO(', bytes, ')'),
+  connect: (target: Uint8Array) => wrapBytes('OK:CONNECT(', target, ')'),
+  retval: (code: number, output: Uint8Array, command: string) => wrapBytes(`OK:RETVAL(${code}):OUTPUT(`, output, `):COMMAND(${command})`),
+} as const;
+
+function wrapBytes(head: string, bytes: Uint8Array, tail: string): Buffer {
+  return Buffer.concat([Buffer.from(head), bytes, Buffer.from(tail)]);
+}
+
+const STATE_FRAME = /^STATE\((\d{1,9})\):/;
+/** Longest `STATE(n):` head {@link parseStateFrame} looks at. */
+const STATE_HEAD_MAX = 'STATE(999999999):'.length;
+
+/**
+ * A peer-link frame carrying state file `n`: `STATE(n):` and the file's zlib-compressed bytes
+ * (what mu's ExCamera workers pass from chunk to chunk).
+ *
+ * @example stateFrame(3, deflateSync(state)) // <STATE(3): 78 9c ...>
+ */
+export function stateFrame(n: number, compressed: Uint8Array): Buffer {
+  return Buffer.concat([Buffer.from(`STATE(${n}):`), compressed]);
+}
+
+/** The number and compressed bytes of a `STATE(n):` frame; undefined for any other frame. */
+export function parseStateFrame(payload: Buffer): { n: number; compressed: Buffer } | undefined {
+  const match = STATE_FRAME.exec(payload.subarray(0, STATE_HEAD_MAX).toString('latin1'));
+  if (!match) return undefined;
+  return { n: Number(match[1]), compressed: payload.subarray(match[0].length) };
+}

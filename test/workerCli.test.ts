@@ -28,6 +28,10 @@ describe('parseEvent', () => {
       bg_silent: 0,
       rm_tmpdir: 1,
       hash_s3keys: 0,
+      expect_statefile: 0,
+      send_statefile: 0,
+      minimal_recode: 0,
+      link_tools: 0,
       idle_timeout_s: 300,
       command: 'true',
     });

@@ -64,7 +64,19 @@ describe('variables', () => {
     const [, dump] = await send('seti:n:7', 'dump_vals:');
     expect(dump!.startsWith('OK:DUMP_VALS:')).toBe(true);
     const vals = JSON.parse(dump!.slice('OK:DUMP_VALS:'.length)) as Record<string, unknown>;
-    expect(vals).toEqual({ bucket, region: 'eu-west-3', nonblock: 0, bg_silent: 0, hash_s3keys: 1, rm_tmpdir: 1, n: 7 });
+    expect(vals).toEqual({
+      bucket,
+      region: 'eu-west-3',
+      nonblock: 0,
+      bg_silent: 0,
+      hash_s3keys: 1,
+      rm_tmpdir: 1,
+      expect_statefile: 0,
+      send_statefile: 0,
+      minimal_recode: 0,
+      run_iter: 0,
+      n: 7,
+    });
   });
 
   it("answers mu's exact FAIL texts for bad set/seti/get/geti", async () => {
@@ -101,11 +113,11 @@ describe('other commands', () => {
     expect(got[4]).toBe(`FAIL(no such command '${huge.slice(0, MAX_ECHOED_COMMAND_CHARS)}...')`);
   });
 
-  it('says plainly that peer links are not supported yet', async () => {
+  it('says plainly that an interpreter without a TLS identity cannot open peer links', async () => {
     const { send } = harness();
     expect(await send('connect:127.0.0.1:9999:HELLO_STATE', 'close_connect:')).toEqual([
-      'FAIL(connect: peer links are not supported yet)',
-      'FAIL(close_connect: peer links are not supported yet)',
+      'FAIL(connect: this worker has no TLS identity to open peer links with)',
+      'OK:CLOSE_CONNECT',
     ]);
   });
 

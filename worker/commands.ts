@@ -1,8 +1,8 @@
 /**
  * The worker's command table and the interpreter that runs it (mu-reference section 2). The
- * interpreter knows nothing about sockets: commands go in through `handle(text)`, answers come
- * out through `onAnswer(text)`, so tests and in-memory simulations drive it directly and the TLS
- * worker is only a thin pump around it.
+ * interpreter knows nothing about sockets: commands go in through `handle(payload)`, answers come
+ * out through `onAnswer(text)` (or `onAnswerFrame`, byte-exact), so tests and in-memory
+ * simulations drive it directly and the TLS worker is only a thin pump around it.
  *
  * Ordering: commands are served one at a time in arrival order, as in mu's single loop, so a
  * pipelined `retrieve:` then `run:` runs in that order. With vals `nonblock` on, `run:`,
@@ -12,7 +12,7 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
-import { answers, isCommandName, splitCommand, type CommandName } from '../protocol/messages.js';
+import { answers, binaryAnswers, isCommandName, splitCommand, type CommandName } from '../protocol/messages.js';
 import { describeError } from '../common/errors.js';
 import { DEFAULT_BUCKET, openStore as openStoreDefault, type StoreOptions } from '../store/openStore.js';
 import type { ObjectStore } from '../store/store.js';
@@ -21,6 +21,9 @@ import { hashKey } from '../store/hashKey.js';
 import { DEFAULT_MAX_OUTPUT_BYTES, runShell } from './runShell.js';
 import { expandCommand, substituteTmpDir, type TemplateLookup } from './template.js';
 import type { WorkerEvent } from './event.js';
+import type { PeerLinkOpener } from './peerLink.js';
+import { PeerSession } from './peerSession.js';
+import { DEFAULT_STATE_WAIT_MS, INSTATEWAIT_MARK, runsChainTool, statePlaceholders, waitForFile } from './stateFiles.js';
 
 /** A variable's value: `set:` stores strings, `seti:` integers (as in mu). */
 export type Val = string | number;
@@ -42,6 +45,10 @@ export type InterpreterEvent = Partial<
     | 'bg_silent'
     | 'hash_s3keys'
     | 'rm_tmpdir'
+    | 'expect_statefile'
+    | 'send_statefile'
+    | 'minimal_recode'
+    | 'run_iter'
   >
 >;
 
@@ -53,8 +60,13 @@ export interface InterpreterOptions {
   event: InterpreterEvent;
   /** The worker's private temp dir: `##TMPDIR##`, the working directory of `run:`, base of relative files. */
   tmpDir: string;
-  /** Receives every answer, in order; the worker writes each as one frame. */
-  onAnswer: (text: string) => void;
+  /** Receives every answer, in order, as text (bytes that are not UTF-8 arrive mangled: use onAnswerFrame). */
+  onAnswer?: (text: string) => void;
+  /**
+   * Receives every answer, in order, exactly as it goes on the wire: text, or a Buffer for answers
+   * that carry outside bytes (`echo:`, `run:` output). When given, `onAnswer` is not called.
+   */
+  onAnswerFrame?: (payload: string | Buffer) => void;
   /** Called once when `quit:` is served (no answer is sent for it). */
   onQuit?: () => void;
   /** Environment of `run:` commands (default: this process's; the worker puts our `bin/` first on PATH). */
@@ -70,14 +82,18 @@ export interface InterpreterOptions {
    * The interpreter owns them: {@link Interpreter.close} closes them. Default: none.
    */
   builtinTools?: BuiltinTools;
+  /** Opens `connect:` links with the worker's TLS identity (worker/peerLink.ts). Default: none, `connect:` fails. */
+  openPeerLink?: PeerLinkOpener;
+  /** How long `##INSTATEWAIT##` waits for the predecessor's state (default 600 000 ms). */
+  stateWaitMs?: number;
 }
 
 /** `serving` until `quit:` (`quitting`) or {@link Interpreter.close} (`closed`); only `serving` answers. */
 export type InterpreterState = 'serving' | 'quitting' | 'closed';
 
 export interface Interpreter {
-  /** Queue one command (a frame's payload); its answers arrive through `onAnswer`. */
-  handle(command: string): void;
+  /** Queue one command (a frame's payload, bytes as received or text); its answers arrive through `onAnswer`. */
+  handle(command: string | Uint8Array): void;
   readonly state: InterpreterState;
   /** True while a command is queued or running, in the foreground or the background. */
   readonly busy: boolean;
@@ -106,18 +122,22 @@ export function createInterpreter(options: InterpreterOptions): Interpreter {
 interface CommandContext {
   readonly vals: Map<string, Val>;
   readonly tmpDir: string;
-  answer(text: string): void;
+  answer(text: string | Buffer): void;
   lookup: TemplateLookup;
   /** The function's own command (a bare `run:`). */
   readonly functionCommand: string | undefined;
   quit(): void;
   /** Run `job` in the foreground, or in the background if vals `nonblock` is on (see module doc). */
-  perform(startAnswer: string, job: (signal: AbortSignal) => Promise<string>): void | Promise<void>;
+  perform(startAnswer: string, job: (signal: AbortSignal, background: boolean) => Promise<string | Buffer>): void | Promise<void>;
   runShell(command: string, signal: AbortSignal): ReturnType<typeof runShell>;
   store(bucket: string): Promise<ObjectStore>;
+  /** The `connect:` link and the states that travel on it. */
+  readonly peers: PeerSession;
+  readonly stateWaitMs: number;
 }
 
-type CommandHandler = (arg: string, context: CommandContext) => void | Promise<void>;
+/** `arg` is the text after the command's colon; `raw` the same bytes as received. */
+type CommandHandler = (arg: string, context: CommandContext, raw: Buffer) => void | Promise<void>;
 
 /** The command table: one handler per command of mu-reference section 2. */
 const COMMANDS: Readonly<Record<CommandName, CommandHandler>> = {
@@ -137,10 +157,10 @@ const COMMANDS: Readonly<Record<CommandName, CommandHandler>> = {
     c.answer(answers.geti(key));
   },
   dump_vals: (_arg, c) => c.answer(answers.dumpVals(JSON.stringify(Object.fromEntries(c.vals)))),
-  echo: (arg, c) => c.answer(answers.echo(arg)),
+  echo: (_arg, c, raw) => c.answer(binaryAnswers.echo(raw)),
   quit: (_arg, c) => c.quit(),
-  connect: (_arg, c) => c.answer(answers.fail('connect: peer links are not supported yet')),
-  close_connect: (_arg, c) => c.answer(answers.fail('close_connect: peer links are not supported yet')),
+  connect: (_arg, c, raw) => c.peers.connect(raw).then((answer) => c.answer(answer)),
+  close_connect: (_arg, c) => c.answer(c.peers.closeConnect()),
 
   run: (arg, c) => {
     const template = arg !== '' ? arg : c.functionCommand;
@@ -148,10 +168,34 @@ const COMMANDS: Readonly<Record<CommandName, CommandHandler>> = {
       c.answer(answers.fail('no command to run: run: was given none and the function has none'));
       return;
     }
-    const command = expandCommand(template, c.lookup, c.tmpDir);
-    return c.perform(answers.running(command), async (signal) => {
-      const { code, output } = await c.runShell(command, signal);
-      return answers.retval(code, output, command);
+    const runIter = integerVal(c.vals.get('run_iter'));
+    if (runIter === undefined) {
+      c.answer(answers.fail(`run: run_iter must be an integer, not '${clip(String(c.vals.get('run_iter')))}'`));
+      return;
+    }
+    const states = statePlaceholders(runIter, isOn(c.vals.get('expect_statefile')), isOn(c.vals.get('minimal_recode')));
+    const waits = states.waitFor !== undefined && [template, c.lookup('vars'), c.lookup('args')].some((text) => text?.includes(INSTATEWAIT_MARK));
+    const command = expandCommand(template, c.lookup, c.tmpDir, states.marks);
+    return c.perform(answers.running(command), async (signal, background) => {
+      if (waits) {
+        try {
+          await waitForFile(resolve(c.tmpDir, states.waitFor!), { timeoutMs: c.stateWaitMs, signal });
+        } catch (error) {
+          return answers.fail(`run: ${describeError(error)}`);
+        }
+      }
+      const { code, output, outputBytes } = await c.runShell(command, signal);
+      // mu's finished_run, before the answer so the coordinator's next command sees prev.ivf.
+      if (background && code === 0 && runsChainTool(command)) {
+        // Read again as mu did when the run ended: a seti: may have moved it meanwhile.
+        const passIter = integerVal(c.vals.get('run_iter')) ?? runIter;
+        try {
+          await c.peers.afterChainPass(passIter, isOn(c.vals.get('send_statefile')));
+        } catch (error) {
+          return answers.fail(`after ${clip(command)}: ${describeError(error)}`);
+        }
+      }
+      return binaryAnswers.retval(code, outputBytes ?? Buffer.from(output), command);
     });
   },
 
@@ -215,6 +259,12 @@ function setVal(arg: string, c: CommandContext, integer: boolean): void {
   c.answer(answers.seti(key));
 }
 
+/** A `seti:` value, or a `set:` one read as an integer. */
+function integerVal(value: Val | undefined): number | undefined {
+  if (typeof value === 'number') return value;
+  return value === undefined ? undefined : parseInteger(value);
+}
+
 /** Python's int() on a decimal string (surrounding blanks and a sign allowed), within safe range. */
 function parseInteger(text: string): number | undefined {
   if (!/^\s*[+-]?\d+\s*$/.test(text)) return undefined;
@@ -272,7 +322,7 @@ class CommandInterpreter implements Interpreter, CommandContext {
   readonly tmpDir: string;
   readonly functionCommand: string | undefined;
   private currentState: InterpreterState = 'serving';
-  private readonly queue: string[] = [];
+  private readonly queue: Buffer[] = [];
   private draining: Promise<void> | undefined;
   private pumping = false;
   private readonly jobs = new Set<Promise<void>>();
@@ -283,6 +333,8 @@ class CommandInterpreter implements Interpreter, CommandContext {
   private readonly env: NodeJS.ProcessEnv;
   private readonly maxOutputBytes: number;
   private readonly openStore: StoreOpener;
+  readonly peers: PeerSession;
+  readonly stateWaitMs: number;
 
   constructor(private readonly options: InterpreterOptions) {
     const event = options.event;
@@ -298,6 +350,17 @@ class CommandInterpreter implements Interpreter, CommandContext {
     this.vals.set('bg_silent', event.bg_silent ?? 0);
     this.vals.set('hash_s3keys', event.hash_s3keys ?? 0);
     this.vals.set('rm_tmpdir', event.rm_tmpdir ?? 1);
+    this.vals.set('expect_statefile', event.expect_statefile ?? 0);
+    this.vals.set('send_statefile', event.send_statefile ?? 0);
+    this.vals.set('minimal_recode', event.minimal_recode ?? 0);
+    this.vals.set('run_iter', event.run_iter ?? 0);
+    this.stateWaitMs = options.stateWaitMs ?? DEFAULT_STATE_WAIT_MS;
+    this.peers = new PeerSession({
+      tmpDir: this.tmpDir,
+      opener: options.openPeerLink,
+      onInfo: (answer) => this.answer(answer),
+      logger: this.log,
+    });
   }
 
   get state(): InterpreterState {
@@ -308,12 +371,12 @@ class CommandInterpreter implements Interpreter, CommandContext {
     return this.pumping || this.draining !== undefined || this.queue.length > 0 || this.jobs.size > 0;
   }
 
-  handle(command: string): void {
+  handle(command: string | Uint8Array): void {
     if (this.currentState !== 'serving') {
       this.log.debug({ state: this.currentState }, 'command ignored after quit');
       return;
     }
-    this.queue.push(command);
+    this.queue.push(Buffer.isBuffer(command) ? command : Buffer.from(command));
     if (this.draining === undefined && !this.pumping) this.drain();
   }
 
@@ -327,13 +390,14 @@ class CommandInterpreter implements Interpreter, CommandContext {
     this.queue.length = 0;
     this.abort.abort();
     await Promise.allSettled([this.draining, ...this.jobs]);
-    await this.options.builtinTools?.close();
+    await Promise.all([this.options.builtinTools?.close(), this.peers.close()]);
     this.notifyIfSettled();
   }
 
-  answer(text: string): void {
+  answer(text: string | Buffer): void {
     if (this.currentState !== 'serving') return;
-    this.options.onAnswer(text);
+    if (this.options.onAnswerFrame) this.options.onAnswerFrame(text);
+    else this.options.onAnswer?.(typeof text === 'string' ? text : text.toString('utf8'));
   }
 
   lookup: TemplateLookup = (name) => {
@@ -348,10 +412,11 @@ class CommandInterpreter implements Interpreter, CommandContext {
     this.options.onQuit?.();
   }
 
-  perform(startAnswer: string, job: (signal: AbortSignal) => Promise<string>): void | Promise<void> {
-    const finish = (text: string) => this.answer(text);
-    const guarded = () => job(this.abort.signal).catch((error: unknown) => answers.fail(describeError(error)));
-    if (!isOn(this.vals.get('nonblock'))) return guarded().then(finish);
+  perform(startAnswer: string, job: (signal: AbortSignal, background: boolean) => Promise<string | Buffer>): void | Promise<void> {
+    const finish = (text: string | Buffer) => this.answer(text);
+    const background = isOn(this.vals.get('nonblock'));
+    const guarded = () => job(this.abort.signal, background).catch((error: unknown) => answers.fail(describeError(error)));
+    if (!background) return guarded().then(finish);
     if (!isOn(this.vals.get('bg_silent'))) this.answer(startAnswer);
     const running: Promise<void> = guarded()
       .then(finish)
@@ -421,7 +486,8 @@ class CommandInterpreter implements Interpreter, CommandContext {
     }
   }
 
-  private dispatch(text: string): void | Promise<void> {
+  private dispatch(bytes: Buffer): void | Promise<void> {
+    const text = bytes.toString('utf8');
     const colon = text.indexOf(':');
     const { name, arg } = splitCommand(text);
     if (colon < 0 || !isCommandName(name)) {
@@ -431,7 +497,8 @@ class CommandInterpreter implements Interpreter, CommandContext {
     }
     this.log.debug({ command: name }, 'command');
     try {
-      return COMMANDS[name](arg, this);
+      // The first colon is the first 0x3a byte: UTF-8 never uses it inside a character.
+      return COMMANDS[name](arg, this, bytes.subarray(bytes.indexOf(0x3a) + 1));
     } catch (error) {
       // Handlers are written not to throw; this keeps one bug from killing the worker.
       this.log.error({ command: name, err: describeError(error) }, 'command handler threw');

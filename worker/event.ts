@@ -28,6 +28,16 @@ export interface WorkerEvent {
    * Default when absent: `xc-orch-coordinator`.
    */
   srvname?: string;
+  /**
+   * PEM of the one certificate the coordinator (and a relay) must present, checked instead of a
+   * name; mu's payload pins its `srvcrt` (worker/muPayload.ts).
+   */
+  pinned_cert?: string;
+  /**
+   * 1: link the function's executables into the temp dir, where mu's coordinators call them as
+   * `./xc-enc` (mu's worker ran commands in the function's own folder). Set for mu's payload.
+   */
+  link_tools?: 0 | 1;
   /** The function's own command template, run by a bare `run:` (mu baked it into the function). */
   command?: string;
   /** Defaults for template variables when vals lack `cmdinfile`, `cmdoutfile`, ... */
@@ -40,6 +50,12 @@ export interface WorkerEvent {
   bg_silent: 0 | 1;
   rm_tmpdir: 0 | 1;
   hash_s3keys: 0 | 1;
+  /** ExCamera's chain (worker/stateFiles.ts): wait for the predecessor's state, send ours, recode from state 0. */
+  expect_statefile?: 0 | 1;
+  send_statefile?: 0 | 1;
+  minimal_recode?: 0 | 1;
+  /** Initial `run_iter` variable (default 0): which pass of the chain the next `run:` is. */
+  run_iter?: number;
   /** Exit cleanly after this many seconds without a command (default 300). */
   idle_timeout_s?: number;
   /** Largest frame accepted from the coordinator, in bytes (default 64 MiB). */

@@ -36,7 +36,12 @@ export class OutputTail {
 
   /** The kept bytes as UTF-8 (as the shell path decodes a process's output). */
   text(): string {
-    const body = Buffer.concat(this.chunks).toString('utf8');
-    return this.dropped > 0 ? `[${this.dropped} bytes of output omitted]${body}` : body;
+    return this.bytes().toString('utf8');
+  }
+
+  /** The kept bytes exactly, after the note of what was dropped (for byte-exact answers). */
+  bytes(): Buffer {
+    const body = Buffer.concat(this.chunks);
+    return this.dropped > 0 ? Buffer.concat([Buffer.from(`[${this.dropped} bytes of output omitted]`), body]) : body;
   }
 }

@@ -6,6 +6,7 @@
 import { ConfigError } from '../common/errors.js';
 import { DEFAULT_BUCKET } from '../store/openStore.js';
 import type { WorkerEvent } from './event.js';
+import { isMuPayload, readMuCredentials, type MuCredentials } from './muPayload.js';
 
 /** mu's default coordinator port. */
 export const DEFAULT_PORT = 13579;
@@ -15,7 +16,18 @@ export const DEFAULT_IDLE_TIMEOUT_S = 300;
 
 const SECRET_FIELDS = ['cacert', 'wrkcert', 'wrkkey'] as const;
 const TEXT_FIELDS = ['command', 'infile', 'outfile', 'quality', 'vars', 'args', 's3endpoint', 'srvname'] as const;
-const FLAG_DEFAULTS = { nonblock: 0, bg_silent: 0, rm_tmpdir: 1, hash_s3keys: 0 } as const;
+/** Fields mu also accepted as lists, joined with spaces as mu's worker did. */
+const LIST_FIELDS: ReadonlySet<string> = new Set(['vars', 'args']);
+const FLAG_DEFAULTS = {
+  nonblock: 0,
+  bg_silent: 0,
+  rm_tmpdir: 1,
+  hash_s3keys: 0,
+  expect_statefile: 0,
+  send_statefile: 0,
+  minimal_recode: 0,
+  link_tools: 0,
+} as const;
 
 /**
  * Validate `value` (parsed JSON) as a worker event. Throws one {@link ConfigError} listing every
@@ -50,7 +62,11 @@ export function parseEvent(value: unknown): WorkerEvent {
   const region = input.region === undefined ? DEFAULT_REGION : input.region;
   if (typeof region !== 'string' || region === '') problems.push('region must be a non-empty string');
 
-  for (const field of SECRET_FIELDS) {
+  // mu's payload brings its own shape of credentials (bare base64 bodies, srvcrt/srvkey).
+  const mu = isMuPayload(input);
+  let muCredentials: MuCredentials | undefined;
+  if (mu && (mode === 1 || input.cacert !== undefined)) muCredentials = readMuCredentials(input, problems);
+  for (const field of mu ? [] : SECRET_FIELDS) {
     const text = input[field];
     if (text === undefined) {
       if (mode === 1) problems.push(`${field} is required in mode 1 (PEM text)`);
@@ -59,7 +75,13 @@ export function parseEvent(value: unknown): WorkerEvent {
     }
   }
   for (const field of TEXT_FIELDS) {
-    if (input[field] !== undefined && typeof input[field] !== 'string') problems.push(`${field} must be a string`);
+    const text = input[field];
+    if (text === undefined || typeof text === 'string') continue;
+    if (LIST_FIELDS.has(field)) {
+      if (!Array.isArray(text) || !text.every((item) => typeof item === 'string')) problems.push(`${field} must be a string or a list of strings`);
+    } else {
+      problems.push(`${field} must be a string`);
+    }
   }
   if (mode === 0 && (typeof input.command !== 'string' || input.command === '')) {
     problems.push('command is required in mode 0 (the command to run once)');
@@ -67,13 +89,16 @@ export function parseEvent(value: unknown): WorkerEvent {
 
   const flags = {} as Record<keyof typeof FLAG_DEFAULTS, 0 | 1>;
   for (const [field, fallback] of Object.entries(FLAG_DEFAULTS) as Array<[keyof typeof FLAG_DEFAULTS, 0 | 1]>) {
-    const flag = input[field] === undefined ? fallback : toFlag(input[field]);
+    const muFallback = field === 'link_tools' && mu ? 1 : fallback;
+    const flag = input[field] === undefined ? muFallback : toFlag(input[field]);
     if (flag === undefined) problems.push(`${field} must be 0 or 1`);
     flags[field] = flag ?? fallback;
   }
 
   const idle = input.idle_timeout_s === undefined ? DEFAULT_IDLE_TIMEOUT_S : input.idle_timeout_s;
   if (typeof idle !== 'number' || !(idle > 0) || !Number.isFinite(idle)) problems.push('idle_timeout_s must be a positive number of seconds');
+  const runIter = input.run_iter === undefined ? undefined : toInteger(input.run_iter);
+  if (input.run_iter !== undefined && runIter === undefined) problems.push('run_iter must be a non-negative integer');
   const maxFrame = input.max_frame_bytes === undefined ? undefined : toInteger(input.max_frame_bytes);
   if (input.max_frame_bytes !== undefined && (maxFrame === undefined || maxFrame < 1)) {
     problems.push('max_frame_bytes must be a positive integer');
@@ -91,13 +116,16 @@ export function parseEvent(value: unknown): WorkerEvent {
     wrkcert: (input.wrkcert as string | undefined) ?? '',
     wrkkey: (input.wrkkey as string | undefined) ?? '',
     ...flags,
+    ...muCredentials,
     idle_timeout_s: idle as number,
   };
   if (id !== undefined) event.id = id;
+  if (runIter !== undefined) event.run_iter = runIter;
   if (maxFrame !== undefined) event.max_frame_bytes = maxFrame;
   for (const field of TEXT_FIELDS) {
     const text = input[field];
     if (typeof text === 'string') event[field] = text;
+    else if (Array.isArray(text)) event[field] = text.join(' ');
   }
   return event;
 }

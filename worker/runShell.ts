@@ -26,6 +26,8 @@ export interface ShellResult {
   code: number;
   /** stdout and stderr interleaved, possibly shortened to its tail (see {@link RunShellOptions}). */
   output: string;
+  /** The same output as bytes, exactly as the command wrote them (absent: take `output` as UTF-8). */
+  outputBytes?: Buffer;
 }
 
 /** Exit status reported when the shell itself cannot be started (as a shell does for "not found"). */
@@ -70,7 +72,8 @@ export function runShell(command: string, options: RunShellOptions): Promise<She
       if (child.pid === undefined) settle({ code: SPAWN_FAILED_CODE, output: `could not start /bin/sh: ${describeError(error)}` });
     });
     child.on('close', (code, signal) => {
-      settle({ code: code ?? -(signal ? (constants.signals[signal] ?? 0) : 0), output: tail.text() });
+      const outputBytes = tail.bytes();
+      settle({ code: code ?? -(signal ? (constants.signals[signal] ?? 0) : 0), output: outputBytes.toString('utf8'), outputBytes });
     });
     if (options.signal?.aborted) kill();
   });

@@ -13,14 +13,15 @@ export type TemplateLookup = (name: 'vars' | 'args' | 'quality' | 'infile' | 'ou
 
 /**
  * Expand `template` the way mu did: prepend `vars` (environment assignments), append `args`,
- * substitute `##QUALITY##`, `##INFILE##`, `##OUTFILE##`, then `##TMPDIR##`. Placeholders whose
- * value is unset stay as they are (the shell will then complain visibly).
+ * substitute `##QUALITY##`, `##INFILE##`, `##OUTFILE##`, then each of `marks` (mu's state
+ * placeholders, worker/stateFiles.ts), then `##TMPDIR##`. Placeholders whose value is unset stay
+ * as they are (the shell will then complain visibly).
  *
  * @example
  * expandCommand('png2y4m -i -d -o ##OUTFILE## ##INFILE##', lookup, '/tmp/xc-worker-1')
  * // 'png2y4m -i -d -o /tmp/xc-worker-1/00000000.y4m /tmp/xc-worker-1/%08d.png'
  */
-export function expandCommand(template: string, lookup: TemplateLookup, tmpDir: string): string {
+export function expandCommand(template: string, lookup: TemplateLookup, tmpDir: string, marks: Readonly<Record<string, string>> = {}): string {
   let command = template;
   const vars = lookup('vars');
   if (vars !== undefined) command = `${vars} ${command}`;
@@ -32,6 +33,7 @@ export function expandCommand(template: string, lookup: TemplateLookup, tmpDir: 
   if (infile !== undefined) command = replaceLiterally(command, '##INFILE##', infile);
   const outfile = lookup('outfile');
   if (outfile !== undefined) command = replaceLiterally(command, '##OUTFILE##', outfile);
+  for (const [mark, value] of Object.entries(marks)) command = replaceLiterally(command, mark, value);
   return substituteTmpDir(command, tmpDir);
 }
 

@@ -1,7 +1,8 @@
 /**
  * The worker runtime: one invocation payload in, one exit record out. In mode 1 it dials the
- * coordinator over mutual TLS, says `OK:HELLO[:ID]`, and pumps frames between the socket and the
- * command interpreter until `quit:`, a dead connection, garbage on the wire or an idle timeout.
+ * coordinator over mutual TLS, says `OK:HELLO[:ID]`, and pumps frames, as bytes, between the socket
+ * and the command interpreter until `quit:`, a dead connection, garbage on the wire or an idle
+ * timeout; `connect:` peer links are dialled with the same TLS identity (tlsClientOptions.ts).
  * In mode 0 it runs the function's command once and returns mu's answer text.
  *
  * It owns exactly one private temp dir (mkdtemp) and, with `rm_tmpdir`, removes that dir and
@@ -10,11 +11,10 @@
 import { mkdir, mkdtemp, realpath, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect, type TLSSocket } from 'node:tls';
+import { connect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { pino, type Logger } from 'pino';
 import { DEFAULT_MAX_FRAME_BYTES, encodeFrame, FrameDecoder } from '../protocol/frame.js';
 import { answers, helloFrame } from '../protocol/messages.js';
-import { COORDINATOR_NAME } from '../protocol/tlsNames.js';
 import { describeError } from '../common/errors.js';
 import { packageBinDir } from '../common/packagePaths.js';
 import { findBinDir, pathWithBin, writeToolShims } from './binDir.js';
@@ -23,6 +23,10 @@ import { createInterpreter, type Interpreter, type StoreOpener } from './command
 import type { WorkerEvent } from './event.js';
 import { DEFAULT_IDLE_TIMEOUT_S } from './parseEvent.js';
 import { DEFAULT_MAX_OUTPUT_BYTES } from './runShell.js';
+import { closeSocket } from './closeSocket.js';
+import { linkTools } from './linkTools.js';
+import { openPeerLink, type PeerLinkOpener } from './peerLink.js';
+import { tlsClientOptions } from './tlsClientOptions.js';
 
 export interface WorkerOptions {
   /** Folder put first on PATH for `run:` (default: `XC_ORCH_BIN_DIR`, else the package's `bin/`). */
@@ -43,6 +47,8 @@ export interface WorkerOptions {
   png2y4mPath?: string;
   /** Bound on one `run:`'s OUTPUT(...) (default 64 KiB). */
   maxOutputBytes?: number;
+  /** How long `##INSTATEWAIT##` waits for the predecessor's state (default 600 s). */
+  stateWaitMs?: number;
   /** Default: store/openStore.ts. */
   openStore?: StoreOpener;
   /** Default: silent. Never given the event (it holds the private key). */
@@ -83,6 +89,7 @@ interface CompiledOptions {
   env: NodeJS.ProcessEnv;
   png2y4mPath: string | undefined;
   maxOutputBytes: number;
+  stateWaitMs: number | undefined;
   openStore: StoreOpener | undefined;
   signal: AbortSignal | undefined;
   log: Logger;
@@ -91,8 +98,6 @@ interface CompiledOptions {
 const DEFAULT_CONNECT_TIMEOUT_MS = 30_000;
 /** Folder inside the temp dir holding the tool shims. */
 const SHIM_DIR_NAME = '.xc-bin';
-/** How long a closing socket may take to flush before it is destroyed. */
-const CLOSE_GRACE_MS = 2_000;
 
 function compile(event: WorkerEvent, options: WorkerOptions): CompiledOptions {
   const env = options.env ?? process.env;
@@ -105,6 +110,7 @@ function compile(event: WorkerEvent, options: WorkerOptions): CompiledOptions {
     env,
     png2y4mPath: options.png2y4mPath,
     maxOutputBytes: options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES,
+    stateWaitMs: options.stateWaitMs,
     openStore: options.openStore,
     log: options.logger ?? pino({ level: 'silent' }),
     signal: options.signal,
@@ -127,6 +133,7 @@ export async function runWorker(event: WorkerEvent, options: WorkerOptions = {})
   let removedTmpDir = false;
   try {
     const tools = await prepareToolDirs(compiled.binDir, tmpDir);
+    if (event.link_tools) await linkTools(tools.dirs, tmpDir);
     const png2y4mPath = compiled.png2y4mPath ?? tools.ownPng2y4m;
     const context: RunContext = { event, compiled, tmpDir, path: pathWithBin(tools.dirs, compiled.env.PATH), png2y4mPath };
     result = event.mode === 0 ? await runOnce(context) : await serve(context);
@@ -174,13 +181,19 @@ async function isPackageBinDir(dir: string): Promise<boolean> {
   }
 }
 
-function interpreterFor(context: RunContext, onAnswer: (text: string) => void, onQuit?: () => void): Interpreter {
+interface Wiring {
+  onAnswerFrame: (payload: string | Buffer) => void;
+  onQuit?: () => void;
+  openPeerLink?: PeerLinkOpener;
+}
+
+function interpreterFor(context: RunContext, wiring: Wiring): Interpreter {
   const { compiled } = context;
   return createInterpreter({
     event: context.event,
     tmpDir: context.tmpDir,
-    onAnswer,
-    ...(onQuit ? { onQuit } : {}),
+    ...wiring,
+    ...(compiled.stateWaitMs !== undefined ? { stateWaitMs: compiled.stateWaitMs } : {}),
     env: { ...compiled.env, PATH: context.path },
     maxOutputBytes: compiled.maxOutputBytes,
     builtinTools: createBuiltinTools({ ...(context.png2y4mPath ? { png2y4mPath: context.png2y4mPath } : {}), logger: compiled.log }),
@@ -192,8 +205,10 @@ function interpreterFor(context: RunContext, onAnswer: (text: string) => void, o
 /** Mode 0: the function's command, once, in the foreground (mu ignored nonblock here too). */
 async function runOnce(context: RunContext): Promise<Outcome> {
   let answer: string | undefined;
-  const interpreter = interpreterFor({ ...context, event: { ...context.event, nonblock: 0 } }, (text) => {
-    answer = text;
+  const interpreter = interpreterFor({ ...context, event: { ...context.event, nonblock: 0 } }, {
+    onAnswerFrame: (payload) => {
+      answer = payload.toString();
+    },
   });
   const { signal } = context.compiled;
   const stop = () => void interpreter.close();
@@ -219,21 +234,19 @@ function serve(context: RunContext): Promise<Outcome> {
     let idleTimer: NodeJS.Timeout | undefined;
     const decoder = new FrameDecoder(compiled.maxFrameBytes);
 
-    const socket: TLSSocket = connect({
-      host: event.addr,
-      port: event.port,
-      ca: event.cacert,
-      cert: event.wrkcert,
-      key: event.wrkkey,
-      servername: event.srvname || COORDINATOR_NAME,
-      rejectUnauthorized: true,
-    });
+    const tls: ConnectionOptions = tlsClientOptions(event);
+    const socket: TLSSocket = connect({ ...tls, host: event.addr, port: event.port });
     socket.setNoDelay(true);
 
-    const send = (text: string) => {
-      if (!socket.destroyed && socket.writable) socket.write(encodeFrame(text));
+    const send = (payload: string | Buffer) => {
+      if (!socket.destroyed && socket.writable) socket.write(encodeFrame(payload));
     };
-    const interpreter = interpreterFor(context, send, () => void finish('quit'));
+    const peerLinkOptions = { tls, connectTimeoutMs: compiled.connectTimeoutMs, maxFrameBytes: compiled.maxFrameBytes };
+    const interpreter = interpreterFor(context, {
+      onAnswerFrame: send,
+      onQuit: () => void finish('quit'),
+      openPeerLink: (target, handlers) => openPeerLink(target, peerLinkOptions, handlers),
+    });
 
     const connectTimer = setTimeout(() => {
       lastError = `no TLS connection to ${event.addr}:${event.port} after ${compiled.connectTimeoutMs} ms`;
@@ -295,7 +308,7 @@ function serve(context: RunContext): Promise<Outcome> {
         if (finishing) return;
         commands++;
         armIdle();
-        interpreter.handle(payload.toString('utf8'));
+        interpreter.handle(payload);
       }
     });
 
@@ -311,18 +324,5 @@ function serve(context: RunContext): Promise<Outcome> {
         void finish('closed', lastError ?? 'the coordinator closed the connection');
       }
     });
-  });
-}
-
-/** End the socket politely (flushing queued answers), or destroy it after a grace period. */
-function closeSocket(socket: TLSSocket): Promise<void> {
-  if (socket.destroyed) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => socket.destroy(), CLOSE_GRACE_MS);
-    socket.once('close', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    socket.end();
   });
 }

@@ -35,6 +35,8 @@ export interface ScriptStep {
 export interface CoordinatorSession {
   /** Every frame the worker sent, in order, starting with its hello. */
   readonly frames: readonly string[];
+  /** The same frames as the bytes received (for byte-exact checks). */
+  readonly rawFrames: readonly Buffer[];
   /** Resolves when the connection has closed. */
   readonly closed: Promise<void>;
   readonly isClosed: boolean;
@@ -125,6 +127,7 @@ export async function startScriptedCoordinator(options: ScriptedCoordinatorOptio
 
 class Session implements CoordinatorSession {
   readonly frames: string[] = [];
+  readonly rawFrames: Buffer[] = [];
   readonly closed: Promise<void>;
   private taken = 0;
   private closedFlag = false;
@@ -148,7 +151,10 @@ class Session implements CoordinatorSession {
     });
     socket.on('data', (chunk: Buffer) => {
       try {
-        for (const payload of this.decoder.push(chunk)) this.frames.push(payload.toString('utf8'));
+        for (const payload of this.decoder.push(chunk)) {
+          this.rawFrames.push(payload);
+          this.frames.push(payload.toString('utf8'));
+        }
       } catch {
         socket.destroy();
       }
