@@ -1,13 +1,19 @@
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import tls from 'node:tls';
+import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
-import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ConfigError } from '../common/errors.js';
 import { encodeFrame, FrameDecoder } from '../protocol/frame.js';
 import { parseRelayHello } from '../runtime/relay/relayHello.js';
 import { startRelay, type Relay } from '../runtime/relay/relayServer.js';
 import type { RelayOptions } from '../runtime/relay/relayOptions.js';
 import { COORDINATOR_NAME, generateCredentials, type RunCredentials } from '../runtime/tls/certs.js';
+import { CREDENTIAL_FILES } from '../runtime/tls/credentials.js';
 
 let creds: RunCredentials;
 let foreign: RunCredentials;
@@ -39,7 +45,7 @@ async function relayWith(options: Partial<RelayOptions> = {}): Promise<Relay> {
   return relay;
 }
 
-function link(relay: Relay, identity: { cert?: string; key?: string } = { cert: creds.workerCert, key: creds.workerKey }): Promise<LinkClient> {
+function link(relay: Pick<Relay, 'address'>, identity: { cert?: string; key?: string } = { cert: creds.workerCert, key: creds.workerKey }): Promise<LinkClient> {
   return new Promise((resolve, reject) => {
     const socket = tls.connect({ host: '127.0.0.1', port: relay.address().port, ca: creds.caCert, servername: COORDINATOR_NAME, ...identity });
     const frames: Buffer[] = [];
@@ -311,5 +317,98 @@ describe('relay: lifecycle', () => {
     await a.closed;
     expect(relay.state).toBe('closed');
     expect(relay.status()).toMatchObject({ state: 'closed', connections: 0, heldFrames: 0, heldBytes: 0, pairs: 0, waiting: 0 });
+  });
+});
+
+describe('xc-orch rendezvous', () => {
+  const CLI = fileURLToPath(new URL('../bin/xc-orch.js', import.meta.url));
+  let keys: string;
+
+  beforeAll(async () => {
+    keys = await mkdtemp(join(tmpdir(), 'xc-relay-keys-'));
+    for (const [role, name] of Object.entries(CREDENTIAL_FILES) as Array<[keyof typeof CREDENTIAL_FILES, string]>) {
+      await writeFile(join(keys, name), creds[role], { mode: 0o600 });
+    }
+  });
+
+  afterAll(async () => {
+    await rm(keys, { recursive: true, force: true });
+  });
+
+  /** The CLI as a child process, with stderr collected; `exit` resolves with its exit code. */
+  function start(args: string[], env: NodeJS.ProcessEnv = {}) {
+    const child = spawn(process.execPath, [CLI, 'rendezvous', ...args], {
+      env: { PATH: process.env.PATH, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    return { child, exit, stdout: () => stdout, stderr: () => stderr };
+  }
+  const keyArgs = () => ['-c', join(keys, CREDENTIAL_FILES.caCert), '-s', join(keys, CREDENTIAL_FILES.serverCert), '-k', join(keys, CREDENTIAL_FILES.serverKey)];
+
+  it('explains itself with --help', async () => {
+    const cli = start(['--help']);
+    expect(await cli.exit).toBe(0);
+    expect(cli.stdout()).toMatch(/HELLO_STATE:RUN:ME:PARTNER/);
+    expect(cli.stdout()).toMatch(/xc-orch genkeys DIR/);
+    expect(cli.stdout()).toMatch(/--tombstone-timeout S .*\[600\]/);
+  });
+
+  it('says which certificates it needs when given none, and exits 2', async () => {
+    const cli = start([]);
+    expect(await cli.exit).toBe(2);
+    expect(cli.stderr()).toMatch(/^xc-orch rendezvous: needs the run's CA and a certificate: -c CA -s CERT -k KEY .*genkeys DIR/);
+  });
+
+  it.each([
+    [['--bogus'], /Unknown option '--bogus'/],
+    [['-t', 'abc'], /--port expects a whole number, got "abc"/],
+    [['--tombstone-timeout', '0'], /--tombstone-timeout must be more than 0 seconds/],
+    [['-t', '70000'], /invalid relay port 70000/],
+  ])('exits 2 on bad options %j', async (args, message) => {
+    const cli = start([...keyArgs(), ...args]);
+    expect(await cli.exit).toBe(2);
+    expect(cli.stderr()).toMatch(message);
+  });
+
+  it('exits 2 when the certificates are incomplete or do not belong together', async () => {
+    const incomplete = start(['-c', join(keys, CREDENTIAL_FILES.caCert)]);
+    expect(await incomplete.exit).toBe(2);
+    expect(incomplete.stderr()).toMatch(/TLS credentials are incomplete: missing -s .* and -k/);
+    const strangers = await mkdtemp(join(tmpdir(), 'xc-relay-foreign-'));
+    await writeFile(join(strangers, 'ca.pem'), foreign.caCert);
+    const mismatched = start([...keyArgs().slice(2), '-c', join(strangers, 'ca.pem')]);
+    expect(await mismatched.exit).toBe(2);
+    expect(mismatched.stderr()).toMatch(/server certificate '.*' \(-s\) was not issued by CA certificate/);
+    await rm(strangers, { recursive: true, force: true });
+  });
+
+  it('exits 1 when its port is taken', async () => {
+    const taken = await relayWith();
+    const cli = start(['-t', String(taken.address().port), '--host', '127.0.0.1', ...keyArgs()]);
+    expect(await cli.exit).toBe(1);
+    expect(cli.stderr()).toBe(`xc-orch rendezvous: the relay cannot listen on 127.0.0.1:${taken.address().port} (EADDRINUSE)\n`);
+  });
+
+  it('relays between workers with the genkeys files, shows its status, and closes on Ctrl-C', { timeout: 30_000 }, async () => {
+    const cli = start(['-t', '0', '--host', '127.0.0.1', ...keyArgs()]);
+    await vi.waitFor(() => expect(cli.stderr()).toMatch(/listening on 127\.0\.0\.1:\d+/), { timeout: 10_000 });
+    const port = Number(/listening on 127\.0\.0\.1:(\d+)/.exec(cli.stderr())![1]);
+    const remote = { address: () => ({ host: '127.0.0.1', port }) };
+    const b = await link(remote);
+    b.send('HELLO_STATE:cli:2:1');
+    const a = await link(remote);
+    a.send('HELLO_STATE:cli:1:2');
+    a.send('STATE(1):through the standalone relay');
+    await vi.waitFor(() => expect(b.texts()).toEqual(['STATE(1):through the standalone relay']), { timeout: 10_000 });
+    cli.child.kill('SIGINT');
+    expect(await cli.exit).toBe(0);
+    await Promise.all([a.closed, b.closed]);
+    expect(cli.stderr()).toMatch(/rendezvous: closed; \[\d+s\] connections 0 {2}pairs 0 {2}waiting 0 {2}tombstones 0 {2}held 0 \(0\.0 MB\) {2}relayed 1 \(0\.0 MB\) {2}refused 0\n$/);
+    expect(cli.stderr()).not.toMatch(/BEGIN|PRIVATE/);
   });
 });

@@ -93,9 +93,11 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     handshakeTimeout: compiled.helloTimeoutMs,
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    const onError = (error: Error & { code?: string }) =>
+      reject(new Error(`the relay cannot listen on ${compiled.host}:${compiled.port} (${error.code ?? describeError(error)})`, { cause: error }));
+    server.once('error', onError);
     server.listen({ host: compiled.host, port: compiled.port, backlog: compiled.backlog }, () => {
-      server.off('error', reject);
+      server.off('error', onError);
       resolve();
     });
   });
