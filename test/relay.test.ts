@@ -280,16 +280,17 @@ describe('relay: refusals', () => {
     expect(relay.status()).toMatchObject({ pairs: 2, refused: 4, refusedBy: { hello: 4 } });
   });
 
-  it('drops a client without a certificate, or with one another CA issued', async () => {
+  it('drops a client without a certificate, with one another CA issued, or with one not for client use', async () => {
     const relay = await relayWith();
     const anonymous = await link(relay, {}).catch(() => undefined);
     const stranger = await link(relay, { cert: foreign.workerCert, key: foreign.workerKey }).catch(() => undefined);
-    for (const client of [anonymous, stranger]) {
+    const server = await link(relay, { cert: creds.serverCert, key: creds.serverKey }).catch(() => undefined);
+    for (const client of [anonymous, stranger, server]) {
       client?.send('HELLO_STATE:1:1:2');
       await client?.closed;
     }
-    await vi.waitFor(() => expect(relay.status().refusedBy.tls).toBe(2), { timeout: 10_000 });
-    expect(relay.status()).toMatchObject({ pairs: 0, waiting: 0, refused: 2 });
+    await vi.waitFor(() => expect(relay.status().refusedBy.tls).toBe(3), { timeout: 10_000 });
+    expect(relay.status()).toMatchObject({ pairs: 0, waiting: 0, refused: 3 });
   });
 
   it('drops a connection that says nothing within the hello timeout', async () => {

@@ -271,15 +271,15 @@ class RelayServer implements Relay {
     senders.add(peer);
     if (this.peers.has(peer.partnerId)) this.counts.pairs++;
     else this.counts.waiting++;
-    const waitingForMe = this.sendersTo.get(peer.id);
-    this.counts.waiting -= waitingForMe?.size ?? 0;
-    this.counts.pairs += waitingForMe?.size ?? 0;
+    const sendersToMe = this.sendersTo.get(peer.id);
+    this.counts.waiting -= sendersToMe?.size ?? 0;
+    this.counts.pairs += sendersToMe?.size ?? 0;
     this.options.logger.debug({ peer: peer.id, partner: peer.partnerId }, 'relay peer connected');
 
     this.held.senderReturned(peer.id, peer.partnerId);
     for (const frame of this.held.takeFor(peer.id)) this.write(peer, frame);
     // What was held is now in this socket's buffer: live senders wait until it drains.
-    if (peer.socket.writableLength >= WINDOW_BYTES) for (const sender of waitingForMe ?? []) this.throttle(peer, sender);
+    if (peer.socket.writableLength >= WINDOW_BYTES) for (const sender of sendersToMe ?? []) this.throttle(peer, sender);
   }
 
   private unregister(peer: Peer): void {
@@ -290,9 +290,9 @@ class RelayServer implements Relay {
     const partner = this.peers.get(peer.partnerId);
     if (partner) this.counts.pairs--;
     else this.counts.waiting--;
-    const waitingForMe = this.sendersTo.get(peer.id)?.size ?? 0;
-    this.counts.pairs -= waitingForMe;
-    this.counts.waiting += waitingForMe;
+    const sendersToMe = this.sendersTo.get(peer.id)?.size ?? 0;
+    this.counts.pairs -= sendersToMe;
+    this.counts.waiting += sendersToMe;
     if (partner?.throttled?.delete(peer)) this.counts.throttled--;
     this.release(peer);
     this.held.senderLeft(peer.id, peer.partnerId);
