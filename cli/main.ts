@@ -13,6 +13,7 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
   plot: { summary: 'draw a run\'s -O timeline as a self-contained HTML or SVG picture', load: () => import('./plot.js') },
   worker: { summary: 'run one worker from an invocation payload (--event FILE|-)', load: () => import('./worker.js') },
   store: { summary: 'copy files and folders between disk and a store: store put|get|ls', load: () => import('./store.js') },
+  rendezvous: { summary: 'the relay through which workers pass state to each other (mu\'s rendezvous server)', load: () => import('./rendezvous.js') },
   genkeys: { summary: 'write a CA, a coordinator and a worker certificate to DIR', load: () => import('./genkeys.js') },
   lambdaize: { summary: 'package the worker as an AWS Lambda function and create it', load: () => import('./lambdaize.js') },
 };
