@@ -12,6 +12,8 @@ export const DEFAULT_PORT = 13579;
 export const DEFAULT_REGION = 'us-east-1';
 /** An idle worker (no command for this long) exits cleanly. */
 export const DEFAULT_IDLE_TIMEOUT_S = 300;
+/** Node's timers hold at most 2^31-1 ms; a longer delay fires at once, so the field is bounded. */
+export const MAX_IDLE_TIMEOUT_S = Math.floor((2 ** 31 - 1) / 1000);
 
 const SECRET_FIELDS = ['cacert', 'wrkcert', 'wrkkey'] as const;
 const TEXT_FIELDS = ['command', 'infile', 'outfile', 'quality', 'vars', 'args', 's3endpoint', 'srvname'] as const;
@@ -73,7 +75,9 @@ export function parseEvent(value: unknown): WorkerEvent {
   }
 
   const idle = input.idle_timeout_s === undefined ? DEFAULT_IDLE_TIMEOUT_S : input.idle_timeout_s;
-  if (typeof idle !== 'number' || !(idle > 0) || !Number.isFinite(idle)) problems.push('idle_timeout_s must be a positive number of seconds');
+  if (typeof idle !== 'number' || !(idle > 0) || !(idle <= MAX_IDLE_TIMEOUT_S)) {
+    problems.push(`idle_timeout_s must be a positive number of seconds, at most ${MAX_IDLE_TIMEOUT_S} (about 24 days)`);
+  }
   const maxFrame = input.max_frame_bytes === undefined ? undefined : toInteger(input.max_frame_bytes);
   if (input.max_frame_bytes !== undefined && (maxFrame === undefined || maxFrame < 1)) {
     problems.push('max_frame_bytes must be a positive integer');
