@@ -3,14 +3,21 @@
  * (a timer overflow, unusable TLS material, a full disk), each of which must end in one clear line.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { generateCredentials, type RunCredentials } from '../runtime/tls/certs.js';
 import { packageRoot } from '../common/packagePaths.js';
+import { LocalStore } from '../store/localStore.js';
+import { IN_PROCESS_ENV } from '../worker/builtinTools.js';
+import { createInterpreter } from '../worker/commands.js';
 import { MAX_IDLE_TIMEOUT_S, parseEvent } from '../worker/parseEvent.js';
 import { runWorker } from '../worker/worker.js';
+import { jobFrame } from './support/jobFrame.js';
 import { startScriptedCoordinator, type ScriptedCoordinator } from './support/scriptedCoordinator.js';
 
 const BAD_KEY = '-----BEGIN PRIVATE KEY-----\nTOPSECRET\n-----END PRIVATE KEY-----\n';
@@ -94,5 +101,75 @@ describe('issue 9: a write failure while making the tool shims (raw stack trace,
     const exit = await runWorker(parseEvent({ command: 'true' }), { tmpRoot: join(root, 'missing') });
     expect(exit).toMatchObject({ reason: 'setup', removedTmpDir: false });
     expect(exit.detail).toMatch(/^cannot make a temp dir in .*missing: .*ENOENT/);
+  });
+});
+
+/** A folder name a shell would split, unquote and execute if it reached it bare. */
+const HOSTILE_NAME = `a b'c"d$(touch PWNED)\`touch PWNED2\``;
+
+describe('issue 9: substituted paths reach the shell unquoted (a TMPDIR with a space fails every frame)', () => {
+  it('runs the png2y4m chunk conversation in a temp dir named with a space, quotes and $(...), in-process', async () => {
+    const tmpRoot = join(root, HOSTILE_NAME);
+    const storeDir = join(root, 'store');
+    await mkdir(tmpRoot);
+    const store = new LocalStore(storeDir);
+    const frames = 3;
+    for (let k = 1; k <= frames; k++) await store.put(`clip-png16/${String(k).padStart(8, '0')}.png`, jobFrame(k, 64, 32));
+    const lines: string[] = [];
+    const logger = pino({ level: 'debug' }, new Writable({ write: (chunk: Buffer, _encoding, done) => done(void lines.push(chunk.toString())) }));
+    coordinator = await startScriptedCoordinator({ credentials: creds, timeoutMs: 20_000 });
+    const event = connectEvent(coordinator.port, { bucket: `file:${storeDir}`, command: 'png2y4m -i -d -o ##OUTFILE## ##INFILE##', rm_tmpdir: 0 });
+    const env = { ...process.env };
+    delete env[IN_PROCESS_ENV];
+    const exit = runWorker(event, { tmpRoot, logger, env });
+    const session = await coordinator.nextSession();
+    expect(await session.next()).toBe('OK:HELLO');
+    // The job's own conversation (machines/png2y4m.ts), chunk 0.
+    const steps = [
+      { send: 'set:cmdinfile:##TMPDIR##/%08d.png' },
+      { send: 'set:cmdoutfile:##TMPDIR##/00000000.y4m' },
+      { send: 'set:fromfile:##TMPDIR##/00000000.y4m' },
+      { send: 'set:outkey:clip-y4m_03/00000000.y4m' },
+      { send: 'seti:nonblock:0' },
+    ];
+    for (let k = 1; k <= frames; k++) {
+      const png = `${String(k).padStart(8, '0')}.png`;
+      steps.push({ send: `set:inkey:clip-png16/${png}` }, { send: `set:targfile:##TMPDIR##/${png}` }, { send: 'retrieve:' }, { send: 'run:', expect: 'OK:RETVAL(0)' } as never);
+    }
+    steps.push({ send: 'upload:' });
+    await session.play(steps);
+    session.send('quit:');
+    const result = await exit;
+    expect(result.reason).toBe('quit');
+    const y4m = await readFile(join(storeDir, 'clip-y4m_03/00000000.y4m'));
+    expect(y4m.toString('latin1').split('FRAME\n')).toHaveLength(frames + 1);
+    // Every frame still converted in the worker's thread, quoting notwithstanding.
+    expect(lines.filter((line) => line.includes('run: served in-process'))).toHaveLength(frames);
+    for (const file of ['PWNED', 'PWNED2']) {
+      expect(existsSync(join(result.tmpDir, file)), file).toBe(false);
+      expect(existsSync(join(root, file)), file).toBe(false);
+    }
+  });
+
+  it("quotes the temp dir and file names bare or inside mu's own quotes, and runs the command as written", async () => {
+    const tmpDir = join(root, HOSTILE_NAME);
+    await mkdir(tmpDir);
+    const answers: string[] = [];
+    const interpreter = createInterpreter({ event: {}, tmpDir, onAnswer: (text) => answers.push(text) });
+    // mu's xcenc quotes "##TMPDIR##/final.state" and "##TMPDIR##"/comp.txt; its cmdquality is shell text.
+    for (const command of [
+      'set:cmdinfile:##TMPDIR##/in.y4m',
+      'set:cmdquality:--y-ac-qi 30',
+      `run:printf '[%s]\\n' ##QUALITY## "##TMPDIR##/final.state" "##TMPDIR##"/comp.txt '##TMPDIR##' ##INFILE## "##INFILE##" "$(printf %s ##TMPDIR##)" "\`printf %s ##TMPDIR##\`" x##OUTFILE## # it's ##TMPDIR##`,
+    ]) {
+      interpreter.handle(command);
+    }
+    await interpreter.settled();
+    await interpreter.close();
+    const output = /OUTPUT\(([^]*)\):COMMAND/.exec(answers[2]!)?.[1];
+    const words = ['--y-ac-qi', '30', `${tmpDir}/final.state`, `${tmpDir}/comp.txt`, tmpDir, `${tmpDir}/in.y4m`, `${tmpDir}/in.y4m`, tmpDir, tmpDir, 'x##OUTFILE##'];
+    expect(answers[2]).toMatch(/^OK:RETVAL\(0\)/);
+    expect(output).toBe(words.map((word) => `[${word}]\n`).join(''));
+    expect(existsSync(join(tmpDir, 'PWNED'))).toBe(false);
   });
 });
