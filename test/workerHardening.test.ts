@@ -3,13 +3,13 @@
  * (a timer overflow, unusable TLS material, a full disk), each of which must end in one clear line.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { generateCredentials, type RunCredentials } from '../runtime/tls/certs.js';
 import { packageRoot } from '../common/packagePaths.js';
 import { LocalStore } from '../store/localStore.js';
@@ -171,5 +171,46 @@ describe('issue 9: substituted paths reach the shell unquoted (a TMPDIR with a s
     expect(answers[2]).toMatch(/^OK:RETVAL\(0\)/);
     expect(output).toBe(words.map((word) => `[${word}]\n`).join(''));
     expect(existsSync(join(tmpDir, 'PWNED'))).toBe(false);
+  });
+});
+
+/** Whether `pid` is a live process (a zombie awaiting its reaper counts as gone). */
+function isRunning(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+describe('issue 9: run:CMD & leaves orphan processes after the worker quits', () => {
+  const orphan = 'run:sleep 60 > /dev/null 2>&1 & echo $!';
+  const pidOf = (answer: string | undefined): number => Number(/^OK:RETVAL\(0\):OUTPUT\((\d+)\n\)/.exec(answer ?? '')?.[1]);
+
+  it('ends what a finished run left in the background when the interpreter closes (quit:)', async () => {
+    const answers: string[] = [];
+    const interpreter = createInterpreter({ event: {}, tmpDir: root, onAnswer: (text) => answers.push(text) });
+    interpreter.handle(orphan);
+    // Without a redirection the orphan holds the output pipe: this run only ends when it is killed.
+    interpreter.handle('seti:nonblock:1');
+    interpreter.handle('run:sleep 60 &');
+    await vi.waitFor(() => expect(answers).toHaveLength(3), { timeout: 10_000 });
+    const pid = pidOf(answers[0]);
+    expect(isRunning(pid)).toBe(true);
+    await interpreter.close();
+    await vi.waitFor(() => expect(isRunning(pid)).toBe(false), { timeout: 10_000 });
+  });
+
+  it('ends them when the connection to the coordinator is lost', async () => {
+    coordinator = await startScriptedCoordinator({ credentials: creds });
+    const exit = runWorker(connectEvent(coordinator.port), { tmpRoot: root });
+    const session = await coordinator.nextSession();
+    await session.next();
+    const [answer] = await session.play([{ send: orphan, expect: 'OK:RETVAL(0)' }]);
+    const pid = pidOf(answer);
+    expect(isRunning(pid)).toBe(true);
+    session.destroy();
+    expect(await exit).toMatchObject({ reason: 'closed' });
+    await vi.waitFor(() => expect(isRunning(pid)).toBe(false), { timeout: 10_000 });
   });
 });

@@ -18,6 +18,7 @@ import { DEFAULT_BUCKET, openStore as openStoreDefault, type StoreOptions } from
 import type { ObjectStore } from '../store/store.js';
 import type { BuiltinTools } from './builtinTools.js';
 import { hashKey } from '../store/hashKey.js';
+import { ProcessGroups } from './processGroups.js';
 import { DEFAULT_MAX_OUTPUT_BYTES, runShell } from './runShell.js';
 import { expandCommand, substituteTmpDir, type TemplateLookup } from './template.js';
 import type { WorkerEvent } from './event.js';
@@ -277,6 +278,7 @@ class CommandInterpreter implements Interpreter, CommandContext {
   private pumping = false;
   private readonly jobs = new Set<Promise<void>>();
   private readonly abort = new AbortController();
+  private readonly groups = new ProcessGroups();
   private readonly stores = new Map<string, Promise<ObjectStore>>();
   private settledWaiters: Array<() => void> = [];
   private readonly log: Logger;
@@ -326,7 +328,10 @@ class CommandInterpreter implements Interpreter, CommandContext {
     this.currentState = 'closed';
     this.queue.length = 0;
     this.abort.abort();
+    // Also what finished runs left in the background (`run:CMD &`): nothing outlives the worker.
+    this.groups.killAll();
     await Promise.allSettled([this.draining, ...this.jobs]);
+    this.groups.killAll();
     await this.options.builtinTools?.close();
     this.notifyIfSettled();
   }
@@ -363,7 +368,7 @@ class CommandInterpreter implements Interpreter, CommandContext {
   }
 
   async runShell(command: string, signal: AbortSignal): ReturnType<typeof runShell> {
-    const options = { cwd: this.tmpDir, env: this.env, maxOutputBytes: this.maxOutputBytes, signal };
+    const options = { cwd: this.tmpDir, env: this.env, maxOutputBytes: this.maxOutputBytes, signal, groups: this.groups };
     return (await this.options.builtinTools?.tryRun(command, options)) ?? runShell(command, options);
   }
 
