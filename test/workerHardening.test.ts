@@ -2,9 +2,9 @@
  * Regressions of issue 9 on the worker's side: what a hostile or unlucky setting did to a worker
  * (a timer overflow, unusable TLS material, a full disk), each of which must end in one clear line.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -212,5 +212,28 @@ describe('issue 9: run:CMD & leaves orphan processes after the worker quits', ()
     session.destroy();
     expect(await exit).toMatchObject({ reason: 'closed' });
     await vi.waitFor(() => expect(isRunning(pid)).toBe(false), { timeout: 10_000 });
+  });
+});
+
+describe('issue 9: retrieve:/upload: go on after the coordinator has gone', () => {
+  it('stops a transfer in progress when the connection is lost, and the worker ends', async () => {
+    const storeDir = join(root, 'store');
+    await mkdir(join(storeDir, 'clip'), { recursive: true });
+    // An object that never finishes arriving: a named pipe whose writer stays open.
+    expect(spawnSync('mkfifo', [join(storeDir, 'clip/endless')]).status).toBe(0);
+    const writer = open(join(storeDir, 'clip/endless'), 'w');
+    try {
+      coordinator = await startScriptedCoordinator({ credentials: creds });
+      const exit = runWorker(connectEvent(coordinator.port, { bucket: `file:${storeDir}` }), { tmpRoot: root });
+      const session = await coordinator.nextSession();
+      await session.next();
+      session.send('retrieve:clip/endless\0endless');
+      await (await writer).write('the first bytes');
+      session.destroy();
+      expect(await exit).toMatchObject({ reason: 'closed', removedTmpDir: true });
+      expect((await readdir(root)).filter((name) => name.startsWith('xc-worker-'))).toEqual([]);
+    } finally {
+      await (await writer).close();
+    }
   });
 });

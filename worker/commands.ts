@@ -162,9 +162,9 @@ const COMMANDS: Readonly<Record<CommandName, CommandHandler>> = {
       c.answer(answers.fail(`could not compute download params: ${t}`));
       return;
     }
-    return c.perform(answers.retrieving(t.bucket, t.key, t.file), async () => {
+    return c.perform(answers.retrieving(t.bucket, t.key, t.file), async (signal) => {
       try {
-        await (await c.store(t.bucket)).download(t.key, t.path);
+        await (await c.store(t.bucket)).download(t.key, t.path, { signal });
         return answers.retrieve(t.bucket, t.key);
       } catch (error) {
         return answers.fail(`retrieving ${t.bucket}/${t.key}->${t.file}: ${describeError(error)}`);
@@ -178,13 +178,13 @@ const COMMANDS: Readonly<Record<CommandName, CommandHandler>> = {
       c.answer(answers.fail(`could not compute upload params: ${t}`));
       return;
     }
-    return c.perform(answers.uploading(t.file, t.bucket, t.key), async () => {
+    return c.perform(answers.uploading(t.file, t.bucket, t.key), async (signal) => {
       const fail = (why: string) => answers.fail(`uploading ${t.file}->${t.bucket}/${t.key}: ${why}`);
       // Checked here so the answer is the same for every store, S3 included.
       const isFile = await stat(t.path).then((s) => s.isFile(), () => false);
       if (!isFile) return fail(`no such file ${t.file}`);
       try {
-        await (await c.store(t.bucket)).upload(t.key, t.path);
+        await (await c.store(t.bucket)).upload(t.key, t.path, { signal });
         return answers.upload(t.bucket, t.key);
       } catch (error) {
         return fail(describeError(error));
