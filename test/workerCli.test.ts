@@ -28,6 +28,7 @@ describe('parseEvent', () => {
       bg_silent: 0,
       rm_tmpdir: 1,
       hash_s3keys: 0,
+      files_outside_tmpdir: 0,
       idle_timeout_s: 300,
       command: 'true',
     });

@@ -4,7 +4,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, open, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -235,5 +235,67 @@ describe('issue 9: retrieve:/upload: go on after the coordinator has gone', () =
     } finally {
       await (await writer).close();
     }
+  });
+});
+
+describe('issue 9: worker paths (targfile, fromfile, KEY\\0FILE) may point anywhere on its disk', () => {
+  async function setup(event: Record<string, unknown> = {}) {
+    const tmpDir = join(root, 'tmp');
+    const outside = join(root, 'outside');
+    const storeDir = join(root, 'store');
+    await Promise.all([tmpDir, outside, storeDir].map((dir) => mkdir(dir)));
+    await new LocalStore(storeDir).put('k', Buffer.from('object'));
+    await writeFile(join(outside, 'secret'), 'not for upload');
+    await symlink(outside, join(tmpDir, 'link'));
+    await symlink(join(outside, 'secret'), join(tmpDir, 'secret-link'));
+    const answers: string[] = [];
+    const interpreter = createInterpreter({ event: { bucket: `file:${storeDir}`, ...event }, tmpDir, onAnswer: (text) => answers.push(text) });
+    const send = async (...commands: string[]) => {
+      const from = answers.length;
+      for (const command of commands) interpreter.handle(command);
+      await interpreter.settled();
+      return answers.slice(from);
+    };
+    return { tmpDir, outside, storeDir, send, close: () => interpreter.close() };
+  }
+
+  it('keeps retrieve: and upload: files inside the temp dir, symlinks followed, by default', async () => {
+    const t = await setup();
+    const targets = [join(t.outside, 'dropped'), '../outside/dropped', 'link/dropped', '##TMPDIR##/../outside/dropped'];
+    for (const target of targets) {
+      const [answer] = await t.send(`retrieve:k\0${target}`);
+      expect(answer, target).toMatch(/^FAIL\(retrieving .*: \S+ is outside the worker's temp dir \(the event's files_outside_tmpdir: 1 allows it\)\)$/);
+    }
+    expect(await t.send('set:targfile:link/dropped', 'set:inkey:k', 'retrieve:')).toEqual(['OK:SET(targfile)', 'OK:SET(inkey)', expect.stringMatching(/^FAIL\(retrieving .*outside the worker's temp dir/)]);
+    for (const source of [join(t.outside, 'secret'), 'secret-link', 'link/secret']) {
+      const [answer] = await t.send(`upload:leak\0${source}`);
+      expect(answer, source).toMatch(/^FAIL\(uploading .*outside the worker's temp dir/);
+    }
+    expect(await readdir(t.outside)).toEqual(['secret']);
+    expect(await readdir(t.storeDir)).toEqual(['k']);
+    // Inside, by relative or ##TMPDIR## names, all is as before.
+    expect(await t.send('retrieve:k\0in', 'retrieve:k\0##TMPDIR##/in2', 'upload:back\0in')).toEqual([
+      expect.stringMatching(/^OK:RETRIEVE\(/),
+      expect.stringMatching(/^OK:RETRIEVE\(/),
+      expect.stringMatching(/^OK:UPLOAD\(/),
+    ]);
+    await t.close();
+  });
+
+  it('allows files anywhere when the event says files_outside_tmpdir: 1', async () => {
+    const t = await setup({ files_outside_tmpdir: 1 });
+    expect(await t.send(`retrieve:k\0${join(t.outside, 'dropped')}`, 'upload:leak\0secret-link')).toEqual([
+      expect.stringMatching(/^OK:RETRIEVE\(/),
+      expect.stringMatching(/^OK:UPLOAD\(/),
+    ]);
+    expect(await readFile(join(t.outside, 'dropped'), 'utf8')).toBe('object');
+    expect(await readFile(join(t.storeDir, 'leak'), 'utf8')).toBe('not for upload');
+    await t.close();
+  });
+
+  it('reads files_outside_tmpdir from the event as a flag, off by default', () => {
+    expect(parseEvent({ command: 'true' }).files_outside_tmpdir).toBe(0);
+    expect(parseEvent({ command: 'true', files_outside_tmpdir: true }).files_outside_tmpdir).toBe(1);
+    expect(() => parseEvent({ command: 'true', files_outside_tmpdir: 'yes' })).toThrow('files_outside_tmpdir must be 0 or 1');
   });
 });

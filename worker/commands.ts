@@ -17,6 +17,7 @@ import { describeError } from '../common/errors.js';
 import { DEFAULT_BUCKET, openStore as openStoreDefault, type StoreOptions } from '../store/openStore.js';
 import type { ObjectStore } from '../store/store.js';
 import type { BuiltinTools } from './builtinTools.js';
+import { confinePath } from './confinePath.js';
 import { hashKey } from '../store/hashKey.js';
 import { ProcessGroups } from './processGroups.js';
 import { DEFAULT_MAX_OUTPUT_BYTES, runShell } from './runShell.js';
@@ -43,6 +44,7 @@ export type InterpreterEvent = Partial<
     | 'bg_silent'
     | 'hash_s3keys'
     | 'rm_tmpdir'
+    | 'files_outside_tmpdir'
   >
 >;
 
@@ -111,6 +113,8 @@ interface CommandContext {
   lookup: TemplateLookup;
   /** The function's own command (a bare `run:`). */
   readonly functionCommand: string | undefined;
+  /** Whether retrieve:/upload: files may be outside the temp dir (worker/confinePath.ts). */
+  readonly filesOutsideTmpDir: boolean;
   quit(): void;
   /** Run `job` in the foreground, or in the background if vals `nonblock` is on (see module doc). */
   perform(startAnswer: string, job: (signal: AbortSignal) => Promise<string>): void | Promise<void>;
@@ -164,6 +168,7 @@ const COMMANDS: Readonly<Record<CommandName, CommandHandler>> = {
     }
     return c.perform(answers.retrieving(t.bucket, t.key, t.file), async (signal) => {
       try {
+        if (!c.filesOutsideTmpDir) await confinePath(c.tmpDir, t.path);
         await (await c.store(t.bucket)).download(t.key, t.path, { signal });
         return answers.retrieve(t.bucket, t.key);
       } catch (error) {
@@ -180,6 +185,10 @@ const COMMANDS: Readonly<Record<CommandName, CommandHandler>> = {
     }
     return c.perform(answers.uploading(t.file, t.bucket, t.key), async (signal) => {
       const fail = (why: string) => answers.fail(`uploading ${t.file}->${t.bucket}/${t.key}: ${why}`);
+      if (!c.filesOutsideTmpDir) {
+        const refused = await confinePath(c.tmpDir, t.path).then(() => undefined, (error: unknown) => describeError(error));
+        if (refused !== undefined) return fail(refused);
+      }
       // Checked here so the answer is the same for every store, S3 included.
       const isFile = await stat(t.path).then((s) => s.isFile(), () => false);
       if (!isFile) return fail(`no such file ${t.file}`);
@@ -272,6 +281,7 @@ class CommandInterpreter implements Interpreter, CommandContext {
   readonly vals = new Map<string, Val>();
   readonly tmpDir: string;
   readonly functionCommand: string | undefined;
+  readonly filesOutsideTmpDir: boolean;
   private currentState: InterpreterState = 'serving';
   private readonly queue: string[] = [];
   private draining: Promise<void> | undefined;
@@ -290,6 +300,7 @@ class CommandInterpreter implements Interpreter, CommandContext {
     const event = options.event;
     this.tmpDir = options.tmpDir;
     this.functionCommand = event.command;
+    this.filesOutsideTmpDir = event.files_outside_tmpdir === 1;
     this.log = options.logger ?? pino({ level: 'silent' });
     this.env = options.env ?? process.env;
     this.maxOutputBytes = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;

@@ -40,6 +40,11 @@ export interface WorkerEvent {
   bg_silent: 0 | 1;
   rm_tmpdir: 0 | 1;
   hash_s3keys: 0 | 1;
+  /**
+   * 1: `retrieve:`/`upload:` files may be anywhere the worker's user can write or read. Default 0:
+   * only inside the worker's temp dir (symlinks followed). Not a sandbox: `run:` is a shell.
+   */
+  files_outside_tmpdir?: 0 | 1;
   /** Exit cleanly after this many seconds without a command (default 300). */
   idle_timeout_s?: number;
   /** Largest frame accepted from the coordinator, in bytes (default 64 MiB). */

@@ -17,7 +17,7 @@ export const MAX_IDLE_TIMEOUT_S = Math.floor((2 ** 31 - 1) / 1000);
 
 const SECRET_FIELDS = ['cacert', 'wrkcert', 'wrkkey'] as const;
 const TEXT_FIELDS = ['command', 'infile', 'outfile', 'quality', 'vars', 'args', 's3endpoint', 'srvname'] as const;
-const FLAG_DEFAULTS = { nonblock: 0, bg_silent: 0, rm_tmpdir: 1, hash_s3keys: 0 } as const;
+const FLAG_DEFAULTS = { nonblock: 0, bg_silent: 0, rm_tmpdir: 1, hash_s3keys: 0, files_outside_tmpdir: 0 } as const;
 
 /**
  * Validate `value` (parsed JSON) as a worker event. Throws one {@link ConfigError} listing every
