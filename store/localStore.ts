@@ -13,6 +13,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { randomBytes } from 'node:crypto';
 import { StoreError, describeError } from '../common/errors.js';
+import { isInside } from './isInside.js';
 import type { ObjectStore, TransferOptions } from './store.js';
 
 /** The part of a temporary object's name that marks it; listings skip such names. */
@@ -39,8 +40,7 @@ export class LocalStore implements ObjectStore {
   pathOf(key: string): string {
     if (key === '' || key.includes('\0')) throw new StoreError('InvalidKey', `invalid key ${JSON.stringify(key)} in ${this.name}`);
     const path = resolve(this.root, key);
-    const inside = this.root.endsWith(sep) ? this.root : this.root + sep;
-    if (!path.startsWith(inside) || path === this.root) {
+    if (!isInside(path, this.root) || path === this.root) {
       throw new StoreError('InvalidKey', `key ${JSON.stringify(key)} escapes ${this.name}`);
     }
     return path;
@@ -213,9 +213,6 @@ export function tempName(target: string): string {
   return `${target}${PARTIAL_MARK}${randomBytes(6).toString('hex')}`;
 }
 
-function isInside(path: string, root: string): boolean {
-  return path === root || path.startsWith(root.endsWith(sep) ? root : root + sep);
-}
 
 function byteOrder(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a), Buffer.from(b));

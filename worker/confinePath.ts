@@ -6,7 +6,8 @@
  * `..`, an absolute name or a symlink.
  */
 import { realpath } from 'node:fs/promises';
-import { dirname, sep } from 'node:path';
+import { dirname } from 'node:path';
+import { isInside } from '../store/isInside.js';
 
 /**
  * Resolve when the absolute `path` is inside `tmpDir`, symlinks followed (its folder for a file
@@ -24,8 +25,4 @@ export async function confinePath(tmpDir: string, path: string): Promise<void> {
     return realpath(dirname(path)).catch(() => undefined);
   });
   if (real !== undefined && !isInside(real, await realpath(tmpDir))) throw outside();
-}
-
-function isInside(path: string, root: string): boolean {
-  return path === root || path.startsWith(root.endsWith(sep) ? root : root + sep);
 }
