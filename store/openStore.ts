@@ -29,7 +29,9 @@ export async function openStore(spec: string, options: StoreOptions = {}): Promi
   if (spec.startsWith('file:')) {
     const dir = spec.slice('file:'.length);
     if (dir === '') throw new ConfigError('bucket "file:" needs a folder, e.g. file:./xc-store');
-    return new LocalStore(dir);
+    const store = new LocalStore(dir);
+    sweepOnce(store);
+    return store;
   }
   if (!BUCKET_NAME.test(spec) || spec.includes('..')) {
     throw new ConfigError(
@@ -38,4 +40,17 @@ export async function openStore(spec: string, options: StoreOptions = {}): Promi
   }
   const { S3Store } = await import('./s3Store.js');
   return new S3Store(spec, options);
+}
+
+const swept = new Set<string>();
+
+/**
+ * Remove what killed writers left in a local store (see LocalStore.removeStalePartials), once per
+ * folder and process, in the background: opening stays instant, and a store that cannot be
+ * walked fails later on the command that uses it, with its own message.
+ */
+function sweepOnce(store: LocalStore): void {
+  if (swept.has(store.root)) return;
+  swept.add(store.root);
+  store.removeStalePartials().catch(() => undefined);
 }

@@ -59,6 +59,8 @@ export interface RetryControl {
   isRetryable(error: unknown): boolean;
   /** Told before each wait, e.g. to log the failure that caused it. */
   onRetry?(error: unknown, attempt: number, delayMs: number): void;
+  /** Aborting ends a wait between attempts at once (rejecting with the abort reason). */
+  signal?: AbortSignal;
   /** Replaceable in tests. */
   sleep?(ms: number): Promise<void>;
   now?(): number;
@@ -78,7 +80,8 @@ export interface RetryControl {
 export async function withRetry<T>(operation: (attempt: number) => Promise<T>, control: RetryControl): Promise<T> {
   const { policy, isRetryable } = control;
   const now = control.now ?? Date.now;
-  const sleep = control.sleep ?? ((ms: number) => sleepMs(ms));
+  const { signal } = control;
+  const sleep = control.sleep ?? ((ms: number) => sleepMs(ms, undefined, signal ? { signal } : {}));
   const started = now();
   for (let attempt = 1; ; attempt++) {
     try {

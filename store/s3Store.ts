@@ -28,7 +28,7 @@ import { pino, type Logger } from 'pino';
 import { ConfigError, StoreError, describeError, type StoreErrorCode } from '../common/errors.js';
 import { tempName } from './localStore.js';
 import { compileRetry, withRetry, type RetryOptions, type RetryPolicy } from './retry.js';
-import type { ObjectStore } from './store.js';
+import type { ObjectStore, TransferOptions } from './store.js';
 
 const MiB = 1024 * 1024;
 
@@ -141,14 +141,16 @@ export class S3Store implements ObjectStore {
     });
   }
 
-  async download(key: string, file: string): Promise<void> {
+  async download(key: string, file: string, options: TransferOptions = {}): Promise<void> {
     checkKey(key, this.bucket);
     const target = resolve(file);
     const where = { key, file: target, arrow: '->' } as const;
+    const { signal } = options;
     try {
-      await withRetry(() => this.downloadOnce(key, target), {
+      await withRetry(() => this.downloadOnce(key, target, signal), {
         policy: this.config.retry,
-        isRetryable: (error) => error instanceof BodyFailure,
+        isRetryable: (error) => error instanceof BodyFailure && signal?.aborted !== true,
+        ...(signal ? { signal } : {}),
         onRetry: (error, attempt, delayMs) =>
           this.config.logger.warn({ bucket: this.bucket, key, attempt, delayMs, reason: describeError(error) }, 'download retried'),
       });
@@ -157,11 +159,13 @@ export class S3Store implements ObjectStore {
     }
   }
 
-  async upload(key: string, file: string): Promise<void> {
+  async upload(key: string, file: string, options: TransferOptions = {}): Promise<void> {
     checkKey(key, this.bucket);
     const source = resolve(file);
     const where = { key, file: source, arrow: '<-' } as const;
+    const { signal } = options;
     try {
+      signal?.throwIfAborted();
       const size = (await stat(source)).size;
       const reader = createReadStream(source);
       const meter = new Meter();
@@ -174,10 +178,16 @@ export class S3Store implements ObjectStore {
         queueSize: this.config.partConcurrency,
         leavePartsOnError: false,
       });
-      const result = await upload.done().finally(() => reader.destroy());
+      // Upload.abort() also aborts a multipart upload begun on the server.
+      const abort = () => void upload.abort().catch(() => undefined);
+      signal?.addEventListener('abort', abort, { once: true });
+      const result = await upload.done().finally(() => {
+        signal?.removeEventListener('abort', abort);
+        reader.destroy();
+      });
       if (meter.bytes !== size) throw new IntegrityFailure(`${source} changed size while being uploaded (${size} -> ${meter.bytes} bytes)`);
       const single = size <= this.config.partSizeBytes;
-      await this.verifyStored(key, size, single ? meter.md5() : undefined, 'ETag' in result ? result.ETag : undefined);
+      await this.verifyStored(key, size, single ? meter.md5() : undefined, 'ETag' in result ? result.ETag : undefined, signal);
     } catch (error) {
       throw this.translate(error, where);
     }
@@ -248,8 +258,8 @@ export class S3Store implements ObjectStore {
   }
 
   /** One GET, streamed to a fresh temp file beside the target, checked, then renamed into place. */
-  private async downloadOnce(key: string, target: string): Promise<void> {
-    const response = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+  private async downloadOnce(key: string, target: string, signal: AbortSignal | undefined): Promise<void> {
+    const response = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }), signal ? { abortSignal: signal } : {});
     const body = response.Body as Readable | undefined;
     if (!body) throw new StoreError('Other', `s3://${this.bucket}/${key}: the answer has no body`);
     const temp = tempName(target);
@@ -260,8 +270,8 @@ export class S3Store implements ObjectStore {
     });
     const meter = new Meter();
     try {
-      await pipeline(body, meter, handle.createWriteStream()).catch((error: unknown) => {
-        throw isLocalFileError(error, temp) ? error : new BodyFailure(error);
+      await pipeline(body, meter, handle.createWriteStream(), { signal }).catch((error: unknown) => {
+        throw isLocalFileError(error, temp) || signal?.aborted ? error : new BodyFailure(error);
       });
       this.checkBody(response, meter);
       await rename(temp, target);
@@ -285,8 +295,8 @@ export class S3Store implements ObjectStore {
   }
 
   /** Catch servers that store something other than what was sent (e.g. chunk framing inside). */
-  private async verifyStored(key: string, size: number, md5: string | undefined, etag: string | undefined): Promise<void> {
-    const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+  private async verifyStored(key: string, size: number, md5: string | undefined, etag: string | undefined, signal: AbortSignal | undefined): Promise<void> {
+    const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }), signal ? { abortSignal: signal } : {});
     if (head.ContentLength !== size) throw new IntegrityFailure(`stored object has ${head.ContentLength} bytes, sent ${size}`);
     if (md5 !== undefined && !etagMatches(etag ?? head.ETag, md5, head)) {
       throw new IntegrityFailure(`stored ETag ${etag ?? head.ETag} is not the MD5 of the ${size} bytes sent`);

@@ -8,14 +8,15 @@
  *   a reader never sees half a file, and a failed download leaves no partial file behind.
  * - Errors are {@link StoreError}s with a one-line message naming the store, key and file.
  * - Memory stays flat whatever the object size (stream, never buffer whole objects).
+ * - An aborted transfer stops at once, rejects, and leaves no partial object or file.
  */
 export interface ObjectStore {
   /** Human-readable location used in messages and answers, e.g. `file:/srv/store` or `my-bucket`. */
   readonly name: string;
   /** Copy object `key` into the local file `file` (atomically, see above). */
-  download(key: string, file: string): Promise<void>;
+  download(key: string, file: string, options?: TransferOptions): Promise<void>;
   /** Copy the local file `file` to object `key`, replacing any existing object. */
-  upload(key: string, file: string): Promise<void>;
+  upload(key: string, file: string, options?: TransferOptions): Promise<void>;
   /** Store a small object from memory (used to seed demo inputs and by tests). */
   put(key: string, body: Uint8Array): Promise<void>;
   /** Every key beginning with `prefix`, in byte-wise sorted order. */
@@ -24,4 +25,10 @@ export interface ObjectStore {
   exists(key: string): Promise<boolean>;
   /** Where `key` is, for people: a file path for a local folder, `s3://bucket/key` for S3. */
   locationOf(key: string): string;
+}
+
+/** How one transfer may be stopped. */
+export interface TransferOptions {
+  /** Aborting stops the transfer (the worker does when its connection or the worker itself ends). */
+  signal?: AbortSignal;
 }

@@ -1,10 +1,13 @@
+import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, mkdtemp, open, readdir, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { StoreError } from '../common/errors.js';
-import { LocalStore } from '../store/localStore.js';
+import { LocalStore, STALE_PARTIAL_MS } from '../store/localStore.js';
+import { openStore } from '../store/openStore.js';
 
 let root: string;
 let work: string;
@@ -139,5 +142,112 @@ describe('LocalStore', () => {
     await mkdir(join(root, 'dir'));
     expect((await failure(store.download('dir', join(work, 'x')))).code).toBe('LocalFile');
     expect(await readdir(work)).toEqual([]);
+  });
+});
+
+/** A named pipe at `path` with a writer that sent `first` and stays open: a transfer from it hangs mid-way. */
+async function stalledPipe(path: string, first: string) {
+  expect(spawnSync('mkfifo', [path]).status).toBe(0);
+  const writer = open(path, 'w');
+  return {
+    /** Resolves once a reader opened the pipe and the first bytes are written. */
+    started: writer.then((handle) => handle.write(first)),
+    close: async () => (await writer).close(),
+  };
+}
+
+const partialsIn = async (dir: string): Promise<string[]> => (await readdir(dir, { recursive: true })).filter((name) => name.includes('.xc-partial-'));
+
+describe('LocalStore: issue 9, transfers that outlive their worker and partial objects left forever', () => {
+  it('stops an aborted upload at once and leaves no partial object', async () => {
+    const store = new LocalStore(root);
+    const pipe = await stalledPipe(join(work, 'pipe'), 'first bytes');
+    const abort = new AbortController();
+    try {
+      const upload = store.upload('out/k', join(work, 'pipe'), { signal: abort.signal });
+      await pipe.started;
+      await vi.waitFor(async () => expect(await partialsIn(root)).toHaveLength(1), { timeout: 10_000 });
+      abort.abort();
+      expect((await failure(upload)).message).toMatch(/^file:.*\/out\/k <- .*pipe: .*abort/i);
+      expect(await partialsIn(root)).toEqual([]);
+      expect(existsSync(join(root, 'out/k'))).toBe(false);
+    } finally {
+      await pipe.close();
+    }
+  });
+
+  it('stops an aborted download at once and leaves no partial file', async () => {
+    const store = new LocalStore(root);
+    const pipe = await stalledPipe(join(root, 'k'), 'first bytes');
+    const abort = new AbortController();
+    try {
+      const download = store.download('k', join(work, 'k'), { signal: abort.signal });
+      await pipe.started;
+      await vi.waitFor(async () => expect(await partialsIn(work)).toHaveLength(1), { timeout: 10_000 });
+      abort.abort();
+      await failure(download);
+      expect(await readdir(work)).toEqual([]);
+    } finally {
+      await pipe.close();
+    }
+  });
+
+  it('removes partial objects untouched for the bound, not fresh ones or objects, also when opened', async () => {
+    const store = new LocalStore(root);
+    await store.put('out/00000001.y4m', Buffer.from('done'));
+    const stale = [join(root, 'out/00000002.y4m.xc-partial-0123456789ab'), join(root, 'deep/er/x.xc-partial-ba9876543210')];
+    const fresh = join(root, 'out/00000003.y4m.xc-partial-00112233aabb');
+    await mkdir(join(root, 'deep/er'), { recursive: true });
+    const old = (Date.now() - STALE_PARTIAL_MS - 60_000) / 1000;
+    for (const file of [...stale, fresh]) await writeFile(file, 'half');
+    for (const file of stale) await utimes(file, old, old);
+    expect(await store.removeStalePartials()).toBe(2);
+    expect(stale.filter((file) => existsSync(file))).toEqual([]);
+    expect(existsSync(fresh)).toBe(true);
+    expect(await collect(store.list(''))).toEqual(['out/00000001.y4m']);
+
+    // The next run over the store (openStore) sweeps it too.
+    await writeFile(stale[0]!, 'half');
+    await utimes(stale[0]!, old, old);
+    await openStore(`file:${root}`);
+    await vi.waitFor(() => expect(existsSync(stale[0]!)).toBe(false), { timeout: 10_000 });
+    expect(existsSync(fresh)).toBe(true);
+  });
+});
+
+describe('LocalStore: issue 9, a symlink inside the store let an upload write outside it', () => {
+  it('never writes, reads or finds through a symlink leading out of the store', async () => {
+    const store = new LocalStore(root);
+    await writeFile(join(work, 'secret'), 'outside');
+    await writeFile(join(work, 'in.bin'), 'payload');
+    await symlink(work, join(root, 'out'));
+    await symlink(join(work, 'secret'), join(root, 'secret-link'));
+    const attempts = [
+      () => store.upload('out/x', join(work, 'in.bin')),
+      () => store.put('out/sub/y', Buffer.from('x')),
+      () => store.download('out/secret', join(work, 'copy')),
+      () => store.download('secret-link', join(work, 'copy')),
+    ];
+    for (const attempt of attempts) {
+      const error = await failure(attempt());
+      expect(error.code).toBe('InvalidKey');
+      expect(error.message).toMatch(/leads out of file:.* through a symlink/);
+    }
+    expect((await readdir(work)).sort()).toEqual(['in.bin', 'secret']);
+    expect(await store.exists('out/secret')).toBe(false);
+    expect(await store.exists('secret-link')).toBe(false);
+  });
+
+  it('follows symlinks that stay inside the store, and a store folder that is itself a link', async () => {
+    await mkdir(join(root, 'real'));
+    await symlink(join(root, 'real'), join(root, 'alias'));
+    const linkedRoot = join(work, 'store-link');
+    await symlink(root, linkedRoot);
+    const store = new LocalStore(linkedRoot);
+    await store.put('alias/k', Buffer.from('inside'));
+    expect(await readFile(join(root, 'real/k'), 'utf8')).toBe('inside');
+    await store.download('alias/k', join(work, 'k'));
+    expect(await readFile(join(work, 'k'), 'utf8')).toBe('inside');
+    expect(await store.exists('alias/k')).toBe(true);
   });
 });

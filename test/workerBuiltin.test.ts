@@ -198,11 +198,15 @@ describe('png2y4m in-process: the same result as the process', () => {
 describe('png2y4m in-process: what still goes to the shell', () => {
   it('recognises only plain word lists starting with png2y4m, without stdin or stdout', () => {
     expect(plainWords('  png2y4m\t-i -d -o /tmp/w/out.y4m /tmp/w/%08d.png ')).toEqual(['png2y4m', '-i', '-d', '-o', '/tmp/w/out.y4m', '/tmp/w/%08d.png']);
+    // Quoted and escaped text, as the worker quotes paths (worker/shellQuote.ts), is literal.
+    expect(plainWords(`png2y4m -o "out x.y4m" 'a b'/'it'\\''s $(x)'/%08d.png out\\ x ''`)).toEqual(['png2y4m', '-o', 'out x.y4m', "a b/it's $(x)/%08d.png", 'out x', '']);
     for (const command of [
       'png2y4m -o out.y4m in.png > log',
       'png2y4m -o out.y4m in.png 2>&1',
-      'png2y4m -o "out.y4m" in.png',
-      "png2y4m -o 'out.y4m' in.png",
+      'png2y4m -o "$OUT" in.png',
+      'png2y4m -o "a\\"b" in.png',
+      "png2y4m -o 'unterminated in.png",
+      'png2y4m -o out.y4m in.png\\',
       'png2y4m -o $OUT in.png',
       'png2y4m -o out.y4m *.png',
       'png2y4m -o out.y4m in?.png',
@@ -212,7 +216,6 @@ describe('png2y4m in-process: what still goes to the shell', () => {
       'png2y4m -o out.y4m in.png &',
       'png2y4m -o out.y4m in.png\nrm in.png',
       'png2y4m -o out.y4m #comment',
-      'png2y4m -o out\\ x.y4m in.png',
       'png2y4m -o $(echo out).y4m in.png',
       'png2y4m -o out.y4m {a,b}.png',
       'png2y4m -o out.y4m dé.png',
@@ -235,7 +238,7 @@ describe('png2y4m in-process: what still goes to the shell', () => {
     const png = jobFrame(2, 16, 8);
     const commands = [
       'png2y4m -o out.y4m in.png 2>&1 | tr a-z A-Z',
-      "png2y4m -o 'quoted.y4m' in.png",
+      'png2y4m -o "$PWD/quoted.y4m" in.png',
       'png2y4m -o - in.png > piped.y4m',
       'png2y4m -o stdin.y4m - < in.png',
       'png2y4m -o glob.y4m i*.png',
@@ -450,7 +453,7 @@ describe('png2y4m in-process in the Lambda bundle', () => {
     const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: taskRoot, env, timeout: 60_000 });
     const result = JSON.parse(child.stdout.toString()) as { ok: boolean; answer: string };
     expect(result.ok).toBe(true);
-    expect(result.answer).toBe(`OK:RETVAL(0):OUTPUT(1 frames, 40x30\nin.png\n):COMMAND(png2y4m -i -d -o ${join(root, 'out.y4m')} ${join(root, 'in.png')})`);
+    expect(result.answer).toBe(`OK:RETVAL(0):OUTPUT(1 frames, 40x30\nin.png\n):COMMAND(png2y4m -i -d -o '${join(root, 'out.y4m')}' '${join(root, 'in.png')}')`);
     expect(child.stderr.toString(), child.stderr.toString()).toContain("run: served in-process");
     expect(existsSync(join(root, 'in.png'))).toBe(false);
     const reference = spawnSync(process.execPath, [join(BIN, 'png2y4m.js'), '-i', '-d', '-o', 'ref.y4m', 'ref.png'], { cwd: root });

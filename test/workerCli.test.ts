@@ -32,6 +32,7 @@ describe('parseEvent', () => {
       send_statefile: 0,
       minimal_recode: 0,
       link_tools: 0,
+      files_outside_tmpdir: 0,
       idle_timeout_s: 300,
       command: 'true',
     });

@@ -159,7 +159,7 @@ describe('run:', () => {
       'set:cmdvars:GREETING=hello',
       'run:printenv GREETING; echo ##INFILE## q=##QUALITY##',
     );
-    const command = `GREETING=hello printenv GREETING; echo ${tmpDir}/in.png q=40 ${tmpDir}/out.y4m`;
+    const command = `GREETING=hello printenv GREETING; echo '${tmpDir}/in.png' q=40 '${tmpDir}/out.y4m'`;
     expect(got[3]).toBe(`OK:RETVAL(0):OUTPUT(hello\n${tmpDir}/in.png q=40 ${tmpDir}/out.y4m\n):COMMAND(${command})`);
   });
 
@@ -334,11 +334,11 @@ describe('expandCommand', () => {
 
   it('prepends vars and appends args before substituting, so they may use placeholders', () => {
     const lookup = lookupOf({ vars: 'A=##QUALITY##', args: '##INFILE##', quality: '9', infile: '##TMPDIR##/i' });
-    expect(expandCommand('cmd', lookup, '/t')).toBe('A=9 cmd /t/i');
+    expect(expandCommand('cmd', lookup, '/t')).toBe("A=9 cmd '/t/i'");
   });
 
   it('leaves placeholders without a value and inserts $ patterns literally', () => {
-    expect(expandCommand('x ##INFILE## ##OUTFILE##', lookupOf({ outfile: '$&$1' }), '/t')).toBe('x ##INFILE## $&$1');
+    expect(expandCommand('x ##INFILE## ##OUTFILE##', lookupOf({ outfile: '$&$1' }), '/t')).toBe("x ##INFILE## '$&$1'");
   });
 });
 

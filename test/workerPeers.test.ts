@@ -198,12 +198,12 @@ describe('states received on the link', () => {
       { send: 'seti:run_iter:1' },
       { send: 'run:##INSTATEWAIT##cat ##TMPDIR##/0.state', expect: 'OK:RUNNING' },
     ]).then((answers) => answers.slice(3));
-    expect(running).toBe(`OK:RUNNING(echo hi | cat ${tmpDir}/0.state)`);
+    expect(running).toBe(`OK:RUNNING(echo hi | cat '${tmpDir}'/0.state)`);
     const state = Buffer.from([0x00, 0xff, 0xfe, 0x80, 0xc3, 0x28, 0x0a]);
     link.sendFrames(stateFrame(0, deflateSync(state)));
     await session.next();
     const raw = session.rawFrames.at(-1)!;
-    expect(raw.equals(Buffer.concat([Buffer.from('OK:RETVAL(0):OUTPUT('), state, Buffer.from(`):COMMAND(echo hi | cat ${tmpDir}/0.state)`)]))).toBe(true);
+    expect(raw.equals(Buffer.concat([Buffer.from('OK:RETVAL(0):OUTPUT('), state, Buffer.from(`):COMMAND(echo hi | cat '${tmpDir}'/0.state)`)]))).toBe(true);
     await quit(session, exit);
   });
 });
@@ -288,12 +288,12 @@ describe("mu's state placeholders", () => {
 
   it('name the input state and prev.ivf, and -S the state two back or 0.state with minimal_recode', async () => {
     const run = 'run:true ##INSTATESWITCH##';
-    expect(await runAll({ run_iter: 1, expect_statefile: 1 }, [run])).toEqual(['OK:RETVAL(0):OUTPUT():COMMAND(true -r -I DIR/0.state -p DIR/prev.ivf)']);
+    expect(await runAll({ run_iter: 1, expect_statefile: 1 }, [run])).toEqual(["OK:RETVAL(0):OUTPUT():COMMAND(true -r -I 'DIR'/0.state -p 'DIR'/prev.ivf)"]);
     expect(await runAll({ run_iter: 3, expect_statefile: 1 }, [run])).toEqual([
-      'OK:RETVAL(0):OUTPUT():COMMAND(true -r -I DIR/2.state -p DIR/prev.ivf -S DIR/1.state)',
+      "OK:RETVAL(0):OUTPUT():COMMAND(true -r -I 'DIR'/2.state -p 'DIR'/prev.ivf -S 'DIR'/1.state)",
     ]);
     expect(await runAll({ run_iter: 3, expect_statefile: 1, minimal_recode: 1 }, [run])).toEqual([
-      'OK:RETVAL(0):OUTPUT():COMMAND(true -r -I DIR/2.state -p DIR/prev.ivf -S DIR/0.state)',
+      "OK:RETVAL(0):OUTPUT():COMMAND(true -r -I 'DIR'/2.state -p 'DIR'/prev.ivf -S 'DIR'/0.state)",
     ]);
   });
 

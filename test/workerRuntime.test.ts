@@ -86,7 +86,7 @@ describe('runWorker over mutual TLS', () => {
     ]);
     const result = await exit;
     expect(got[2]).toBe(`OK:RETRIEVE(file:${storeDir}/clip/00000001.png)`);
-    expect(got[5]).toBe(`OK:RETVAL(0):OUTPUT():COMMAND(cp ${result.tmpDir}/00000001.png ${result.tmpDir}/00000000.y4m)`);
+    expect(got[5]).toBe(`OK:RETVAL(0):OUTPUT():COMMAND(cp '${result.tmpDir}/00000001.png' '${result.tmpDir}/00000000.y4m')`);
     expect(got[8]).toBe(`OK:UPLOAD(file:${storeDir}/out/00000000.y4m)`);
     expect(result).toMatchObject({ reason: 'quit', commands: 10, removedTmpDir: true });
     expect(await readFile(join(storeDir, 'out/00000000.y4m'), 'utf8')).toBe('pixels');
@@ -247,7 +247,7 @@ describe('runWorker in mode 0', () => {
     const event = parseEvent({ mode: 0, command: 'echo hi ##TMPDIR##', nonblock: 1 });
     const result = await runWorker(event, { tmpRoot });
     expect(result).toMatchObject({ reason: 'ran', removedTmpDir: true });
-    expect(result.answer).toBe(`OK:RETVAL(0):OUTPUT(hi ${result.tmpDir}\n):COMMAND(echo hi ${result.tmpDir})`);
+    expect(result.answer).toBe(`OK:RETVAL(0):OUTPUT(hi ${result.tmpDir}\n):COMMAND(echo hi '${result.tmpDir}')`);
     expect(await workerDirs()).toEqual([]);
   });
 });

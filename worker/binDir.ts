@@ -10,6 +10,7 @@
 import { chmod, readdir, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { packageBinDir } from '../common/packagePaths.js';
+import { shellQuote } from './shellQuote.js';
 
 /** Environment variable that overrides the folder found next to the code. */
 export const BIN_DIR_ENV = 'XC_ORCH_BIN_DIR';
@@ -52,10 +53,6 @@ export async function writeToolShims(binDir: string, shimDir: string, nodePath: 
     await chmod(shim, 0o755);
   }
   return names;
-}
-
-function shellQuote(text: string): string {
-  return `'${text.replaceAll("'", "'\\''")}'`;
 }
 
 /**

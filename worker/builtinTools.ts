@@ -5,8 +5,9 @@
  *
  * Only what is certainly a plain invocation of our own tool is served this way; everything else
  * goes to the shell as before. A command qualifies when, after template expansion,
- *  - it is a plain word list (letters, digits and `_ . / % : , + = @ -` only: no quotes,
- *    variables, globs, redirections, pipes, comments or `~`) whose first word is `png2y4m`;
+ *  - it is a plain word list (letters, digits and `_ . / % : , + = @ -`, quoted or escaped
+ *    text: no variables, globs, redirections, pipes, comments or `~`) whose first word is
+ *    `png2y4m` (as the worker writes it: quoted paths included);
  *  - it neither reads stdin (`-` as the input) nor writes stdout (`-o -`);
  *  - the `png2y4m` a shell would find on the run's PATH is the very file registered as ours (the
  *    worker's shim, or the Lambda package's wrapper), unchanged since first seen: a user's own
@@ -120,21 +121,51 @@ export function createBuiltinTools(options: BuiltinToolsOptions = {}): BuiltinTo
   };
 }
 
-/** Characters of a word that mean nothing to a POSIX shell anywhere in a word. */
-const PLAIN_WORD = /^[A-Za-z0-9_./%:,+=@-]+$/;
+/** Characters that mean nothing to a POSIX shell anywhere in a bare word. */
+const PLAIN_CHAR = /[A-Za-z0-9_./%:,+=@-]/;
+/** Characters a double-quoted part may hold and stay literal (no `$`, backquote, backslash, `"`). */
+const LITERAL_IN_DOUBLE = /^[^$`\\"]*$/;
 
 /**
  * The words of `command` if it is a plain word list, else undefined (anything a shell would
- * treat specially). Deliberately narrow: what is not recognised simply runs through the shell.
+ * treat specially). A word is made of plain characters, `'...'` parts, literal `"..."` parts
+ * and backslash-escaped characters, the forms worker/shellQuote.ts writes, so quoted paths still
+ * qualify. Deliberately narrow: what is not recognised simply runs through the shell.
  *
  * @example
- * plainWords('png2y4m -i -d -o /tmp/w/out.y4m /tmp/w/%08d.png') // ['png2y4m', '-i', ...]
- * plainWords('png2y4m -o out.y4m in.png > log')                  // undefined
+ * plainWords("png2y4m -i -d -o '/tmp/w 1/out.y4m' /tmp/w/%08d.png") // ['png2y4m', '-i', '-d', '-o', '/tmp/w 1/out.y4m', ...]
+ * plainWords('png2y4m -o out.y4m in.png > log')                     // undefined
  */
 export function plainWords(command: string): string[] | undefined {
-  const words = command.split(/[ \t]+/).filter((word) => word !== '');
-  if (words.length === 0 || !words.every((word) => PLAIN_WORD.test(word))) return undefined;
-  return words;
+  const words: string[] = [];
+  let word: string | undefined;
+  for (let i = 0; i < command.length; ) {
+    const char = command[i]!;
+    if (char === ' ' || char === '\t') {
+      if (word !== undefined) words.push(word);
+      word = undefined;
+      i++;
+    } else if (char === "'" || char === '"') {
+      const end = command.indexOf(char, i + 1);
+      if (end < 0) return undefined;
+      const part = command.slice(i + 1, end);
+      if (char === '"' && !LITERAL_IN_DOUBLE.test(part)) return undefined;
+      word = (word ?? '') + part;
+      i = end + 1;
+    } else if (char === '\\') {
+      const escaped = command[i + 1];
+      if (escaped === undefined || escaped === '\n') return undefined;
+      word = (word ?? '') + escaped;
+      i += 2;
+    } else if (PLAIN_CHAR.test(char)) {
+      word = (word ?? '') + char;
+      i++;
+    } else {
+      return undefined;
+    }
+  }
+  if (word !== undefined) words.push(word);
+  return words.length === 0 ? undefined : words;
 }
 
 /**

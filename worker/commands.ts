@@ -17,7 +17,9 @@ import { describeError } from '../common/errors.js';
 import { DEFAULT_BUCKET, openStore as openStoreDefault, type StoreOptions } from '../store/openStore.js';
 import type { ObjectStore } from '../store/store.js';
 import type { BuiltinTools } from './builtinTools.js';
+import { confinePath } from './confinePath.js';
 import { hashKey } from '../store/hashKey.js';
+import { ProcessGroups } from './processGroups.js';
 import { DEFAULT_MAX_OUTPUT_BYTES, runShell } from './runShell.js';
 import { expandCommand, substituteTmpDir, type TemplateLookup } from './template.js';
 import type { WorkerEvent } from './event.js';
@@ -49,6 +51,7 @@ export type InterpreterEvent = Partial<
     | 'send_statefile'
     | 'minimal_recode'
     | 'run_iter'
+    | 'files_outside_tmpdir'
   >
 >;
 
@@ -126,6 +129,8 @@ interface CommandContext {
   lookup: TemplateLookup;
   /** The function's own command (a bare `run:`). */
   readonly functionCommand: string | undefined;
+  /** Whether retrieve:/upload: files may be outside the temp dir (worker/confinePath.ts). */
+  readonly filesOutsideTmpDir: boolean;
   quit(): void;
   /** Run `job` in the foreground, or in the background if vals `nonblock` is on (see module doc). */
   perform(startAnswer: string, job: (signal: AbortSignal, background: boolean) => Promise<string | Buffer>): void | Promise<void>;
@@ -205,9 +210,10 @@ const COMMANDS: Readonly<Record<CommandName, CommandHandler>> = {
       c.answer(answers.fail(`could not compute download params: ${t}`));
       return;
     }
-    return c.perform(answers.retrieving(t.bucket, t.key, t.file), async () => {
+    return c.perform(answers.retrieving(t.bucket, t.key, t.file), async (signal) => {
       try {
-        await (await c.store(t.bucket)).download(t.key, t.path);
+        if (!c.filesOutsideTmpDir) await confinePath(c.tmpDir, t.path);
+        await (await c.store(t.bucket)).download(t.key, t.path, { signal });
         return answers.retrieve(t.bucket, t.key);
       } catch (error) {
         return answers.fail(`retrieving ${t.bucket}/${t.key}->${t.file}: ${describeError(error)}`);
@@ -221,13 +227,17 @@ const COMMANDS: Readonly<Record<CommandName, CommandHandler>> = {
       c.answer(answers.fail(`could not compute upload params: ${t}`));
       return;
     }
-    return c.perform(answers.uploading(t.file, t.bucket, t.key), async () => {
+    return c.perform(answers.uploading(t.file, t.bucket, t.key), async (signal) => {
       const fail = (why: string) => answers.fail(`uploading ${t.file}->${t.bucket}/${t.key}: ${why}`);
+      if (!c.filesOutsideTmpDir) {
+        const refused = await confinePath(c.tmpDir, t.path).then(() => undefined, (error: unknown) => describeError(error));
+        if (refused !== undefined) return fail(refused);
+      }
       // Checked here so the answer is the same for every store, S3 included.
       const isFile = await stat(t.path).then((s) => s.isFile(), () => false);
       if (!isFile) return fail(`no such file ${t.file}`);
       try {
-        await (await c.store(t.bucket)).upload(t.key, t.path);
+        await (await c.store(t.bucket)).upload(t.key, t.path, { signal });
         return answers.upload(t.bucket, t.key);
       } catch (error) {
         return fail(describeError(error));
@@ -321,12 +331,14 @@ class CommandInterpreter implements Interpreter, CommandContext {
   readonly vals = new Map<string, Val>();
   readonly tmpDir: string;
   readonly functionCommand: string | undefined;
+  readonly filesOutsideTmpDir: boolean;
   private currentState: InterpreterState = 'serving';
   private readonly queue: Buffer[] = [];
   private draining: Promise<void> | undefined;
   private pumping = false;
   private readonly jobs = new Set<Promise<void>>();
   private readonly abort = new AbortController();
+  private readonly groups = new ProcessGroups();
   private readonly stores = new Map<string, Promise<ObjectStore>>();
   private settledWaiters: Array<() => void> = [];
   private readonly log: Logger;
@@ -340,6 +352,7 @@ class CommandInterpreter implements Interpreter, CommandContext {
     const event = options.event;
     this.tmpDir = options.tmpDir;
     this.functionCommand = event.command;
+    this.filesOutsideTmpDir = event.files_outside_tmpdir === 1;
     this.log = options.logger ?? pino({ level: 'silent' });
     this.env = options.env ?? process.env;
     this.maxOutputBytes = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
@@ -389,6 +402,8 @@ class CommandInterpreter implements Interpreter, CommandContext {
     this.currentState = 'closed';
     this.queue.length = 0;
     this.abort.abort();
+    // Also what finished runs left in the background (`run:CMD &`): nothing outlives the worker.
+    this.groups.killAll();
     await Promise.allSettled([this.draining, ...this.jobs]);
     await Promise.all([this.options.builtinTools?.close(), this.peers.close()]);
     this.notifyIfSettled();
@@ -428,7 +443,7 @@ class CommandInterpreter implements Interpreter, CommandContext {
   }
 
   async runShell(command: string, signal: AbortSignal): ReturnType<typeof runShell> {
-    const options = { cwd: this.tmpDir, env: this.env, maxOutputBytes: this.maxOutputBytes, signal };
+    const options = { cwd: this.tmpDir, env: this.env, maxOutputBytes: this.maxOutputBytes, signal, groups: this.groups };
     return (await this.options.builtinTools?.tryRun(command, options)) ?? runShell(command, options);
   }
 

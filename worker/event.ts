@@ -56,6 +56,11 @@ export interface WorkerEvent {
   minimal_recode?: 0 | 1;
   /** Initial `run_iter` variable (default 0): which pass of the chain the next `run:` is. */
   run_iter?: number;
+  /**
+   * 1: `retrieve:`/`upload:` files may be anywhere the worker's user can write or read. Default 0:
+   * only inside the worker's temp dir (symlinks followed). Not a sandbox: `run:` is a shell.
+   */
+  files_outside_tmpdir?: 0 | 1;
   /** Exit cleanly after this many seconds without a command (default 300). */
   idle_timeout_s?: number;
   /** Largest frame accepted from the coordinator, in bytes (default 64 MiB). */

@@ -13,6 +13,8 @@ export const DEFAULT_PORT = 13579;
 export const DEFAULT_REGION = 'us-east-1';
 /** An idle worker (no command for this long) exits cleanly. */
 export const DEFAULT_IDLE_TIMEOUT_S = 300;
+/** Node's timers hold at most 2^31-1 ms; a longer delay fires at once, so the field is bounded. */
+export const MAX_IDLE_TIMEOUT_S = Math.floor((2 ** 31 - 1) / 1000);
 
 const SECRET_FIELDS = ['cacert', 'wrkcert', 'wrkkey'] as const;
 const TEXT_FIELDS = ['command', 'infile', 'outfile', 'quality', 'vars', 'args', 's3endpoint', 'srvname'] as const;
@@ -27,6 +29,7 @@ const FLAG_DEFAULTS = {
   send_statefile: 0,
   minimal_recode: 0,
   link_tools: 0,
+  files_outside_tmpdir: 0,
 } as const;
 
 /**
@@ -96,7 +99,9 @@ export function parseEvent(value: unknown): WorkerEvent {
   }
 
   const idle = input.idle_timeout_s === undefined ? DEFAULT_IDLE_TIMEOUT_S : input.idle_timeout_s;
-  if (typeof idle !== 'number' || !(idle > 0) || !Number.isFinite(idle)) problems.push('idle_timeout_s must be a positive number of seconds');
+  if (typeof idle !== 'number' || !(idle > 0) || !(idle <= MAX_IDLE_TIMEOUT_S)) {
+    problems.push(`idle_timeout_s must be a positive number of seconds, at most ${MAX_IDLE_TIMEOUT_S} (about 24 days)`);
+  }
   const runIter = input.run_iter === undefined ? undefined : toInteger(input.run_iter);
   if (input.run_iter !== undefined && runIter === undefined) problems.push('run_iter must be a non-negative integer');
   const maxFrame = input.max_frame_bytes === undefined ? undefined : toInteger(input.max_frame_bytes);

@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import { describeError } from '../common/errors.js';
 import { OutputTail } from './outputTail.js';
+import type { ProcessGroups } from './processGroups.js';
 
 /** Default bound on the output kept per command (64 KiB). */
 export const DEFAULT_MAX_OUTPUT_BYTES = 64 * 1024;
@@ -19,6 +20,8 @@ export interface RunShellOptions {
   maxOutputBytes: number;
   /** Aborting kills the command's whole process group. */
   signal?: AbortSignal;
+  /** Where the command's process group is recorded, to be ended with the worker. */
+  groups?: ProcessGroups;
 }
 
 export interface ShellResult {
@@ -48,13 +51,14 @@ export function runShell(command: string, options: RunShellOptions): Promise<She
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
+    if (child.pid !== undefined) options.groups?.add(child.pid);
+    // The group, not only the shell: a background child may hold the output pipe open after it exits.
     const kill = () => {
-      if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
-        try {
-          process.kill(-child.pid, 'SIGKILL');
-        } catch {
-          // Already gone.
-        }
+      if (child.pid === undefined) return;
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // Already gone.
       }
     };
     options.signal?.addEventListener('abort', kill, { once: true });
@@ -65,6 +69,7 @@ export function runShell(command: string, options: RunShellOptions): Promise<She
       if (settled) return;
       settled = true;
       options.signal?.removeEventListener('abort', kill);
+      if (child.pid !== undefined) options.groups?.settled(child.pid);
       resolve(result);
     };
     child.on('error', (error) => {

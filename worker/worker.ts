@@ -11,11 +11,11 @@
 import { mkdir, mkdtemp, realpath, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect, type ConnectionOptions, type TLSSocket } from 'node:tls';
+import { connect, createSecureContext, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { pino, type Logger } from 'pino';
 import { DEFAULT_MAX_FRAME_BYTES, encodeFrame, FrameDecoder } from '../protocol/frame.js';
 import { answers, helloFrame } from '../protocol/messages.js';
-import { describeError } from '../common/errors.js';
+import { ConfigError, describeError } from '../common/errors.js';
 import { packageBinDir } from '../common/packagePaths.js';
 import { findBinDir, pathWithBin, writeToolShims } from './binDir.js';
 import { createBuiltinTools } from './builtinTools.js';
@@ -64,6 +64,7 @@ export type WorkerExitReason =
   | 'connect' // the connection never came up (refused, TLS verification failed, timeout)
   | 'protocol' // the coordinator sent a malformed or oversize frame
   | 'idle' // no command for the idle timeout
+  | 'setup' // the temp dir or the tool shims in it could not be made (a full disk, a bad tmpRoot)
   | 'stopped' // the caller aborted (the CLI does on SIGTERM/SIGINT)
   | 'ran'; // mode 0: the command ran once
 
@@ -118,8 +119,8 @@ function compile(event: WorkerEvent, options: WorkerOptions): CompiledOptions {
 }
 
 /**
- * Run one worker to its end. Never rejects for connection or protocol trouble (that is the exit
- * record's `reason`); rejects only if the temp dir or the tool shims in it cannot be made.
+ * Run one worker to its end. Never rejects: every end, a temp dir or tool shims that cannot be
+ * made (`setup`) and unusable TLS material (`connect`) included, is the exit record's `reason`.
  *
  * @example
  * const exit = await runWorker(parseEvent(JSON.parse(payload)));
@@ -127,24 +128,47 @@ function compile(event: WorkerEvent, options: WorkerOptions): CompiledOptions {
  */
 export async function runWorker(event: WorkerEvent, options: WorkerOptions = {}): Promise<WorkerExit> {
   const compiled = compile(event, options);
-  const tmpDir = await mkdtemp(join(compiled.tmpRoot, 'xc-worker-'));
+  let tmpDir: string;
+  try {
+    tmpDir = await mkdtemp(join(compiled.tmpRoot, 'xc-worker-'));
+  } catch (error) {
+    const detail = `cannot make a temp dir in ${compiled.tmpRoot}: ${describeError(error)}`;
+    return { reason: 'setup', detail, commands: 0, tmpDir: '', removedTmpDir: false };
+  }
   compiled.log.debug({ tmpDir, mode: event.mode }, 'worker starting');
   let result: Outcome;
   let removedTmpDir = false;
   try {
-    const tools = await prepareToolDirs(compiled.binDir, tmpDir);
-    if (event.link_tools) await linkTools(tools.dirs, tmpDir);
-    const png2y4mPath = compiled.png2y4mPath ?? tools.ownPng2y4m;
-    const context: RunContext = { event, compiled, tmpDir, path: pathWithBin(tools.dirs, compiled.env.PATH), png2y4mPath };
-    result = event.mode === 0 ? await runOnce(context) : await serve(context);
+    result = await runIn(tmpDir, event, compiled);
   } finally {
-    if (event.rm_tmpdir) {
-      await rm(tmpDir, { recursive: true, force: true, maxRetries: 2 });
-      removedTmpDir = true;
-    }
+    if (event.rm_tmpdir) removedTmpDir = await removeTmpDir(tmpDir, compiled.log);
   }
   compiled.log.debug({ reason: result.reason, detail: result.detail }, 'worker finished');
   return { ...result, tmpDir, removedTmpDir };
+}
+
+async function runIn(tmpDir: string, event: WorkerEvent, compiled: CompiledOptions): Promise<Outcome> {
+  let tools: ToolDirs;
+  try {
+    tools = await prepareToolDirs(compiled.binDir, tmpDir);
+    if (event.link_tools) await linkTools(tools.dirs, tmpDir);
+  } catch (error) {
+    // No connection exists yet to answer on (a full disk, typically): the exit record says why.
+    return { reason: 'setup', detail: `cannot write the tool shims in ${tmpDir}: ${describeError(error)}`, commands: 0 };
+  }
+  const png2y4mPath = compiled.png2y4mPath ?? tools.ownPng2y4m;
+  const context: RunContext = { event, compiled, tmpDir, path: pathWithBin(tools.dirs, compiled.env.PATH), png2y4mPath };
+  return event.mode === 0 ? runOnce(context) : serve(context);
+}
+
+async function removeTmpDir(tmpDir: string, log: Logger): Promise<boolean> {
+  try {
+    await rm(tmpDir, { recursive: true, force: true, maxRetries: 2 });
+    return true;
+  } catch (error) {
+    log.warn({ tmpDir, err: describeError(error) }, 'could not remove the temp dir');
+    return false;
+  }
 }
 
 type Outcome = Omit<WorkerExit, 'tmpDir' | 'removedTmpDir'>;
@@ -163,7 +187,12 @@ interface RunContext {
  * The folders to put first on PATH: shims for `bin/NAME.js` tools (see binDir.ts), then bin/
  * itself; and the png2y4m shim if it runs the package's own tool (not one in another folder).
  */
-async function prepareToolDirs(binDir: string | undefined, tmpDir: string): Promise<{ dirs: string[]; ownPng2y4m?: string }> {
+interface ToolDirs {
+  dirs: string[];
+  ownPng2y4m?: string;
+}
+
+async function prepareToolDirs(binDir: string | undefined, tmpDir: string): Promise<ToolDirs> {
   if (binDir === undefined) return { dirs: [] };
   const shimDir = join(tmpDir, SHIM_DIR_NAME);
   await mkdir(shimDir);
@@ -226,6 +255,11 @@ async function runOnce(context: RunContext): Promise<Outcome> {
 function serve(context: RunContext): Promise<Outcome> {
   const { event, compiled } = context;
   const { log } = compiled;
+  try {
+    checkTlsMaterial(event);
+  } catch (error) {
+    return Promise.resolve({ reason: 'connect', detail: describeError(error), commands: 0 });
+  }
   return new Promise<Outcome>((resolveOutcome) => {
     let commands = 0;
     let connected = false;
@@ -325,4 +359,23 @@ function serve(context: RunContext): Promise<Outcome> {
       }
     });
   });
+}
+
+/**
+ * Try the event's CA, certificate and key before dialling, so that a malformed PEM body is one line
+ * naming the field (OpenSSL's reason only, never the text) instead of a throw.
+ */
+function checkTlsMaterial(event: WorkerEvent): void {
+  for (const [field, material] of [['wrkcert', { cert: event.wrkcert }], ['wrkkey', { key: event.wrkkey }]] as const) {
+    try {
+      createSecureContext(material);
+    } catch (error) {
+      throw new ConfigError(`${field} in the event is not a usable PEM ${field === 'wrkkey' ? 'private key' : 'certificate'}: ${describeError(error)}`, { cause: error });
+    }
+  }
+  try {
+    createSecureContext({ ca: event.cacert, cert: event.wrkcert, key: event.wrkkey });
+  } catch (error) {
+    throw new ConfigError(`the event's TLS material is unusable (cacert, wrkcert, wrkkey): ${describeError(error)}`, { cause: error });
+  }
 }
