@@ -22,6 +22,7 @@ import { CreateFunctionCommand, GetFunctionCommand, LambdaClient, waitUntilFunct
 import { build } from 'esbuild';
 import yazl from 'yazl';
 import { MANIFEST_FILE, type LambdaManifest } from '../../worker/lambdaHandler.js';
+import { quietAwsSdkNodeNotice } from '../../common/awsSdkNotice.js';
 import { ConfigError, describeError } from '../../common/errors.js';
 import { resolveEndpointOverride } from '../launch/lambdaLauncher.js';
 import { functionCopyNames } from './functionCopies.js';
@@ -442,6 +443,7 @@ export async function buildPackage(options: CompiledLambdaizeOptions): Promise<B
  * the error names it and the copies already created, which are left in place.
  */
 export async function deployFunctions(options: CompiledLambdaizeOptions, built: BuiltPackage, maxWaitS = 300): Promise<FunctionConfiguration[]> {
+  quietAwsSdkNodeNotice();
   const client = new LambdaClient({ region: options.region, ...(options.endpoint ? { endpoint: options.endpoint } : {}) });
   const { functions } = options;
   const notCreated = (index: number, error: unknown) => {

@@ -27,6 +27,7 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import { pino, type Logger } from 'pino';
+import { quietAwsSdkNodeNotice } from '../../common/awsSdkNotice.js';
 import { ConfigError, describeError } from '../../common/errors.js';
 import { functionCopyNames } from '../lambda/functionCopies.js';
 import { NodeSha256 } from '../lambda/nodeSha256.js';
@@ -283,6 +284,8 @@ class LambdaInvoker implements LambdaLauncher {
   private readonly credentials: AwsCredentialIdentityProvider;
 
   constructor(private readonly options: CompiledLambdaLauncherOptions) {
+    // Before the credential chain and the endpoint rules make any SDK client.
+    quietAwsSdkNodeNotice();
     // Resolved once and shared by every signer; re-resolved only when they expire.
     this.credentials = memoizeCredentials(options.credentials);
   }
