@@ -19,8 +19,8 @@ AWS credentials come from the SDK's standard chain (env, profile, SSO, role).
 
   --builtin NAME          pack our own tool instead of an executable (${BUILTINS.join(', ')})
   --name NAME             function name                     [executable name + random suffix]
-  --copies K              create K identical functions NAME-0 .. NAME-(K-1), to start
-                          more than 1,000 workers per 10 s (Lambda's per-function limit) [1]
+  --copies K              K copies NAME-0 .. NAME-(K-1)     [1]
+                          (Lambda starts at most 1,000 workers per 10 s per function)
   --memory MB             memory size                       [${LAMBDAIZE_DEFAULTS.memoryMb}]
   --timeout S             timeout in seconds                [${LAMBDAIZE_DEFAULTS.timeoutS}]
   --region REGION         region                            [env AWS_REGION, else ${LAMBDAIZE_DEFAULTS.region}]
