@@ -1,19 +1,26 @@
 /**
  * bench/launch: how fast one process can start Lambda workers. Run by hand: `npm run bench:launch`
  * (optional arguments: counts, e.g. `npm run bench:launch -- 1000 5000 20000`, and `--client sdk|baseline|xc`
- * to run one client only, e.g. under `node --cpu-prof`).
+ * to run one client only, e.g. under `node --cpu-prof`; `--scaling` for the second part only).
  *
  * The fake Lambda runs in a child process in `instant` mode (202 at once, body not parsed), so
- * the CPU measured here is the client's alone. Three clients send the same Invoke requests
- * (same payload, same concurrency, keep-alive sockets), in the same run:
+ * the CPU measured here is the client's alone.
+ *
+ * Part 1, clients, against a fake Lambda without scaling limit. Three clients send the same
+ * Invoke requests (same payload, same concurrency, keep-alive sockets), in the same run:
  *   - sdk:      `LambdaClient.send(new InvokeCommand(...))`, maxAttempts 1, keep-alive agent;
  *   - baseline: plain `node:http` with SigV4 from `@smithy/signature-v4`, signed as sent;
  *   - xc-orch:  `createLambdaLauncher` (runtime/launch/lambdaLauncher.ts).
  * Reported per client: invocations/s, skew (first to last accepted), client CPU per invocation.
+ *
+ * Part 2, Lambda's per-function scaling limit (1,000 new execution environments per 10 s, the
+ * fixture's default): the time for 5,000 workers to start through the launcher with one function
+ * (the baseline) and with 5 copies of it, each against a fresh fake Lambda.
  * Figures go to BENCHMARKS.md.
  */
 import { spawn } from 'node:child_process';
 import http from 'node:http';
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
@@ -22,7 +29,7 @@ import { createLambdaLauncher } from '../runtime/launch/lambdaLauncher.js';
 import { NodeSha256 } from '../runtime/lambda/nodeSha256.js';
 import { invocationPayload, type LaunchRequest } from '../runtime/launch/launcher.js';
 import type { WorkerEvent } from '../worker/event.js';
-import { startLambdaFixture } from '../test/support/lambdaFixture.js';
+import { LAMBDA_SCALING_LIMIT, startLambdaFixture, type ScalingLimit } from '../test/support/lambdaFixture.js';
 
 const FUNCTION = 'bench';
 const REGION = 'us-east-1';
@@ -155,8 +162,8 @@ async function runOurs(endpoint: string, requests: LaunchRequest[]): Promise<Res
 }
 
 /** The fixture in its own process, so that its CPU is not counted as the client's. */
-async function startFixtureProcess(): Promise<{ endpoint: string; stop: () => void }> {
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--serve-fixture'], { stdio: ['ignore', 'pipe', 'inherit'] });
+async function startFixtureProcess(scaling: ScalingLimit | false): Promise<{ endpoint: string; stop: () => void }> {
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--serve-fixture', JSON.stringify(scaling)], { stdio: ['ignore', 'pipe', 'inherit'] });
   const endpoint = await new Promise<string>((resolve, reject) => {
     child.stdout!.once('data', (chunk: Buffer) => resolve(chunk.toString().trim()));
     child.once('exit', (code) => reject(new Error(`fixture exited with ${code}`)));
@@ -164,17 +171,74 @@ async function startFixtureProcess(): Promise<{ endpoint: string; stop: () => vo
   return { endpoint, stop: () => child.kill() };
 }
 
+interface ScalingResult {
+  copies: number;
+  count: number;
+  ok: number;
+  startS: number;
+  attempts: number;
+  throttled: number;
+  /** What the limit allows at best: all at once up to 1,000 per copy, then 100/s per copy. */
+  boundS: number;
+}
+
+/** Time for `count` workers to start through the launcher over `copies` functions, against a fresh limited fake Lambda. */
+async function runScaling(count: number, copies: number): Promise<ScalingResult> {
+  const fixture = await startFixtureProcess(LAMBDA_SCALING_LIMIT);
+  try {
+    const launcher = createLambdaLauncher({
+      functionName: FUNCTION,
+      functionCopies: copies,
+      regions: [REGION],
+      endpoint: fixture.endpoint,
+      concurrency: CONCURRENCY,
+      credentials: async () => credentials,
+      deadlineMs: 120_000,
+    });
+    let ok = 0;
+    const requests = Array.from({ length: count }, (_, invocation) => ({ invocation, event: event() }));
+    await launcher.launch(requests, (report) => {
+      if (report.type === 'accepted') ok++;
+    });
+    await launcher.stop();
+    const summary = launcher.lastSummary()!;
+    const { environments, perMs } = LAMBDA_SCALING_LIMIT;
+    const boundS = Math.max(0, count - copies * environments) / ((copies * environments) / perMs) / 1000;
+    return { copies, count, ok, startS: summary.elapsedMs / 1000, attempts: summary.attempts, throttled: summary.throttled, boundS };
+  } finally {
+    fixture.stop();
+  }
+}
+
+async function scalingPart(): Promise<void> {
+  const count = 5000;
+  const rows = [await runScaling(count, 1), await runScaling(count, 5)];
+  const baseline = rows[0]!.startS;
+  process.stdout.write(
+    `\nLambda's scaling limit in the fake Lambda: ${LAMBDA_SCALING_LIMIT.environments} new execution environments per ${LAMBDA_SCALING_LIMIT.perMs / 1000} s per function\n\n`,
+  );
+  process.stdout.write('| workers | functions | started | time to start all (s) | vs 1 function | bound of the limit (s) | requests | throttled |\n|---:|---:|---:|---:|---:|---:|---:|---:|\n');
+  for (const row of rows) {
+    process.stdout.write(
+      `| ${row.count} | ${row.copies} | ${row.ok} | ${row.startS.toFixed(2)} | ${(row.startS / baseline).toFixed(3)}x | ${row.boundS.toFixed(1)} | ${row.attempts} | ${row.throttled} |\n`,
+    );
+  }
+}
+
 async function main(): Promise<void> {
   if (process.argv.includes('--serve-fixture')) {
-    const fixture = await startLambdaFixture({ mode: 'instant' });
+    const scaling = JSON.parse(process.argv[process.argv.indexOf('--serve-fixture') + 1]!) as ScalingLimit | false;
+    const fixture = await startLambdaFixture({ mode: 'instant', scaling });
     process.stdout.write(`${fixture.endpoint}\n`);
     return;
   }
   const args = process.argv.slice(2);
+  process.stdout.write(`node ${process.version}, ${os.availableParallelism()} CPUs, concurrency ${CONCURRENCY}, fake Lambda in a separate process (instant 202)\n`);
+  if (args.includes('--scaling')) return scalingPart();
   const only = args.includes('--client') ? args[args.indexOf('--client') + 1] : undefined;
   const counts = args.map(Number).filter((n) => n > 0);
   const sizes = counts.length > 0 ? counts : [1000, 5000];
-  const fixture = await startFixtureProcess();
+  const fixture = await startFixtureProcess(false);
   const named = { sdk: runSdk, baseline: runBaseline, xc: runOurs } as const;
   const clients = only ? [named[only as keyof typeof named]] : Object.values(named);
   if (clients.some((client) => client === undefined)) throw new Error(`--client must be one of ${Object.keys(named).join(', ')}`);
@@ -187,11 +251,12 @@ async function main(): Promise<void> {
   }
   fixture.stop();
   const payload = Buffer.byteLength(invocationPayload({ invocation: 0, event: event() }));
-  process.stdout.write(`node ${process.version}, concurrency ${CONCURRENCY}, payload ${payload} bytes, fake Lambda in a separate process (instant 202)\n\n`);
+  process.stdout.write(`\nClients, no scaling limit, payload ${payload} bytes\n\n`);
   process.stdout.write('| invocations | client | accepted | invocations/s | skew (ms) | client CPU per invocation (ms) |\n|---:|---|---:|---:|---:|---:|\n');
   for (const row of rows) {
     process.stdout.write(`| ${row.count} | ${row.client} | ${row.ok} | ${Math.round(row.perSecond)} | ${Math.round(row.skewMs)} | ${row.cpuMsPerInvocation.toFixed(3)} |\n`);
   }
+  if (!only) await scalingPart();
 }
 
 await main();

@@ -14,11 +14,13 @@ export const LAMBDAIZE_HELP = `Usage: xc-orch lambdaize [options] EXECUTABLE [PR
 Builds a zip with the worker runtime (one esbuild bundle, handler index.handler), the executable
 and extra files in bin/ (first on the worker's PATH), and the command template
 'PRE_ARGS EXECUTABLE POST_ARGS' that a bare run: executes; then creates the Lambda function,
-waits until it is Active and prints {"zip", ..., "function": <its description>} as JSON.
+waits until it is Active and prints {"zip", ..., "functions": [<its description>]} as JSON.
 AWS credentials come from the SDK's standard chain (env, profile, SSO, role).
 
   --builtin NAME          pack our own tool instead of an executable (${BUILTINS.join(', ')})
   --name NAME             function name                     [executable name + random suffix]
+  --copies K              K copies NAME-0 .. NAME-(K-1)     [1]
+                          (Lambda starts at most 1,000 workers per 10 s per function)
   --memory MB             memory size                       [${LAMBDAIZE_DEFAULTS.memoryMb}]
   --timeout S             timeout in seconds                [${LAMBDAIZE_DEFAULTS.timeoutS}]
   --region REGION         region                            [env AWS_REGION, else ${LAMBDAIZE_DEFAULTS.region}]
@@ -35,7 +37,7 @@ Limits checked before uploading: 50 MiB zipped (direct upload), 250 MiB unzipped
 Exit status: 0 on success, 1 when building or creating failed, 2 for bad options.
 `;
 
-const VALUE_OPTIONS = new Set(['--builtin', '--name', '--memory', '--timeout', '--region', '--role', '--runtime', '--out', '--lambda-endpoint']);
+const VALUE_OPTIONS = new Set(['--builtin', '--name', '--copies', '--memory', '--timeout', '--region', '--role', '--runtime', '--out', '--lambda-endpoint']);
 
 /**
  * Options come before EXECUTABLE; everything from EXECUTABLE on is positional, so that PRE_ARGS
@@ -61,6 +63,7 @@ export function parseLambdaizeArgs(args: string[]): LambdaizeOptions | 'help' {
     options: {
       builtin: { type: 'string' },
       name: { type: 'string' },
+      copies: { type: 'string' },
       memory: { type: 'string' },
       timeout: { type: 'string' },
       region: { type: 'string' },
@@ -83,6 +86,7 @@ export function parseLambdaizeArgs(args: string[]): LambdaizeOptions | 'help' {
     postArgs,
     extraFiles,
     name: values.name,
+    copies: intOption('--copies', values.copies),
     memoryMb: intOption('--memory', values.memory),
     timeoutS: intOption('--timeout', values.timeout),
     region: values.region,
@@ -112,6 +116,7 @@ export async function run(args: string[]): Promise<number> {
     const result = await lambdaize(options);
     for (const warning of result.warnings) process.stderr.write(`xc-orch lambdaize: warning: ${warning}\n`);
     process.stderr.write(`wrote ${result.zip} (${result.zippedBytes} bytes zipped, ${result.unzippedBytes} unzipped)\n`);
+    if (result.functions) process.stderr.write(`created ${result.functions.map((fn) => fn.FunctionName).join(', ')}\n`);
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     return 0;
   } catch (error) {

@@ -25,6 +25,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { pino, type Logger } from 'pino';
+import { quietAwsSdkNodeNotice } from '../common/awsSdkNotice.js';
 import { ConfigError, StoreError, describeError, type StoreErrorCode } from '../common/errors.js';
 import { tempName } from './localStore.js';
 import { compileRetry, withRetry, type RetryOptions, type RetryPolicy } from './retry.js';
@@ -127,6 +128,7 @@ export class S3Store implements ObjectStore {
     this.bucket = bucket;
     this.name = bucket;
     this.config = compileS3Options(options);
+    quietAwsSdkNodeNotice();
     this.client = new S3Client({
       ...(this.config.region ? { region: this.config.region } : {}),
       ...(this.config.endpoint ? { endpoint: this.config.endpoint, forcePathStyle: true } : {}),

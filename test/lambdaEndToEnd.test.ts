@@ -19,6 +19,7 @@ import { LocalStore } from '../store/localStore.js';
 import { createLogger } from '../common/logger.js';
 import { compileRunOptions } from '../runtime/coordinator/runOptions.js';
 import { seedClip } from '../cli/demo.js';
+import { IN_PROCESS_ENV } from '../worker/builtinTools.js';
 import { startLambdaFixture, type LambdaFixture } from './support/lambdaFixture.js';
 
 const ROLE = 'arn:aws:iam::123456789012:role/xc-orch-e2e';
@@ -59,7 +60,7 @@ describe('png2y4m on the fake Lambda', () => {
     vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIDE2E');
     vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'e2e-secret');
     const deployed = await lambdaize({ builtin: 'png2y4m', role: ROLE, region: 'us-east-1', endpoint: fixture.endpoint, outDir: dir }, process.env);
-    const functionName = deployed.function!.FunctionName!;
+    const functionName = deployed.functions![0]!.FunctionName!;
 
     const localStore = await seededStore('local');
     const local = await executeJob(compileRunOptions({ parts: PARTS, frames: FRAMES, video: 'clip', bucket: localStore.name, port: 0, quiet: true }));
@@ -83,8 +84,10 @@ describe('png2y4m on the fake Lambda', () => {
     for (const run of runs) expect(JSON.parse(run.stdout), run.stderr).toMatchObject({ ok: true, reason: 'quit' });
   });
 
-  it('`xc-orch run png2y4m --launcher lambda` from the command line, with half the Invokes throttled', async () => {
-    fixture = await startLambdaFixture({ mode: 'run', throttleShare: 0.5, seed: 5 });
+  it('`xc-orch run png2y4m --launcher lambda` from the command line, with half the Invokes throttled, every frame through bin/png2y4m', async () => {
+    // XC_PNG2Y4M_INPROCESS=0: each frame runs the zip's bin/png2y4m wrapper and bundle through the
+    // shell, the path that a broken wrapper breaks (issue 15); the test above converts in-process.
+    fixture = await startLambdaFixture({ mode: 'run', throttleShare: 0.5, seed: 5, handlerEnv: { [IN_PROCESS_ENV]: '0' } });
     vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIDE2E');
     vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'e2e-secret');
     vi.stubEnv('AWS_REGION', 'us-east-1');
@@ -92,7 +95,7 @@ describe('png2y4m on the fake Lambda', () => {
     const deployed = await lambdaize({ builtin: 'png2y4m', role: ROLE, region: 'us-east-1', endpoint: fixture.endpoint, outDir: dir }, env);
     const store = await seededStore('cli');
     const { code, stdout, stderr } = await runCli(
-      ['run', 'png2y4m', '--launcher', 'lambda', '-l', deployed.function!.FunctionName!, '--lambda-endpoint', fixture.endpoint,
+      ['run', 'png2y4m', '--launcher', 'lambda', '-l', deployed.functions![0]!.FunctionName!, '--lambda-endpoint', fixture.endpoint,
         '--host', '127.0.0.1', '-t', '0', '-n', String(PARTS), '-f', String(FRAMES), '-v', 'clip', '-b', store.name],
       env,
     );

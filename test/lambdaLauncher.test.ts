@@ -20,7 +20,8 @@ import {
 } from '../runtime/launch/lambdaLauncher.js';
 import type { LaunchReport, LaunchRequest } from '../runtime/launch/launcher.js';
 import type { WorkerEvent } from '../worker/event.js';
-import { startLambdaFixture, type LambdaFixture } from './support/lambdaFixture.js';
+import { functionCopyNames } from '../runtime/lambda/functionCopies.js';
+import { LAMBDA_SCALING_LIMIT, startLambdaFixture, type LambdaFixture } from './support/lambdaFixture.js';
 
 const FUNCTION = 'png2y4m-test';
 const SECRET = 'fixture-secret-never-to-be-seen';
@@ -155,6 +156,38 @@ describe('lambda launcher', () => {
     expect(fixture.invocations).toHaveLength(9);
   });
 
+  it('spreads the invocations over the copies of the function and the regions', async () => {
+    fixture = await startLambdaFixture({ mode: 'record' });
+    const names = ['png2y4m-test-0', 'png2y4m-test-1', 'png2y4m-test-2'];
+    const regions = ['us-east-1', 'eu-west-1'];
+    for (const name of names) for (const region of regions) fixture.addFunction(name, region);
+    const { reports } = await launch({ endpoint: fixture.endpoint, regions, functionCopies: 3 }, requests(12));
+    expect([...byInvocation(reports, 12).values()].every((r) => r.type === 'accepted')).toBe(true);
+    const seen = fixture.invocations.map((call) => [(call.payload as { id: number }).id, call.region, call.functionName] as const).sort((a, b) => a[0] - b[0]);
+    // Invocation k: region k mod 2, copy floor(k / 2) mod 3; every (region, copy) pair twice.
+    expect(seen).toEqual(Array.from({ length: 12 }, (_, k) => [k, regions[k % 2], names[Math.floor(k / 2) % 3]]));
+  });
+
+  it("starts past one function's scaling limit with copies, where one function alone is refused", async () => {
+    // A limit that does not refill within the test: 10 new environments per function, then 429.
+    fixture = await startLambdaFixture({ mode: 'record', scaling: { environments: 10, perMs: 3_600_000 } });
+    fixture.addFunction(FUNCTION);
+    for (let copy = 0; copy < 3; copy++) fixture.addFunction(`${FUNCTION}-${copy}`);
+    const fast = { endpoint: fixture.endpoint, baseDelayMs: 5, maxDelayMs: 20, deadlineMs: 300 };
+    const alone = byInvocation((await launch(fast, requests(30))).reports, 30);
+    expect([...alone.values()].filter((r) => r.type === 'accepted')).toHaveLength(10);
+    for (const report of alone.values()) {
+      if (report.type === 'failed') expect(report.reason).toMatch(/launch deadline 0\.3 s.*throttled.*429 TooManyRequestsException: Rate Exceeded/);
+    }
+    expect(fixture.counts.scalingThrottled).toBe(fixture.counts.throttled);
+    const throttledAlone = fixture.counts.throttled;
+    expect(throttledAlone).toBeGreaterThanOrEqual(20);
+
+    const copies = byInvocation((await launch({ ...fast, functionCopies: 3 }, requests(30))).reports, 30);
+    expect([...copies.values()].every((r) => r.type === 'accepted')).toBe(true);
+    expect(fixture.counts.throttled).toBe(throttledAlone);
+  });
+
   it('reports a network failure with its cause once the deadline has passed', async () => {
     const port = await closedPort();
     const { reports } = await launch({ endpoint: `http://127.0.0.1:${port}`, baseDelayMs: 10, maxDelayMs: 30, deadlineMs: 150 }, requests(3));
@@ -238,9 +271,25 @@ describe('lambda launcher options and answers', () => {
     expect(() => compileLambdaLauncherOptions({ functionName: 'f', concurrency: 0 })).toThrow(/concurrency/);
     expect(() => compileLambdaLauncherOptions({ functionName: 'f', endpoint: 'not a url' })).toThrow(/not a URL/);
     expect(() => compileLambdaLauncherOptions({ functionName: 'f', endpoint: 'ftp://x' })).toThrow(/http/);
+    expect(() => compileLambdaLauncherOptions({ functionName: 'f', functionCopies: 0 })).toThrow(/copies must be a whole number from 1 to 100, got 0/);
+    expect(() => compileLambdaLauncherOptions({ functionName: 'f:prod', functionCopies: 2 })).toThrow(/copies of "f:prod" cannot be named.*without a version or alias/);
     const compiled = compileLambdaLauncherOptions({ functionName: 'f' }, {});
-    expect(compiled).toMatchObject({ regions: ['us-east-1'], concurrency: 128, endpoint: undefined, maxPayloadBytes: 262_144 });
+    expect(compiled).toMatchObject({ functions: ['f'], regions: ['us-east-1'], concurrency: 128, endpoint: undefined, maxPayloadBytes: 262_144 });
     expect(compiled.retry).toMatchObject({ baseDelayMs: 50, maxDelayMs: 2_000, deadlineMs: 60_000 });
+  });
+
+  it('names the copies of a function, or of its ARN', () => {
+    expect(functionCopyNames('f', 1)).toEqual(['f']);
+    expect(functionCopyNames('f:prod', 1)).toEqual(['f:prod']);
+    expect(functionCopyNames('png2y4m-1a2b', 2)).toEqual(['png2y4m-1a2b-0', 'png2y4m-1a2b-1']);
+    expect(functionCopyNames('arn:aws:lambda:eu-west-1:123456789012:function:f', 2)).toEqual([
+      'arn:aws:lambda:eu-west-1:123456789012:function:f-0',
+      'arn:aws:lambda:eu-west-1:123456789012:function:f-1',
+    ]);
+    expect(functionCopyNames('123456789012:function:f', 2)).toEqual(['123456789012:function:f-0', '123456789012:function:f-1']);
+    expect(() => functionCopyNames('arn:aws:lambda:eu-west-1:123456789012:function:f:7', 2)).toThrow(/without a version or alias/);
+    expect(() => functionCopyNames('f', 1.5)).toThrow(/whole number/);
+    expect(() => functionCopyNames('f', 101)).toThrow(/from 1 to 100, got 101/);
   });
 
   it('finds the endpoint in the standard environment, the option first', () => {
@@ -285,6 +334,53 @@ describe('lambda fixture', () => {
     expect(unsigned.headers.get('x-amzn-errortype')).toBe('IncompleteSignatureException');
     expect(fixture.counts.unsigned).toBe(1);
     expect(fixture.invocations).toHaveLength(1);
+  });
+
+  it("has Lambda's per-function scaling limit by default: 1,000 new execution environments per 10 s", async () => {
+    expect(LAMBDA_SCALING_LIMIT).toEqual({ environments: 1_000, perMs: 10_000 });
+    fixture = await startLambdaFixture({ mode: 'instant' });
+    const started = performance.now();
+    const { summary } = await launch({ endpoint: fixture.endpoint, baseDelayMs: 5, maxDelayMs: 10, deadlineMs: 50 }, requests(1_500));
+    const elapsedS = (performance.now() - started) / 1000;
+    // 1,000 at once, then 100 a second for as long as the launch took.
+    expect(summary.accepted).toBeGreaterThanOrEqual(1_000);
+    expect(summary.accepted).toBeLessThanOrEqual(1_000 + Math.ceil(100 * elapsedS) + 1);
+    expect(fixture.counts.scalingThrottled).toBeGreaterThan(0);
+  });
+
+  it('refills each function\'s scaling limit over time, one bucket per function and region, and answers 429 beyond it', async () => {
+    const limit = { environments: 5, perMs: 250 };
+    fixture = await startLambdaFixture({ mode: 'record', scaling: limit });
+    fixture.addFunction(FUNCTION);
+    fixture.addFunction('other');
+    const client = new LambdaClient({ region: 'us-east-1', endpoint: fixture.endpoint, credentials: await credentials(), maxAttempts: 1 });
+    const invoke = (name: string, id: number, c: LambdaClient = client) => c.send(new InvokeCommand({ FunctionName: name, InvocationType: 'Event', Payload: Buffer.from(JSON.stringify({ id })) }));
+    try {
+      // Five at once are admitted, the sixth is not: Lambda's 429 with its reason.
+      for (let id = 0; id < 5; id++) expect((await invoke(FUNCTION, id)).StatusCode).toBe(202);
+      await expect(invoke(FUNCTION, 5)).rejects.toMatchObject({ name: 'TooManyRequestsException', Reason: 'FunctionInvocationRateLimitExceeded' });
+      expect(fixture.counts).toMatchObject({ throttled: 1, scalingThrottled: 1, accepted: 5 });
+      // Another function has its own bucket, and so has the same function in another region.
+      expect((await invoke('other', 100)).StatusCode).toBe(202);
+      const west = new LambdaClient({ region: 'eu-west-1', endpoint: fixture.endpoint, credentials: await credentials(), maxAttempts: 1 });
+      expect((await invoke(FUNCTION, 200, west)).StatusCode).toBe(202);
+      west.destroy();
+    } finally {
+      client.destroy();
+    }
+
+    // 40 more through the launcher: all admitted in the end, never faster than the bucket allows.
+    const { reports } = await launch({ endpoint: fixture.endpoint, baseDelayMs: 5, maxDelayMs: 20, deadlineMs: 20_000 }, requests(40));
+    expect([...byInvocation(reports, 40).values()].every((r) => r.type === 'accepted')).toBe(true);
+    expect(fixture.counts.scalingThrottled).toBeGreaterThan(1);
+    const at = fixture.invocations.filter((call) => call.functionName === FUNCTION && call.region === 'us-east-1').map((call) => call.at);
+    expect(at).toHaveLength(45);
+    for (let i = 0; i < at.length; i++) {
+      for (let j = i; j < at.length; j++) {
+        // Date.now() has 1 ms steps: allow one more admission than the exact bound.
+        expect(j - i + 1, `admissions ${i}..${j} in ${at[j]! - at[i]!} ms`).toBeLessThanOrEqual(limit.environments + ((at[j]! - at[i]!) * limit.environments) / limit.perMs + 1);
+      }
+    }
   });
 });
 

@@ -10,6 +10,7 @@
  * A dynamically linked executable is refused unless `--allow-dynamic`, which copies its shared
  * libraries into `lib/` (as mu did, minus the C library and loader that every Lambda image has)
  * and puts that folder on LD_LIBRARY_PATH. Lambda's size limits are checked before uploading.
+ * `--copies K` creates K identical functions from the one zip (functionCopies.ts says why).
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -21,8 +22,10 @@ import { CreateFunctionCommand, GetFunctionCommand, LambdaClient, waitUntilFunct
 import { build } from 'esbuild';
 import yazl from 'yazl';
 import { MANIFEST_FILE, type LambdaManifest } from '../../worker/lambdaHandler.js';
+import { quietAwsSdkNodeNotice } from '../../common/awsSdkNotice.js';
 import { ConfigError, describeError } from '../../common/errors.js';
 import { resolveEndpointOverride } from '../launch/lambdaLauncher.js';
+import { functionCopyNames } from './functionCopies.js';
 
 /** Lambda's deployment limits: a zip uploaded directly, and the unpacked function. */
 export const LAMBDA_LIMITS = { zippedBytes: 50 * 1024 * 1024, unzippedBytes: 250 * 1024 * 1024 } as const;
@@ -48,6 +51,8 @@ export interface LambdaizeOptions {
   extraFiles?: string[];
   /** `--name`: the function's name. Default: the executable's name and a random suffix. */
   name?: string;
+  /** `--copies K`: create K identical functions `NAME-0` .. `NAME-(K-1)` instead of `NAME`. Default 1. */
+  copies?: number;
   /** `--memory` MB. Default 1536. */
   memoryMb?: number;
   /** `--timeout` seconds. Default 180. */
@@ -73,7 +78,10 @@ export interface CompiledLambdaizeOptions {
   preArgs: string;
   postArgs: string;
   extraFiles: string[];
+  /** The zip's name, and the functions' names without their copy suffix. */
   name: string;
+  /** Every function to create: `[name]`, or its copies. */
+  functions: string[];
   memoryMb: number;
   timeoutS: number;
   region: string;
@@ -104,9 +112,15 @@ export function compileLambdaizeOptions(options: LambdaizeOptions, env: NodeJS.P
   } else {
     source = { kind: 'executable', path: resolve(options.executable!) };
   }
+  const copies = options.copies ?? 1;
+  // Room for the copy suffix (`-99`) within Lambda's 64 characters.
+  const suffixLength = copies > 1 ? String(copies - 1).length + 1 : 0;
   const base = source.kind === 'builtin' ? source.builtin : basename(source.path);
-  const name = options.name ?? `${base.replace(/[^a-zA-Z0-9_-]/g, '-').slice(0, 55) || 'worker'}-${randomBytes(4).toString('hex')}`;
-  if (!/^[a-zA-Z0-9_-]{1,64}$/.test(name)) throw new ConfigError(`--name must be 1-64 letters, digits, '-' or '_', got ${JSON.stringify(name)}`);
+  const name = options.name ?? `${base.replace(/[^a-zA-Z0-9_-]/g, '-').slice(0, 55 - suffixLength) || 'worker'}-${randomBytes(4).toString('hex')}`;
+  const badName = () => new ConfigError(`--name must be 1-64 letters, digits, '-' or '_'${copies > 1 ? ' (its copy suffix included)' : ''}, got ${JSON.stringify(name)}`);
+  if (!/^[a-zA-Z0-9_-]+$/.test(name)) throw badName();
+  const functions = functionCopyNames(name, copies);
+  if (functions.some((fn) => fn.length > 64)) throw badName();
   const memoryMb = options.memoryMb ?? LAMBDAIZE_DEFAULTS.memoryMb;
   if (!Number.isInteger(memoryMb) || memoryMb < 128 || memoryMb > 10_240) throw new ConfigError(`--memory must be 128 to 10240 MB, got ${memoryMb}`);
   const timeoutS = options.timeoutS ?? LAMBDAIZE_DEFAULTS.timeoutS;
@@ -124,6 +138,7 @@ export function compileLambdaizeOptions(options: LambdaizeOptions, env: NodeJS.P
     postArgs: (options.postArgs ?? '').trim(),
     extraFiles: (options.extraFiles ?? []).map((file) => resolve(file)),
     name,
+    functions,
     memoryMb,
     timeoutS,
     region: options.region ?? env.AWS_REGION ?? LAMBDAIZE_DEFAULTS.region,
@@ -422,31 +437,56 @@ export async function buildPackage(options: CompiledLambdaizeOptions): Promise<B
 }
 
 /**
- * Create the function from the zip with CreateFunction, wait until it is Active, and return its
- * description (GetFunction's Configuration). Credentials come from the SDK's standard chain.
+ * Create every function of `options.functions` from the zip with CreateFunction, one after
+ * another, wait until all are Active, and return their descriptions (GetFunction's
+ * Configuration), in copy order. Credentials come from the SDK's standard chain. When one fails,
+ * the error names it and the copies already created, which are left in place.
  */
-export async function deployFunction(options: CompiledLambdaizeOptions, built: BuiltPackage, maxWaitS = 300): Promise<FunctionConfiguration> {
+export async function deployFunctions(options: CompiledLambdaizeOptions, built: BuiltPackage, maxWaitS = 300): Promise<FunctionConfiguration[]> {
+  quietAwsSdkNodeNotice();
   const client = new LambdaClient({ region: options.region, ...(options.endpoint ? { endpoint: options.endpoint } : {}) });
+  const { functions } = options;
+  const notCreated = (index: number, error: unknown) => {
+    const name = functions[index]!;
+    const before = index > 0 ? `; ${functions.slice(0, index).join(', ')} created and left in place` : '';
+    const copy = functions.length > 1 ? ` (copy ${index + 1} of ${functions.length}${before})` : '';
+    return new Error(`cannot create function ${name}${copy}: ${describeError(error)}`, { cause: error });
+  };
   try {
     const what = options.source.kind === 'builtin' ? `built-in ${options.source.builtin}` : basename(options.source.path);
-    await client.send(
-      new CreateFunctionCommand({
-        FunctionName: options.name,
-        Runtime: options.runtime as never,
-        Role: options.role,
-        Handler: 'index.handler',
-        Code: { ZipFile: await readFile(built.zipPath) },
-        MemorySize: options.memoryMb,
-        Timeout: options.timeoutS,
-        Architectures: [built.architecture],
-        Description: `xc-orch worker (${what}): ${built.manifest.command}`.slice(0, 256),
-        PackageType: 'Zip',
+    const zipFile = await readFile(built.zipPath);
+    for (const [index, name] of functions.entries()) {
+      await client
+        .send(
+          new CreateFunctionCommand({
+            FunctionName: name,
+            Runtime: options.runtime as never,
+            Role: options.role,
+            Handler: 'index.handler',
+            Code: { ZipFile: zipFile },
+            MemorySize: options.memoryMb,
+            Timeout: options.timeoutS,
+            Architectures: [built.architecture],
+            Description: `xc-orch worker (${what}): ${built.manifest.command}`.slice(0, 256),
+            PackageType: 'Zip',
+          }),
+        )
+        .catch((error: unknown) => {
+          throw notCreated(index, error);
+        });
+    }
+    return await Promise.all(
+      functions.map(async (name) => {
+        try {
+          await waitUntilFunctionActiveV2({ client, maxWaitTime: maxWaitS, minDelay: 1, maxDelay: 5 }, { FunctionName: name });
+          const { Configuration } = await client.send(new GetFunctionCommand({ FunctionName: name }));
+          if (!Configuration) throw new Error('GetFunction returned no configuration');
+          return Configuration;
+        } catch (error) {
+          throw new Error(`function ${name} was created but did not become Active: ${describeError(error)}`, { cause: error });
+        }
       }),
     );
-    await waitUntilFunctionActiveV2({ client, maxWaitTime: maxWaitS, minDelay: 1, maxDelay: 5 }, { FunctionName: options.name });
-    const { Configuration } = await client.send(new GetFunctionCommand({ FunctionName: options.name }));
-    if (!Configuration) throw new Error(`GetFunction returned no configuration for ${options.name}`);
-    return Configuration;
   } finally {
     client.destroy();
   }
@@ -458,14 +498,14 @@ export interface LambdaizeResult {
   unzippedBytes: number;
   command: string;
   warnings: string[];
-  /** The created function's description; absent with `--skip-upload`. */
-  function?: FunctionConfiguration;
+  /** The created functions' descriptions, one per copy; absent with `--skip-upload`. */
+  functions?: FunctionConfiguration[];
 }
 
 /**
  * The whole of `xc-orch lambdaize`: build, check, write, and (unless skipUpload) create.
  *
- * @example const { zip, function: fn } = await lambdaize({ builtin: 'png2y4m', role: 'arn:aws:iam::123456789012:role/xc' });
+ * @example const { zip, functions } = await lambdaize({ builtin: 'png2y4m', copies: 5, role: 'arn:aws:iam::123456789012:role/xc' });
  */
 export async function lambdaize(raw: LambdaizeOptions, env: NodeJS.ProcessEnv = process.env): Promise<LambdaizeResult> {
   const options = compileLambdaizeOptions(raw, env);
@@ -478,5 +518,5 @@ export async function lambdaize(raw: LambdaizeOptions, env: NodeJS.ProcessEnv = 
     warnings: built.warnings,
   };
   if (options.skipUpload) return result;
-  return { ...result, function: await deployFunction(options, built) };
+  return { ...result, functions: await deployFunctions(options, built) };
 }

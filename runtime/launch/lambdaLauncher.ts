@@ -1,7 +1,10 @@
 /**
- * Lambda launcher: `-n` asynchronous Invokes (InvocationType `Event`) of one function, spread
- * round-robin over the regions, as fast as one process can send them, and each one either
- * accepted or reported as failed with its reason.
+ * Lambda launcher: `-n` asynchronous Invokes (InvocationType `Event`) of one function or of its
+ * identical copies (`lambdaize --copies`), spread round-robin over the regions and the copies,
+ * as fast as one process can send them, and each one either accepted or reported as failed with
+ * its reason. Copies exist because Lambda scales each function by at most 1,000 new execution
+ * environments per 10 s: 5,000 workers of one function need about 40 s to start however fast
+ * they are invoked, and of five copies no more than 1,000 of each.
  *
  * Why not `InvokeCommand` in a loop: through the SDK one process reached ~1,300 Invokes/s at
  * ~1 ms of CPU each, most of it per-call middleware, endpoint resolution, signing and response
@@ -24,7 +27,9 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import { pino, type Logger } from 'pino';
+import { quietAwsSdkNodeNotice } from '../../common/awsSdkNotice.js';
 import { ConfigError, describeError } from '../../common/errors.js';
+import { functionCopyNames } from '../lambda/functionCopies.js';
 import { NodeSha256 } from '../lambda/nodeSha256.js';
 import { invocationPayload, type Launcher, type LaunchReport, type LaunchRequest } from './launcher.js';
 import { backoffDelay, compileRetry, type RetryPolicy } from '../../store/retry.js';
@@ -35,7 +40,15 @@ export const ASYNC_PAYLOAD_LIMIT_BYTES = 256 * 1024;
 export interface LambdaLauncherOptions {
   /** `-l`: the function's name or ARN. Required. */
   functionName: string;
-  /** `-r`: regions; invocation k goes to `regions[k % regions.length]`. Default `['us-east-1']`. */
+  /**
+   * How many identical copies of the function `lambdaize --copies` made: 1 means the function
+   * itself, K > 1 its copies `NAME-0` .. `NAME-(K-1)` (functionCopies.ts). Default 1.
+   */
+  functionCopies?: number;
+  /**
+   * `-r`: regions. The k-th request goes to region `k % R` and copy `floor(k / R) % K`, so that
+   * every (region, copy) pair gets one request in R * K. Default `['us-east-1']`.
+   */
   regions?: string[];
   /**
    * `--lambda-endpoint`: one endpoint URL for every region (a test fixture, LocalStack). Default:
@@ -66,7 +79,8 @@ export interface LambdaLauncherOptions {
 
 /** {@link LambdaLauncherOptions} with every field present, compiled once. */
 export interface CompiledLambdaLauncherOptions {
-  functionName: string;
+  /** The functions invoked: the one named, or its copies. */
+  functions: string[];
   regions: string[];
   endpoint: URL | undefined;
   concurrency: number;
@@ -113,7 +127,7 @@ export interface LaunchSummary {
 /**
  * Fill in defaults and check every option once, at the edge.
  *
- * @example compileLambdaLauncherOptions({ functionName: 'png2y4m-1a2b', regions: ['us-east-1', 'us-west-2'] })
+ * @example compileLambdaLauncherOptions({ functionName: 'png2y4m-1a2b', functionCopies: 2, regions: ['us-east-1'] }).functions // ['png2y4m-1a2b-0', 'png2y4m-1a2b-1']
  */
 export function compileLambdaLauncherOptions(options: LambdaLauncherOptions, env: NodeJS.ProcessEnv = process.env): CompiledLambdaLauncherOptions {
   const d = LAMBDA_LAUNCHER_DEFAULTS;
@@ -134,7 +148,7 @@ export function compileLambdaLauncherOptions(options: LambdaLauncherOptions, env
   const maxPayloadBytes = options.maxPayloadBytes ?? d.maxPayloadBytes;
   if (!Number.isInteger(maxPayloadBytes) || maxPayloadBytes < 1) throw new ConfigError(`payload limit must be a positive whole number of bytes, got ${maxPayloadBytes}`);
   return {
-    functionName: options.functionName,
+    functions: functionCopyNames(options.functionName, options.functionCopies ?? 1),
     regions,
     endpoint: resolveEndpointOverride(options.endpoint, env),
     concurrency,
@@ -221,6 +235,7 @@ interface AttemptFailure {
 interface Job {
   invocation: number;
   region: string;
+  functionName: string;
   target: Target;
   body: Buffer;
   /** Hex SHA-256 of the body, sent as x-amz-content-sha256 so that signing never rehashes it. */
@@ -269,6 +284,8 @@ class LambdaInvoker implements LambdaLauncher {
   private readonly credentials: AwsCredentialIdentityProvider;
 
   constructor(private readonly options: CompiledLambdaLauncherOptions) {
+    // Before the credential chain and the endpoint rules make any SDK client.
+    quietAwsSdkNodeNotice();
     // Resolved once and shared by every signer; re-resolved only when they expire.
     this.credentials = memoizeCredentials(options.credentials);
   }
@@ -404,21 +421,29 @@ class LambdaInvoker implements LambdaLauncher {
   }
 
   private build(requests: LaunchRequest[]): Job[] {
-    const { regions, functionName } = this.options;
+    const { regions, functions } = this.options;
+    const urls = new Map<string, URL>();
     const targets = new Map<string, Target>();
-    const path = `/2015-03-31/functions/${encodeURIComponent(functionName)}/invocations`;
     return requests.map((request, index) => {
       const region = regions[index % regions.length]!;
-      let target = targets.get(region);
+      const functionName = functions[Math.floor(index / regions.length) % functions.length]!;
+      const key = `${region}\0${functionName}`;
+      let target = targets.get(key);
       if (!target) {
-        const url = this.options.endpoint ?? sdkEndpoint(region);
+        let url = urls.get(region);
+        if (!url) {
+          url = this.options.endpoint ?? sdkEndpoint(region);
+          urls.set(region, url);
+        }
+        const path = `/2015-03-31/functions/${encodeURIComponent(functionName)}/invocations`;
         target = { url, agent: this.agentFor(url), signer: this.signerFor(region), path: joinPath(url.pathname, path) };
-        targets.set(region, target);
+        targets.set(key, target);
       }
       const body = Buffer.from(invocationPayload(request), 'utf8');
       return {
         invocation: request.invocation,
         region,
+        functionName,
         target,
         body,
         bodyHash: createHash('sha256').update(body).digest('hex'),
@@ -581,7 +606,7 @@ class LambdaInvoker implements LambdaLauncher {
 
   private fail(batch: Batch, job: Job, reason: string): void {
     batch.summary.failed++;
-    this.options.logger.warn({ invocation: job.invocation, region: job.region, reason }, 'invocation not launched');
+    this.options.logger.warn({ invocation: job.invocation, region: job.region, function: job.functionName, reason }, 'invocation not launched');
     batch.report({ type: 'failed', invocation: job.invocation, reason });
     this.settleOne(batch);
   }

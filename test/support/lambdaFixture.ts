@@ -7,8 +7,10 @@
  * What an accepted invocation does is chosen per fixture: `run` unpacks the function's zip (at
  * CreateFunction) and runs its `index.handler` in a child process with the payload, as Lambda
  * would; `record` keeps the payload only (cheap simulated workers); `instant` answers 202 without
- * even parsing the body (benchmarks). A share of Invokes can be throttled with 429
- * TooManyRequestsException, from a seeded generator so that runs are repeatable.
+ * even parsing the body (benchmarks). Two kinds of 429 TooManyRequestsException: Lambda's
+ * per-function scaling limit (1,000 new execution environments per 10 s, a token bucket per
+ * function and region, each accepted Event taking one), and a share of Invokes throttled at
+ * random, from a seeded generator so that runs are repeatable.
  *
  * @example
  * const lambda = await startLambdaFixture({ mode: 'record', throttleShare: 0.5 });
@@ -31,6 +33,12 @@ export interface LambdaFixtureOptions {
   mode?: FixtureMode;
   /** Share of Invoke calls answered 429 TooManyRequestsException, 0 to 1. Default 0. */
   throttleShare?: number;
+  /**
+   * Lambda's per-function scaling limit: at most `environments` new execution environments per
+   * `perMs` for each function in each region, refilled continuously, each accepted invocation
+   * using one; beyond it, 429. `false`: no limit. Default {@link LAMBDA_SCALING_LIMIT}.
+   */
+  scaling?: ScalingLimit | false;
   /** Seed of the throttling draws. Default 1. */
   seed?: number;
   /** A created function stays `Pending` this long before GetFunction reports it `Active`. Default 0. */
@@ -40,6 +48,15 @@ export interface LambdaFixtureOptions {
   /** Told of every accepted invocation (not in `instant` mode), e.g. to simulate a worker. */
   onInvoke?: (invocation: RecordedInvocation) => void;
 }
+
+/** A rate of new execution environments: `environments` per `perMs`, with that many at once. */
+export interface ScalingLimit {
+  environments: number;
+  perMs: number;
+}
+
+/** What AWS documents for every function: 1,000 new execution environments per 10 s. */
+export const LAMBDA_SCALING_LIMIT: ScalingLimit = { environments: 1_000, perMs: 10_000 };
 
 export interface FixtureFunction {
   name: string;
@@ -92,7 +109,10 @@ export interface HandlerRun {
 export interface FixtureCounts {
   /** Every request to the Invoke route, throttled or not. */
   invokeCalls: number;
+  /** Every 429, of both kinds. */
   throttled: number;
+  /** The 429s of the scaling limit alone. */
+  scalingThrottled: number;
   accepted: number;
   /** Requests refused for a missing or malformed SigV4 Authorization header. */
   unsigned: number;
@@ -152,7 +172,8 @@ export async function startLambdaFixture(options: LambdaFixtureOptions = {}): Pr
   const functions = new Map<string, FixtureFunction>();
   const invocations: RecordedInvocation[] = [];
   const runs: HandlerRun[] = [];
-  const counts: FixtureCounts = { invokeCalls: 0, throttled: 0, accepted: 0, unsigned: 0, createCalls: 0, getCalls: 0 };
+  const counts: FixtureCounts = { invokeCalls: 0, throttled: 0, scalingThrottled: 0, accepted: 0, unsigned: 0, createCalls: 0, getCalls: 0 };
+  const scaling = scalingBuckets(options.scaling ?? LAMBDA_SCALING_LIMIT);
   const children = new Set<ChildProcess>();
   const runWaiters = new Set<() => void>();
   const workDir = await mkdtemp(join(tmpdir(), 'xc-lambda-fixture-'));
@@ -224,9 +245,17 @@ export async function startLambdaFixture(options: LambdaFixtureOptions = {}): Pr
         req.resume();
         return sendError(res, 429, 'TooManyRequestsException', 'Rate Exceeded.', { Reason: 'ConcurrentInvocationLimitExceeded' });
       }
+      const overScalingLimit = () => {
+        if (scaling.take(`${scope.region}/${name}`)) return false;
+        counts.throttled++;
+        counts.scalingThrottled++;
+        sendError(res, 429, 'TooManyRequestsException', 'Rate Exceeded.', { Reason: 'FunctionInvocationRateLimitExceeded' });
+        return true;
+      };
       if (mode === 'instant') {
         req.resume();
         req.on('end', () => {
+          if (overScalingLimit()) return;
           counts.accepted++;
           res.writeHead(202, { 'x-amzn-requestid': 'instant', 'content-length': '0' });
           res.end();
@@ -250,6 +279,7 @@ export async function startLambdaFixture(options: LambdaFixtureOptions = {}): Pr
       if (currentConfiguration(fn).State !== 'Active') {
         return sendError(res, 409, 'ResourceConflictException', 'The operation cannot be performed at this time. The function is currently in the following state: Pending');
       }
+      if (overScalingLimit()) return;
       counts.accepted++;
       const record: RecordedInvocation = { functionName: name, region: scope.region, invocationType: type, payload, payloadBytes: body.byteLength, at: Date.now() };
       invocations.push(record);
@@ -495,6 +525,29 @@ export function readZip(zip: Buffer): Promise<ZipEntryRead[]> {
       file.readEntry();
     });
   });
+}
+
+/**
+ * One token bucket per key (function and region): full at first, refilled at `environments` per
+ * `perMs`, never above `environments`. `take` uses a token when there is one.
+ */
+function scalingBuckets(limit: ScalingLimit | false): { take(key: string): boolean } {
+  if (limit === false) return { take: () => true };
+  if (!(limit.environments >= 1 && limit.perMs > 0)) throw new Error(`scaling limit needs environments >= 1 and perMs > 0, got ${JSON.stringify(limit)}`);
+  const perMs = limit.environments / limit.perMs;
+  const buckets = new Map<string, { tokens: number; at: number }>();
+  return {
+    take(key) {
+      const now = performance.now();
+      const bucket = buckets.get(key) ?? { tokens: limit.environments, at: now };
+      bucket.tokens = Math.min(limit.environments, bucket.tokens + (now - bucket.at) * perMs);
+      bucket.at = now;
+      buckets.set(key, bucket);
+      if (bucket.tokens < 1) return false;
+      bucket.tokens -= 1;
+      return true;
+    },
+  };
 }
 
 /** A small seeded PRNG (mulberry32): repeatable throttling draws. */
