@@ -103,7 +103,18 @@ describe('png2y4m machine', () => {
     const run = runConnection(png2y4mMachine, input, { rules: [{ when: 'upload:', then: { answer: `OK:NOPE${'x'.repeat(5000)}` } }] });
     const reason = (run.output as { reason: string }).reason;
     expect(reason.length).toBeLessThan(400);
-    expect(reason).toContain('..." in state upload.upload');
+    expect(reason).toMatch(/^unexpected answer "OK:NOPEx+\.\.\.\(4727 characters\)\.\.\.x+" in state upload\.upload, expected "OK:UPLOAD"$/);
+  });
+
+  // Regression (issue 9): reasons were cut after 200 characters, so the cause at the end of a
+  // FAIL(...) with a long path (ENOSPC, EROFS) appeared nowhere.
+  it('keeps the cause at the end of a long FAIL answer', () => {
+    const path = `/tmp/${'deep/'.repeat(60)}00000000.y4m`;
+    const fail = `FAIL(uploading ${path}->bucket/clip-y4m_06/00000000.y4m: ENOSPC: no space left on device, write)`;
+    const run = runConnection(png2y4mMachine, input, { rules: [{ when: 'upload:', then: { answer: fail } }] });
+    const reason = (run.output as { reason: string }).reason;
+    expect(reason).toContain('ENOSPC: no space left on device, write)"');
+    expect(reason).toMatch(/^unexpected answer "FAIL\(uploading \/tmp\/deep/);
   });
 
   it('records INFO answers in context.info and emits them, without disturbing the sequence', () => {
