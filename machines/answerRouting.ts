@@ -73,12 +73,20 @@ export function withoutClaimed(expects: readonly string[], answer: string): read
   return index < 0 ? expects : [...expects.slice(0, index), ...expects.slice(index + 1)];
 }
 
-const MAX_QUOTED = 200;
+/** Characters of a long answer kept from its start and from its end. */
+const QUOTED_HEAD = 80;
+const QUOTED_TAIL = 200;
 
-/** An answer quoted for a reason: JSON-escaped and clipped (run outputs can be long). */
+/**
+ * An answer quoted for a reason: JSON-escaped, and clipped in the middle when long (run outputs
+ * can be), since the cause (`ENOSPC`, `EROFS`) is at the end of a `FAIL(...)`.
+ *
+ * @example quoteAnswer(`FAIL(uploading ${'x'.repeat(500)}: ENOSPC)`) // "FAIL(uploading xx...(224 characters)...xx: ENOSPC)"
+ */
 export function quoteAnswer(answer: string): string {
-  const clipped = answer.length > MAX_QUOTED ? `${answer.slice(0, MAX_QUOTED)}...` : answer;
-  return JSON.stringify(clipped);
+  if (answer.length <= QUOTED_HEAD + QUOTED_TAIL) return JSON.stringify(answer);
+  const cut = answer.length - QUOTED_HEAD - QUOTED_TAIL;
+  return JSON.stringify(`${answer.slice(0, QUOTED_HEAD)}...(${cut} characters)...${answer.slice(-QUOTED_TAIL)}`);
 }
 
 /** `state X (frame=9), expected "OK:SET"` for every waiting entry, and the state path(s). */

@@ -353,6 +353,7 @@ export function superposition(name: string, regions: readonly Block[]): Block {
           ? {
               on: {
                 'socket.message': [
+                  { guard: 'infoOverflows', target: site.fail, actions: { type: 'fail', params: { cause: 'infoFull' } } },
                   { guard: 'isInfo', actions: ['recordInfo', 'emitInfo'] },
                   { guard: 'isFail', target: site.fail, actions: { type: 'fail', params: { cause: 'answer' } } },
                   { guard: 'queueFull', target: site.fail, actions: { type: 'fail', params: { cause: 'queueFull', state: site.path } } },

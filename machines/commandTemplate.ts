@@ -4,6 +4,7 @@
  * are literal braces. Templates are data, so they show as such in the Stately inspector; a function
  * of the context is accepted where arithmetic is needed.
  */
+import type { InfoRecord } from './infoRecord.js';
 
 /** Variables a connection machine renders its commands from (job input, loop counters). */
 export type JobVars = Readonly<Record<string, string | number>>;
@@ -11,7 +12,7 @@ export type JobVars = Readonly<Record<string, string | number>>;
 /** What a command function may look at. */
 export interface CommandScope {
   vars: JobVars;
-  info: Readonly<Record<string, string>>;
+  info: InfoRecord;
 }
 
 /** A command template, or a function of the job variables and the worker's info. */
@@ -22,7 +23,7 @@ const PLACEHOLDER = /\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)(?::(\d{1,2}))?\}/g;
 /**
  * Render a command for the wire.
  *
- * @example renderCommand('set:outkey:{video}-y4m_{frames:02}/{chunk:08}.y4m', { vars: { video: 'v', frames: 6, chunk: 2 }, info: {} })
+ * @example renderCommand('set:outkey:{video}-y4m_{frames:02}/{chunk:08}.y4m', { vars: { video: 'v', frames: 6, chunk: 2 }, info: EMPTY_INFO })
  * // 'set:outkey:v-y4m_06/00000002.y4m'
  */
 export function renderCommand(spec: CommandSpec, scope: CommandScope): string {

@@ -5,16 +5,17 @@
  *   chunk, so the first block sends at once;
  * - in: `{ type: 'socket.message', text }` per decoded frame, `{ type: 'socket.closed', reason }`;
  * - out: every command via `emit({ type: 'worker.command', text })` (`actor.on('worker.command')`),
- *   every `INFO:K:V` as `worker.info` (and in `context.info`);
+ *   every `INFO:K:V` as `worker.info` (and in `context.info`, bounded by `INFO_LIMITS`);
  * - ends in `done` (after sending `quit:`) or `failed`; output `{ status: 'done' }` or
  *   `{ status: 'failed', reason, state }`. On failure nothing is sent: the runtime closes the
  *   connection.
- * A `FAIL...` answer, an unexpected answer, `socket.closed`, or silence longer than the
+ * A `FAIL...` answer, an unexpected answer, info beyond its bounds, `socket.closed`, or silence longer than the
  * `answerTimeout` delay (input `answerTimeoutMs`, default 60 s) while an answer is due, all fail.
  */
 import { connectionSetup, DEFAULT_ANSWER_TIMEOUT_MS, type StateConfig } from './connectionSetup.js';
 import type { CommandSpec, JobVars } from './commandTemplate.js';
 import { errorState, terminal, type Block } from './blocks.js';
+import { EMPTY_INFO } from './infoRecord.js';
 
 export interface ConnectionMachineSpec<TInput> {
   /** Machine id; also the root of failure targets (`#id.failed`). */
@@ -57,7 +58,7 @@ export function createConnectionMachine<TInput>(spec: ConnectionMachineSpec<TInp
     initial: spec.blocks[0]?.name ?? 'done',
     context: ({ input }) => ({
       vars: spec.vars(input),
-      info: {},
+      info: EMPTY_INFO,
       waiting: {},
       queue: [],
       answerTimeoutMs: spec.answerTimeoutMs?.(input) ?? DEFAULT_ANSWER_TIMEOUT_MS,
@@ -66,6 +67,7 @@ export function createConnectionMachine<TInput>(spec: ConnectionMachineSpec<TInp
     on: {
       // Reached only when no waiting state took the answer (and no superposition queued it).
       'socket.message': [
+        { guard: 'infoOverflows', target: '.failed', actions: { type: 'fail', params: { cause: 'infoFull' } } },
         { guard: 'isInfo', actions: ['recordInfo', 'emitInfo'] },
         { target: '.failed', actions: { type: 'fail', params: { cause: 'answer' } } },
       ],

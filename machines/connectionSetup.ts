@@ -17,6 +17,7 @@ import {
   type WaitingTable,
 } from './answerRouting.js';
 import { renderCommand, type CommandSpec, type JobVars } from './commandTemplate.js';
+import { infoOverflow, infoValue, withInfo, type InfoRecord } from './infoRecord.js';
 import type { ConnectionEmitted, ConnectionEvent, ConnectionOutput } from './events.js';
 
 /** Default for `answerTimeoutMs`: a worker silent this long while an answer is due has failed. */
@@ -28,8 +29,8 @@ export const MAX_QUEUED_ANSWERS = 1024;
 export interface ConnectionContext {
   /** Job variables commands are rendered from; loop counters live here too. */
   vars: JobVars;
-  /** The worker's info record, from `INFO:K:V` answers. */
-  info: Readonly<Record<string, string>>;
+  /** The worker's info record, from `INFO:K:V` answers (read with `infoValue`, `infoObject`). */
+  info: InfoRecord;
   /** States currently waiting for an answer, by region (`''` = main line). */
   waiting: WaitingTable;
   /** Answers nobody expected yet (superpositions only), oldest first. */
@@ -45,10 +46,10 @@ export type InfoTest =
   | { key: string; present: boolean };
 
 /** Why a connection fails; the reason text is built from it and the context. */
-export type FailureCause = 'answer' | 'timeout' | 'closed' | 'leftover' | 'queueFull';
+export type FailureCause = 'answer' | 'timeout' | 'closed' | 'leftover' | 'queueFull' | 'infoFull';
 
-export function infoHolds(info: Readonly<Record<string, string>>, test: InfoTest): boolean {
-  const value = info[test.key];
+export function infoHolds(info: InfoRecord, test: InfoTest): boolean {
+  const value = infoValue(info, test.key);
   if ('equals' in test) return value === test.equals;
   if ('notEquals' in test) return value !== test.notEquals;
   return (value !== undefined) === test.present;
@@ -87,6 +88,11 @@ function failureOf(
     case 'queueFull': {
       const at = params.state ?? state;
       return { reason: `more than ${MAX_QUEUED_ANSWERS} answers nobody expected in state ${at} (last ${quoteAnswer(text)})`, state: at };
+    }
+    case 'infoFull': {
+      const info = parseInfo(text) ?? { key: '', value: '' };
+      const why = infoOverflow(context.info, info.key, info.value) ?? 'too much info';
+      return { reason: `worker sent ${why} (at key ${quoteAnswer(info.key)}) ${where}`, state };
     }
   }
 }
@@ -163,7 +169,7 @@ export function connectionSetup<TInput>() {
       recordInfo: assign({
         info: ({ context, event }) => {
           const info = parseInfo(answerText(event) ?? '');
-          return info ? { ...context.info, [info.key]: info.value } : context.info;
+          return info ? withInfo(context.info, info.key, info.value) : context.info;
         },
       }),
       emitInfo: emit(({ event }) => {
@@ -189,6 +195,11 @@ export function connectionSetup<TInput>() {
     },
     guards: {
       isInfo: ({ event }) => answerText(event)?.startsWith('INFO:') === true,
+      /** An `INFO:` answer that would take the record past its bounds. */
+      infoOverflows: ({ context, event }) => {
+        const info = parseInfo(answerText(event) ?? '');
+        return info !== undefined && infoOverflow(context.info, info.key, info.value) !== undefined;
+      },
       isFail: ({ event }) => isFail(answerText(event) ?? ''),
       /** The answer is routed to this region (it expects it, and no earlier region does). */
       answerFor: ({ context, event }, params: { region: string }) => {

@@ -1,17 +1,18 @@
 /**
  * The coordinator among bad peers, over real mutual TLS: a worker that sends a malformed frame, one
- * that announces an oversize frame, one that dies mid-job, and an impostor with another CA's
- * certificate — next to a real worker (the worker runtime, in process) that must finish its chunk.
+ * that announces an oversize frame, one that dies mid-job, one that answers FAIL, and an impostor
+ * with another CA's certificate — next to a real worker (the worker runtime, in process) that must
+ * finish its chunk.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pino } from 'pino';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { generateCredentials } from '../runtime/tls/certs.js';
 import { Coordinator } from '../runtime/coordinator/coordinator.js';
 import type { Launcher, LaunchRequest } from '../runtime/launch/launcher.js';
 import { LocalStore } from '../store/localStore.js';
-import { createLogger } from '../common/logger.js';
 import { compileRunOptions } from '../runtime/coordinator/runOptions.js';
 import { syntheticFrame } from '../runtime/demo/syntheticClip.js';
 import { runWorker } from '../worker/worker.js';
@@ -37,16 +38,26 @@ function rogue(request: LaunchRequest, misbehave: Behaviour): Promise<void> {
   });
 }
 
-it('fails only the misbehaving workers, with the reason, and never counts an impostor', async () => {
+it('fails only the misbehaving workers, with the reason, tells a failed one to quit, and never admits an impostor', async () => {
   const store = new LocalStore(join(dir, 'store'));
   await store.put('clip-png16/00000004.png', syntheticFrame(3, 32, 24));
   const impostor = await generateCredentials();
   const peers: Promise<unknown>[] = [];
+  let impostorFrames: string[] | undefined;
+  let afterFail: string[] | undefined;
   const behaviours: Record<number, (request: LaunchRequest) => Promise<unknown>> = {
     0: (request) => rogue(request, async (c) => c.sendRaw('0000000000x7 garbage')),
     1: (request) => rogue(request, async (c) => c.sendRaw('999999999999 ')),
     2: (request) => rogue(request, async (c) => void c.socket.destroy()),
     3: (request) => runWorker(request.event, { tmpRoot: dir }),
+    // Its chunk fails on this answer; the coordinator must still tell it to go (a worker left
+    // running would wait for its idle timeout, on Lambda at the user's expense).
+    4: (request) =>
+      rogue(request, async (c) => {
+        c.send('FAIL(refused on purpose)');
+        await c.closed;
+        afterFail = c.frames.slice(1);
+      }),
   };
   const launcher: Launcher = {
     async launch(requests, report) {
@@ -54,8 +65,12 @@ it('fails only the misbehaving workers, with the reason, and never counts an imp
       const { event } = requests[0]!;
       peers.push(
         connectTlsClient({ port: event.port, ca: event.cacert, cert: impostor.workerCert, key: impostor.workerKey })
-          .then((c) => (c.send('OK:HELLO:3'), c.closed))
-          .catch(() => undefined),
+          .then(async (c) => {
+            c.send('OK:HELLO:3');
+            await c.closed;
+            impostorFrames = c.frames;
+          })
+          .catch(() => (impostorFrames = [])),
       );
       for (const request of requests) {
         report({ type: 'accepted', invocation: request.invocation });
@@ -64,10 +79,20 @@ it('fails only the misbehaving workers, with the reason, and never counts an imp
     },
     async stop() {},
   };
-  const options = compileRunOptions({ parts: 4, frames: 1, video: 'clip', bucket: store.name, port: 0, quiet: true, answerTimeoutS: 10 });
-  const coordinator = await Coordinator.create(options, { store, log: createLogger({ name: 'test', level: 'silent' }), launcher });
+  const options = compileRunOptions({ parts: 5, frames: 1, video: 'clip', bucket: store.name, port: 0, quiet: true, answerTimeoutS: 10 });
+  // The worker server logs each refusal at debug level: the refusal count is read from there.
+  const lines: string[] = [];
+  const log = pino({ level: 'debug' }, { write: (line: string) => lines.push(line) });
+  const coordinator = await Coordinator.create(options, { store, log, launcher });
   const summary = await coordinator.run();
   await Promise.allSettled(peers);
+
+  // The impostor was refused at the certificate check, once, and never heard a command.
+  const refusals = lines.map((line) => JSON.parse(line) as { msg: string; reason?: string }).filter((entry) => entry.msg === 'client refused');
+  expect(refusals.map((r) => r.reason)).toEqual([expect.stringMatching(/^client certificate refused \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\)$/)]);
+  expect(impostorFrames).toEqual([]);
+  // Only the five real workers were ever bound to a chunk.
+  expect(new Set(summary.chunks.map((c) => c.worker)).size).toBe(5);
 
   const byChunk = Object.fromEntries(summary.chunks.map((c) => [c.chunk, c]));
   expect(byChunk[0]).toMatchObject({ status: 'failed', invocation: 0 });
@@ -78,7 +103,9 @@ it('fails only the misbehaving workers, with the reason, and never counts an imp
   expect(byChunk[2]!.reason).toMatch(/closed|reset/);
   expect(byChunk[3]).toMatchObject({ status: 'done', invocation: 3 });
   expect(await store.exists('clip-y4m_01/00000003.y4m')).toBe(true);
-  // Only the four real workers were ever bound to a chunk.
-  expect(new Set(summary.chunks.map((c) => c.worker)).size).toBe(4);
+  expect(byChunk[4]).toMatchObject({ status: 'failed', invocation: 4 });
+  expect(byChunk[4]!.reason).toMatch(/^unexpected answer "FAIL\(refused on purpose\)" in state configure\.set_cmdinfile/);
+  expect(afterFail).toEqual(['quit:']);
   expect(JSON.stringify(summary)).not.toMatch(/PRIVATE KEY|BEGIN CERTIFICATE/);
+  expect(lines.join('')).not.toMatch(/PRIVATE KEY|BEGIN CERTIFICATE/);
 });

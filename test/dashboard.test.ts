@@ -166,6 +166,14 @@ describe('dashboard server', () => {
     expect(page.body).toContain('id="count-waiting"');
     expect(page.body).not.toMatch(/<script[^>]+src=|<link[^>]+href=|https?:\/\/(?!www\.w3\.org)/);
     expect((await get(dashboard.url, { headers: { host: 'attacker.example:80' } })).status).toBe(403);
+    // DNS rebinding (issue 9): names that resolve to loopback, and other loopback addresses, are not this server.
+    const port = new URL(dashboard.url).port;
+    for (const host of [`127.attacker.example:${port}`, `127.0.0.2:${port}`, `[::1]:${port}`, `localhost.attacker.example:${port}`]) {
+      expect([host, (await get(dashboard.url, { headers: { host } })).status]).toEqual([host, 403]);
+    }
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `LOCALHOST:${port}`]) {
+      expect([host, (await get(`${dashboard.url}api/status`, { headers: { host } })).status]).toEqual([host, 200]);
+    }
     expect((await get(`${dashboard.url}api/status`, { headers: { origin: 'http://attacker.example' } })).status).toBe(403);
     expect((await get(`${dashboard.url}api/status`, { method: 'POST' })).status).toBe(405);
     expect((await get(`${dashboard.url}nope`)).status).toBe(404);

@@ -15,6 +15,7 @@ import { createConnectionMachine } from '../machines/connectionMachine.js';
 import { claimIndex, routeAnswer } from '../machines/answerRouting.js';
 import { renderCommand, templateVariables } from '../machines/commandTemplate.js';
 import { MAX_QUEUED_ANSWERS } from '../machines/connectionSetup.js';
+import { EMPTY_INFO, infoObject } from '../machines/infoRecord.js';
 import { runConnection } from './support/runConnection.js';
 import { SimulatedWorker } from './support/simulatedWorker.js';
 
@@ -30,7 +31,7 @@ function valueOf(run: ReturnType<typeof runConnection>): unknown {
 
 describe('command templates', () => {
   it('substitutes variables, zero-pads, and keeps literal braces and mu placeholders', () => {
-    const scope = { vars: { chunk: 2, frames: 6, video: 'sintel-1k' }, info: {} };
+    const scope = { vars: { chunk: 2, frames: 6, video: 'sintel-1k' }, info: EMPTY_INFO };
     expect(renderCommand('set:outkey:{video}-y4m_{frames:02}/{chunk:08}.y4m', scope)).toBe('set:outkey:sintel-1k-y4m_06/00000002.y4m');
     expect(renderCommand('set:cmdinfile:##TMPDIR##/%08d.png', scope)).toBe('set:cmdinfile:##TMPDIR##/%08d.png');
     expect(renderCommand('run:echo {{chunk}} {chunk}', scope)).toBe('run:echo {chunk} 2');
@@ -39,7 +40,7 @@ describe('command templates', () => {
   });
 
   it('refuses a template naming an unknown variable, and the machine errors instead of sending garbage', () => {
-    expect(() => renderCommand('echo:{nope}', { vars: {}, info: {} })).toThrow('names unknown variable "nope"');
+    expect(() => renderCommand('echo:{nope}', { vars: {}, info: EMPTY_INFO })).toThrow('names unknown variable "nope"');
     const run = runConnection(machineOf([commandList('a', ['echo:{nope}'])]), {});
     expect(String(run.error)).toContain('unknown variable "nope"');
     expect(run.worker.commands).toEqual([]);
@@ -195,7 +196,7 @@ describe('if/else on info', () => {
   it('takes the then branch when the test holds', () => {
     const run = runConnection(branchy, {}, { vals: { mode: 'fast' } });
     expect(run.worker.commands).toEqual(['geti:mode', 'echo:fast', 'quit:']);
-    expect(run.context.info).toEqual({ mode: 'fast' });
+    expect(infoObject(run.context.info)).toEqual({ mode: 'fast' });
   });
 
   it('takes the else branch, or nothing, when it does not', () => {
@@ -292,7 +293,7 @@ describe('superposition', () => {
   it('records INFO without queueing it, and times out per region', () => {
     const run = runConnection(machineOf([superposition('s', [commandList('a', ['echo:a']), commandList('b', ['echo:b'])])]), {}, { rules: [{ when: 'echo:b', then: { silent: true } }] });
     run.worker.sendInfo('k', 'v');
-    expect(run.context.info).toEqual({ k: 'v' });
+    expect(infoObject(run.context.info)).toEqual({ k: 'v' });
     expect(run.context.queue).toEqual([]);
     run.clock.increment(1_000);
     expect(run.output).toEqual({ status: 'failed', state: 's.b.echo', reason: 'no answer within 1000 ms in state s.b.echo, expected "OK:ECHO"' });

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { getShortestPaths } from 'xstate/graph';
 import { chunkKeys, png2y4mMachine } from '../machines/png2y4m.js';
 import { DEFAULT_ANSWER_TIMEOUT_MS } from '../machines/connectionSetup.js';
+import { infoObject } from '../machines/infoRecord.js';
 import { runConnection } from './support/runConnection.js';
 
 const input = { chunk: 2, frames: 3, video: 'sintel-1k', inFormat: 'png16' };
@@ -102,7 +103,18 @@ describe('png2y4m machine', () => {
     const run = runConnection(png2y4mMachine, input, { rules: [{ when: 'upload:', then: { answer: `OK:NOPE${'x'.repeat(5000)}` } }] });
     const reason = (run.output as { reason: string }).reason;
     expect(reason.length).toBeLessThan(400);
-    expect(reason).toContain('..." in state upload.upload');
+    expect(reason).toMatch(/^unexpected answer "OK:NOPEx+\.\.\.\(4727 characters\)\.\.\.x+" in state upload\.upload, expected "OK:UPLOAD"$/);
+  });
+
+  // Regression (issue 9): reasons were cut after 200 characters, so the cause at the end of a
+  // FAIL(...) with a long path (ENOSPC, EROFS) appeared nowhere.
+  it('keeps the cause at the end of a long FAIL answer', () => {
+    const path = `/tmp/${'deep/'.repeat(60)}00000000.y4m`;
+    const fail = `FAIL(uploading ${path}->bucket/clip-y4m_06/00000000.y4m: ENOSPC: no space left on device, write)`;
+    const run = runConnection(png2y4mMachine, input, { rules: [{ when: 'upload:', then: { answer: fail } }] });
+    const reason = (run.output as { reason: string }).reason;
+    expect(reason).toContain('ENOSPC: no space left on device, write)"');
+    expect(reason).toMatch(/^unexpected answer "FAIL\(uploading \/tmp\/deep/);
   });
 
   it('records INFO answers in context.info and emits them, without disturbing the sequence', () => {
@@ -114,7 +126,7 @@ describe('png2y4m machine', () => {
     });
     expect(run.done).toBe(true);
     expect(run.output).toEqual({ status: 'done' });
-    expect(run.context.info).toEqual({ bytes: '99', cpu: '0.5' });
+    expect(infoObject(run.context.info)).toEqual({ bytes: '99', cpu: '0.5' });
     expect(run.info).toEqual([
       ['bytes', '1234'],
       ['bytes', '99'],
@@ -184,7 +196,7 @@ describe('png2y4m machine, every shortest path (xstate/graph)', () => {
       // A stopped actor takes no events (the traversal would otherwise step on from final states).
       events: (snapshot) => (snapshot.status === 'active' ? events : []),
       serializeState: (snapshot) =>
-        JSON.stringify([snapshot.value, snapshot.context.vars.frame, snapshot.context.failure?.state, snapshot.context.info]),
+        JSON.stringify([snapshot.value, snapshot.context.vars.frame, snapshot.context.failure?.state, infoObject(snapshot.context.info)]),
     });
     const ends = paths.filter((p) => p.state.status === 'done');
     const done = ends.filter((p) => p.state.output?.status === 'done');

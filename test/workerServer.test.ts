@@ -1,4 +1,4 @@
-import { connect as netConnect } from 'node:net';
+import { connect as netConnect, type Socket } from 'node:net';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { generateCredentials, type RunCredentials } from '../runtime/tls/certs.js';
@@ -149,7 +149,7 @@ describe('WorkerServer refusals (none reaches onHello)', () => {
     client.send('OK:HELLO');
     await expectRefused(h, client, 'tls');
     const refusal = lines.map((line) => JSON.parse(line) as { msg: string; reason?: string }).find((entry) => entry.msg === 'client refused');
-    expect(refusal?.reason).toMatch(/^TLS handshake failed \(/);
+    expect(refusal?.reason).toMatch(/^client certificate refused \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\)$/);
     expect(lines.join('')).not.toMatch(/BEGIN|PRIVATE|CERTIFICATE-----/);
   });
 
@@ -212,14 +212,84 @@ describe('WorkerServer refusals (none reaches onHello)', () => {
   });
 });
 
+/** A TCP connection that never starts TLS; `closed` resolves when the server hangs up. */
+async function idleSocket(port: number): Promise<{ socket: Socket; closed: Promise<void> }> {
+  const socket = netConnect({ host: '127.0.0.1', port });
+  socket.on('error', () => {});
+  const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('close', () => reject(new Error('idle socket closed before connecting')));
+  });
+  return { socket, closed };
+}
+
+describe('WorkerServer bounds on unauthenticated and buffered data (issue 9)', () => {
+  const idle: Socket[] = [];
+  afterEach(() => {
+    for (const socket of idle.splice(0)) socket.destroy();
+  });
+
+  // Regression: with a tlsClientError listener Node does not destroy a socket whose handshake timed
+  // out, so idle TCP connections stayed open for ever and filled the coordinator's descriptors.
+  it('closes a TCP connection that never starts TLS once the hello timeout has passed', async () => {
+    const h = await startHarness({ helloTimeoutMs: 300 });
+    const { socket, closed } = await idleSocket(h.port);
+    idle.push(socket);
+    await vi.waitFor(() => expect(h.server.status().handshaking).toBe(1), { timeout: 5000 });
+    await Promise.race([closed, new Promise((_, reject) => setTimeout(() => reject(new Error('idle socket still open after 5 s')), 5000))]);
+    await vi.waitFor(() => expect(h.server.status()).toMatchObject({ pending: 0, handshaking: 0, refused: 1, refusedBy: { timeout: 1 } }), { timeout: 5000 });
+  });
+
+  it('lets real workers in during a flood of idle connections, and closes the flood after the timeout', async () => {
+    const flood = 300;
+    const bound = 50;
+    const h = await startHarness({ helloTimeoutMs: 4000, maxPendingHandshakes: bound });
+    const sockets = await Promise.all(Array.from({ length: flood }, () => idleSocket(h.port)));
+    idle.push(...sockets.map((s) => s.socket));
+    // Every idle connection beyond the bound pushed the oldest out: never more than `bound` are held.
+    await vi.waitFor(() => expect(h.server.status()).toMatchObject({ handshaking: bound, refusedBy: { full: flood - bound } }), { timeout: 10_000 });
+    const workers = [];
+    for (let i = 0; i < 5; i++) workers.push(await h.worker(`OK:HELLO:${i}`));
+    expect(h.server.status()).toMatchObject({ admitted: 5, open: 5 });
+    expect(h.server.status().handshaking).toBeLessThanOrEqual(bound);
+    workers[4]!.client.send('still served');
+    expect(await workers[4]!.client.nextFrame()).toBe('got:still served');
+    // The rest of the flood is closed by the server when its time is up; the workers stay.
+    await Promise.all(sockets.map((s) => s.closed));
+    await vi.waitFor(() => expect(h.server.status()).toMatchObject({ handshaking: 0, pending: 0, open: 5, refused: flood }), { timeout: 10_000 });
+    const { full, timeout } = h.server.status().refusedBy;
+    expect(full + timeout).toBe(flood);
+    expect(full).toBeGreaterThanOrEqual(flood - bound);
+  });
+
+  it('closes the connection whose partial frame takes all connections past maxBufferedBytes, and keeps the others', async () => {
+    const h = await startHarness({ maxBufferedBytes: 1000, maxFrameBytes: 800 });
+    const a = await h.worker();
+    const b = await h.worker();
+    a.client.sendRaw(`000000000700 ${'a'.repeat(600)}`);
+    await vi.waitFor(() => expect(h.server.status().bufferedBytes).toBe(600), { timeout: 5000 });
+    b.client.sendRaw(`000000000700 ${'b'.repeat(500)}`);
+    await b.client.closed;
+    await vi.waitFor(
+      () => expect(h.closes.get(b.conn.id)?.[0]).toMatch(/^coordinator receive buffers full: this worker's partial frame \(500 bytes\) took all connections past 1000 bytes$/),
+      { timeout: 5000 },
+    );
+    expect(h.server.status().bufferedBytes).toBe(600);
+    a.client.sendRaw('a'.repeat(100));
+    expect(await a.client.nextFrame()).toBe(`got:${'a'.repeat(700)}`);
+    expect(h.server.status()).toMatchObject({ bufferedBytes: 0, open: 1 });
+  });
+});
+
 describe('WorkerServer connection failures', () => {
-  it('closes only the connection that sends an oversize frame, with the reason', async () => {
+  it('closes only the connection that sends a frame larger than an answer needs (1 MiB by default), with the reason', async () => {
     const h = await startHarness();
     const bad = await h.worker();
     const good = await h.worker();
-    bad.client.sendRaw('000070000000 ');
+    bad.client.sendRaw('000001048577 ');
     await bad.client.closed;
-    await vi.waitFor(() => expect(h.closes.get(bad.conn.id)).toEqual(['protocol error: frame of 70000000 bytes exceeds the maximum of 67108864 bytes']));
+    await vi.waitFor(() => expect(h.closes.get(bad.conn.id)).toEqual(['protocol error: frame of 1048577 bytes exceeds the maximum of 1048576 bytes']));
     good.client.send('still here');
     expect(await good.client.nextFrame()).toBe('got:still here');
     expect(h.server.status()).toMatchObject({ admitted: 2, open: 1 });

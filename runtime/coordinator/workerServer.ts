@@ -5,12 +5,14 @@
  * caller ever sees it, and only counted in {@link WorkerServer.status}.
  *
  * Work per message is O(1): each connection owns its decoder and delivers straight to its own
- * listener; nothing scans the set of connections (mu's loop did, on every pass).
+ * listener; nothing scans the set of connections (mu's loop did, on every pass). What a peer can
+ * make it hold is bounded: connections still in the TLS handshake, time until hello, bytes buffered
+ * per connection and in total.
  */
 import type { Socket } from 'node:net';
 import tls from 'node:tls';
 import { pino, type Logger } from 'pino';
-import { DEFAULT_MAX_FRAME_BYTES, encodeFrame, FrameDecoder } from '../../protocol/frame.js';
+import { encodeFrame, FrameDecoder } from '../../protocol/frame.js';
 import { parseHello } from '../../protocol/messages.js';
 import { ConfigError, describeError } from '../../common/errors.js';
 
@@ -22,6 +24,15 @@ export const DEFAULT_HELLO_TIMEOUT_MS = 30_000;
 export const MIN_BACKLOG = 1024;
 /** `OK:HELLO:` plus up to 9 digits; a longer first frame cannot be a hello. */
 const MAX_HELLO_BYTES = 64;
+/**
+ * Answers are small (a worker cuts a run's output to 64 KiB); state frames go through a relay,
+ * never through the coordinator. So a frame from a worker larger than this is refused.
+ */
+export const DEFAULT_MAX_ANSWER_BYTES = 1024 * 1024;
+/** Bytes of partial frames the server holds across all connections. */
+export const DEFAULT_MAX_BUFFERED_BYTES = 256 * 1024 * 1024;
+/** Least bound on connections in the TLS handshake at once (the default is at least the backlog). */
+export const MIN_PENDING_HANDSHAKES = 1024;
 
 export type WorkerServerState = 'listening' | 'draining' | 'closed';
 
@@ -40,13 +51,24 @@ export interface WorkerServerOptions {
   host?: string;
   /** Port; 0 picks a free one. Default {@link DEFAULT_WORKER_PORT}. */
   port?: number;
-  /** Largest frame accepted from a worker, in bytes. Default {@link DEFAULT_MAX_FRAME_BYTES}. */
+  /** Largest frame accepted from a worker, in bytes: what the job's answers need. Default {@link DEFAULT_MAX_ANSWER_BYTES}. */
   maxFrameBytes?: number;
   /**
-   * Time allowed for the TLS handshake, and then again for the first frame (a valid hello);
-   * a client that misses either is dropped. Default 30 s.
+   * Bytes of partial frames held across all connections; the connection whose bytes would go past
+   * it is closed with the reason. Default {@link DEFAULT_MAX_BUFFERED_BYTES}.
+   */
+  maxBufferedBytes?: number;
+  /**
+   * Time from the TCP connection to a valid hello (`OK:HELLO[:ID]`), TLS handshake included; a
+   * client that misses it is dropped. Default 30 s.
    */
   helloTimeoutMs?: number;
+  /**
+   * Connections still in the TLS handshake at once (no certificate checked yet: anyone can open
+   * them). Beyond it the oldest is dropped, so that a flood of idle connections cannot keep real
+   * workers, whose handshakes take milliseconds, out. Default max({@link MIN_PENDING_HANDSHAKES}, backlog).
+   */
+  maxPendingHandshakes?: number;
   /** Workers expected to connect at once; sizes the listen backlog. Default 0. */
   expectedWorkers?: number;
   /** Listen backlog. Default max({@link MIN_BACKLOG}, expectedWorkers). */
@@ -65,20 +87,26 @@ interface CompiledOptions {
   host: string;
   port: number;
   maxFrameBytes: number;
+  maxBufferedBytes: number;
   helloTimeoutMs: number;
+  maxPendingHandshakes: number;
   backlog: number;
   keepAliveMs: number;
   closeGraceMs: number;
   logger: Logger;
 }
 
-/** Why a client never became a worker. */
-export type RefusalKind = 'tls' | 'hello' | 'timeout' | 'closed';
+/** Why a client never became a worker; `full`: dropped to make room for newer handshakes. */
+export type RefusalKind = 'tls' | 'hello' | 'timeout' | 'closed' | 'full';
 
 export interface WorkerServerStatus {
   state: WorkerServerState;
   /** Connected (TCP) clients that have not said hello yet. */
   pending: number;
+  /** Of those, the ones still in the TLS handshake (bounded by `maxPendingHandshakes`). */
+  handshaking: number;
+  /** Bytes of partial frames held for admitted workers (bounded by `maxBufferedBytes`). */
+  bufferedBytes: number;
   /** Workers admitted so far (also the next worker's id). */
   admitted: number;
   /** Admitted workers whose connection is still open. */
@@ -130,8 +158,11 @@ export class WorkerServer {
   private stateValue: WorkerServerState = 'listening';
   /** Every TCP connection, admitted or not, so that {@link close} can cut them all. */
   private readonly sockets = new Set<Socket>();
+  /** Connections in the TLS handshake, oldest first, by {@link connectionKey}. */
+  private readonly handshaking = new Map<string, Arrival>();
   private readonly workers = new Set<TlsWorkerConnection>();
-  private readonly counts = { connected: 0, admitted: 0, refusedBy: { tls: 0, hello: 0, timeout: 0, closed: 0 } };
+  private readonly buffers: BufferBudget;
+  private readonly counts = { connected: 0, admitted: 0, refusedBy: { tls: 0, hello: 0, timeout: 0, closed: 0, full: 0 } };
   private readonly listenAddress: { host: string; port: number };
   private readonly stopped: Promise<void>;
   private resolveStopped!: () => void;
@@ -143,19 +174,21 @@ export class WorkerServer {
     const address = server.address();
     if (address === null || typeof address === 'string') throw new Error('worker server is not listening on TCP');
     this.listenAddress = { host: address.address, port: address.port };
+    this.buffers = { bytes: 0, limit: options.maxBufferedBytes };
     this.stopped = new Promise((resolve) => (this.resolveStopped = resolve));
     server.on('connection', (raw: Socket) => this.onConnection(raw));
     server.on('secureConnection', (socket: tls.TLSSocket) => this.onSecureConnection(socket));
-    // Emitted once for every connection that never completes an authorised handshake: a missing or
-    // foreign certificate, a handshake timeout, garbage, or a peer that hangs up early.
+    // Emitted for a handshake that fails, times out, or whose peer hangs up. With a listener, Node
+    // leaves the socket open: without the destroy here, idle connections would pile up for ever.
     server.on('tlsClientError', (error: Error & { code?: string }, socket: tls.TLSSocket) => {
-      const timeout = error.code === 'ERR_TLS_HANDSHAKE_TIMEOUT';
-      const cause = socket.authorizationError ?? error.code ?? firstLine(error.message);
-      this.countRefusal(
-        timeout ? 'timeout' : 'tls',
-        remoteOf(socket),
-        timeout ? `no TLS handshake within ${this.options.helloTimeoutMs} ms` : `TLS handshake failed (${String(cause)})`,
-      );
+      const arrival = this.arrivalOf(socket);
+      if (arrival) {
+        arrival.refusal ??=
+          error.code === 'ERR_TLS_HANDSHAKE_TIMEOUT'
+            ? { kind: 'timeout', reason: `no TLS handshake within ${this.options.helloTimeoutMs} ms` }
+            : { kind: 'tls', reason: `TLS handshake failed (${error.code ?? firstLine(error.message)})` };
+      }
+      socket.destroy();
     });
   }
 
@@ -167,7 +200,9 @@ export class WorkerServer {
       cert: compiled.credentials.serverCert,
       ca: compiled.credentials.caCert,
       requestCert: true,
-      rejectUnauthorized: true,
+      // The certificate is checked in onSecureConnection, where the refusal can be counted and
+      // explained; a client that is not authorised never gets further than that check.
+      rejectUnauthorized: false,
       minVersion: 'TLSv1.2',
       handshakeTimeout: compiled.helloTimeoutMs,
     });
@@ -194,15 +229,17 @@ export class WorkerServer {
   }
 
   status(): WorkerServerStatus {
-    const { tls: t, hello, timeout, closed } = this.counts.refusedBy;
+    const refusedBy = { ...this.counts.refusedBy };
     const open = this.workers.size;
     return {
       state: this.stateValue,
       pending: Math.max(0, this.counts.connected - open),
+      handshaking: this.handshaking.size,
+      bufferedBytes: this.buffers.bytes,
       admitted: this.counts.admitted,
       open,
-      refused: t + hello + timeout + closed,
-      refusedBy: { ...this.counts.refusedBy },
+      refused: Object.values(refusedBy).reduce((sum, n) => sum + n, 0),
+      refusedBy,
     };
   }
 
@@ -224,28 +261,66 @@ export class WorkerServer {
     return this.stopped;
   }
 
+  /** A TCP connection: it has helloTimeoutMs from now to finish TLS and say hello. */
   private onConnection(raw: Socket): void {
-    if (this.stateValue === 'closed') {
+    const key = connectionKey(raw);
+    if (this.stateValue === 'closed' || key === undefined) {
       raw.destroy();
       return;
     }
+    if (this.handshaking.size >= this.options.maxPendingHandshakes) this.dropOldestHandshake();
+    const arrival: Arrival = { key, raw, acceptedAt: performance.now(), stage: 'tls', refusal: undefined };
+    this.handshaking.set(key, arrival);
     this.sockets.add(raw);
     this.counts.connected++;
     raw.once('close', () => {
       this.sockets.delete(raw);
       this.counts.connected--;
+      if (this.handshaking.get(key) === arrival) this.handshaking.delete(key);
+      if (arrival.stage === 'admitted') return;
+      const during = arrival.stage === 'tls' ? 'during the TLS handshake' : 'before hello';
+      const { kind, reason } = arrival.refusal ?? { kind: 'closed', reason: `closed ${during}` };
+      this.countRefusal(kind, remoteOf(raw), reason);
     });
   }
 
-  /** An authorised TLS client: it now has helloTimeoutMs to say `OK:HELLO[:ID]` as its first frame. */
+  /** Keeps the flood's oldest idle connection from holding a slot a real worker needs now. */
+  private dropOldestHandshake(): void {
+    const oldest = this.handshaking.values().next().value;
+    if (!oldest) return;
+    this.handshaking.delete(oldest.key);
+    oldest.refusal ??= { kind: 'full', reason: `more than ${this.options.maxPendingHandshakes} connections in the TLS handshake at once; dropped the oldest` };
+    oldest.raw.destroy();
+  }
+
+  private arrivalOf(socket: tls.TLSSocket): Arrival | undefined {
+    const key = connectionKey(socket);
+    return key === undefined ? undefined : this.handshaking.get(key);
+  }
+
+  /** TLS is up: the certificate must be the run CA's, then the first frame must be `OK:HELLO[:ID]` in time. */
   private onSecureConnection(socket: tls.TLSSocket): void {
     const remote = remoteOf(socket);
-    let refusal: { kind: RefusalKind; reason: string } | undefined;
+    const arrival = this.arrivalOf(socket);
+    if (!arrival) {
+      // Closed or dropped while the handshake finished.
+      socket.destroy();
+      return;
+    }
+    this.handshaking.delete(arrival.key);
+    arrival.stage = 'hello';
+    if (!socket.authorized) {
+      arrival.refusal ??= { kind: 'tls', reason: `client certificate refused (${String(socket.authorizationError ?? 'none')})` };
+      socket.destroy();
+      return;
+    }
     const refuse = (kind: RefusalKind, reason: string) => {
-      refusal ??= { kind, reason };
+      arrival.refusal ??= { kind, reason };
+      detach();
       socket.destroy();
     };
-    const timer = setTimeout(() => refuse('timeout', `no hello within ${this.options.helloTimeoutMs} ms`), this.options.helloTimeoutMs);
+    const left = this.options.helloTimeoutMs - (performance.now() - arrival.acceptedAt);
+    const timer = setTimeout(() => refuse('timeout', `no hello within ${this.options.helloTimeoutMs} ms`), Math.max(0, left));
     timer.unref();
     const hello = new FrameDecoder(MAX_HELLO_BYTES);
     const onData = (chunk: Buffer) => {
@@ -268,26 +343,22 @@ export class WorkerServer {
           return;
         }
         detach();
+        arrival.stage = 'admitted';
         this.admit(socket, remote, parsed.invocation, chunk.subarray(i + 1));
         return;
       }
     };
     const onError = (error: Error & { code?: string }) => {
-      refusal ??= { kind: 'closed', reason: `connection error before hello (${error.code ?? firstLine(error.message)})` };
-    };
-    const onClose = () => {
-      detach();
-      this.countRefusal(refusal?.kind ?? 'closed', remote, refusal?.reason ?? 'closed before hello');
+      arrival.refusal ??= { kind: 'closed', reason: `connection error before hello (${error.code ?? firstLine(error.message)})` };
     };
     const detach = () => {
       clearTimeout(timer);
       socket.off('data', onData);
       socket.off('error', onError);
-      socket.off('close', onClose);
     };
     socket.on('data', onData);
     socket.on('error', onError);
-    socket.on('close', onClose);
+    socket.once('close', detach);
     if (this.stateValue === 'closed') refuse('closed', 'worker server closed');
   }
 
@@ -295,7 +366,7 @@ export class WorkerServer {
     socket.setNoDelay(true);
     if (this.options.keepAliveMs > 0) socket.setKeepAlive(true, this.options.keepAliveMs);
     const id = this.counts.admitted++;
-    const connection = new TlsWorkerConnection(id, invocation, remote, socket, this.options, () => this.workers.delete(connection));
+    const connection = new TlsWorkerConnection(id, invocation, remote, socket, this.options, this.buffers, () => this.workers.delete(connection));
     this.workers.add(connection);
     this.options.logger.debug({ worker: id, invocation, remote }, 'worker admitted');
     try {
@@ -312,6 +383,32 @@ export class WorkerServer {
     this.counts.refusedBy[kind]++;
     this.options.logger.debug({ remote, reason }, 'client refused');
   }
+}
+
+/** A TCP connection on its way to becoming a worker. */
+interface Arrival {
+  readonly key: string;
+  readonly raw: Socket;
+  readonly acceptedAt: number;
+  stage: 'tls' | 'hello' | 'admitted';
+  /** Why it is being dropped; counted once, when its socket closes. */
+  refusal: { kind: RefusalKind; reason: string } | undefined;
+}
+
+/** Bytes of partial frames held across connections, against their limit. */
+interface BufferBudget {
+  bytes: number;
+  readonly limit: number;
+}
+
+/**
+ * Names one live TCP connection by its four addresses, the same for the TCP socket and the TLS
+ * socket on top of it (Node hands the two to different events and links them by no public field).
+ */
+function connectionKey(socket: Socket): string | undefined {
+  const { localAddress, localPort, remoteAddress, remotePort } = socket;
+  if (remoteAddress === undefined || remotePort === undefined) return undefined;
+  return `${localAddress ?? ''} ${localPort ?? ''} ${remoteAddress} ${remotePort}`;
 }
 
 /** Shorthand for {@link WorkerServer.create}. */
@@ -339,6 +436,7 @@ class TlsWorkerConnection implements WorkerConnection {
     readonly remote: string,
     private readonly socket: tls.TLSSocket,
     private readonly options: CompiledOptions,
+    private readonly buffers: BufferBudget,
     private readonly onGone: () => void,
   ) {
     this.decoder = new FrameDecoder(options.maxFrameBytes);
@@ -384,11 +482,19 @@ class TlsWorkerConnection implements WorkerConnection {
   /** Bytes from the socket (also the bytes that followed the hello in its chunk). */
   receive(chunk: Buffer): void {
     if (this.reason !== undefined) return;
+    const before = this.decoder.buffered;
     let frames: Buffer[];
     try {
       frames = this.decoder.push(chunk);
     } catch (error) {
+      this.buffers.bytes -= before;
       this.fail(`protocol error: ${describeError(error)}`);
+      return;
+    }
+    const held = this.decoder.buffered;
+    this.buffers.bytes += held - before;
+    if (held > before && this.buffers.bytes > this.buffers.limit) {
+      this.fail(`coordinator receive buffers full: this worker's partial frame (${held} bytes) took all connections past ${this.buffers.limit} bytes`);
       return;
     }
     for (const frame of frames) {
@@ -420,6 +526,7 @@ class TlsWorkerConnection implements WorkerConnection {
   private finish(): void {
     if (!this.isOpen) return;
     this.isOpen = false;
+    this.buffers.bytes -= this.decoder.buffered;
     this.closedReason = this.reason ?? 'connection closed';
     this.backlog = [];
     this.onGone();
@@ -446,14 +553,17 @@ function compileOptions(options: WorkerServerOptions): CompiledOptions {
     return value;
   };
   const expected = options.expectedWorkers ?? 0;
+  const backlog = positive('backlog', options.backlog ?? Math.max(MIN_BACKLOG, expected));
   return {
     credentials,
     onHello: options.onHello,
     host: options.host ?? '0.0.0.0',
     port,
-    maxFrameBytes: positive('maxFrameBytes', options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES),
+    maxFrameBytes: positive('maxFrameBytes', options.maxFrameBytes ?? DEFAULT_MAX_ANSWER_BYTES),
+    maxBufferedBytes: positive('maxBufferedBytes', options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES),
     helloTimeoutMs: positive('helloTimeoutMs', options.helloTimeoutMs ?? DEFAULT_HELLO_TIMEOUT_MS),
-    backlog: positive('backlog', options.backlog ?? Math.max(MIN_BACKLOG, expected)),
+    maxPendingHandshakes: positive('maxPendingHandshakes', options.maxPendingHandshakes ?? Math.max(MIN_PENDING_HANDSHAKES, backlog)),
+    backlog,
     keepAliveMs: options.keepAliveMs ?? 60_000,
     closeGraceMs: positive('closeGraceMs', options.closeGraceMs ?? 5_000),
     logger: options.logger ?? pino({ level: 'silent' }),

@@ -4,6 +4,7 @@
  */
 import { createActor, SimulatedClock, type AnyMachineSnapshot, type AnyStateMachine } from 'xstate';
 import type { ConnectionOutput } from '../../machines/events.js';
+import type { InfoRecord } from '../../machines/infoRecord.js';
 import { SimulatedWorker, type SimulatedWorkerOptions } from './simulatedWorker.js';
 
 /** Dotted state paths of a snapshot value: `{ a: { b: 'c' } }` -> `['a.b.c']`, parallel -> several. */
@@ -52,7 +53,7 @@ export function runConnection(
       return actor.getSnapshot().output as ConnectionOutput | undefined;
     },
     get context() {
-      return actor.getSnapshot().context as { info: Record<string, string>; queue: string[]; vars: Record<string, string | number> };
+      return actor.getSnapshot().context as { info: InfoRecord; queue: string[]; vars: Record<string, string | number> };
     },
   };
 }
