@@ -3,18 +3,13 @@
  * (16-bit RGB PNGs, 1024x436) into the store, runs the job with local workers, then checks every
  * Y4M chunk against a direct png2y4m conversion of the same frames.
  */
-import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { parseArgs, promisify } from 'node:util';
-import { chunkKeys } from '../machines/png2y4m.js';
+import { parseArgs } from 'node:util';
 import { ConfigError } from '../common/errors.js';
 import { openStore } from '../store/openStore.js';
-import { packageBinDir } from '../common/packagePaths.js';
-import { compileRunOptions, RUN_DEFAULTS, storedKey, type CompiledRunOptions } from '../runtime/coordinator/runOptions.js';
+import { compileRunOptions, RUN_DEFAULTS, storedKey } from '../runtime/coordinator/runOptions.js';
 import type { ObjectStore } from '../store/store.js';
 import { syntheticFrame } from '../runtime/demo/syntheticClip.js';
+import { verifyChunks } from '../runtime/demo/verifyChunks.js';
 import { intOption, reportError } from './args.js';
 import { executeJob, formatSummary } from './runJob.js';
 
@@ -37,7 +32,7 @@ conversion and prints where the chunks are.
   -h, --help             this help
 `;
 
-const execFileAsync = promisify(execFile);
+export { verifyChunks };
 
 export interface ClipOptions {
   /** Name keys as `-M` does. Default false. */
@@ -59,32 +54,6 @@ export async function seedClip(store: ObjectStore, video: string, count: number,
     const key = storedKey({ hashKeys }, `${video}-png16/${String(frame).padStart(8, '0')}.png`);
     if (!(await store.exists(key))) await store.put(key, syntheticFrame(frame - 1, width, height));
   }
-}
-
-/**
- * Convert each chunk's frames directly with png2y4m and compare with the job's output.
- * Returns one line per mismatch (empty when everything matches).
- */
-export async function verifyChunks(store: ObjectStore, options: CompiledRunOptions): Promise<string[]> {
-  const problems: string[] = [];
-  const work = await mkdtemp(join(tmpdir(), 'xc-demo-verify-'));
-  try {
-    for (let chunk = options.offset; chunk < options.offset + options.parts; chunk++) {
-      const keys = chunkKeys({ chunk, frames: options.frames, video: options.video, inFormat: options.inFormat });
-      const dir = join(work, String(chunk));
-      await mkdir(dir);
-      for (const key of keys.inputKeys) await store.download(storedKey(options, key), join(dir, key.slice(key.lastIndexOf('/') + 1)));
-      const expected = join(work, `${chunk}.y4m`);
-      await execFileAsync(process.execPath, [join(packageBinDir(), 'png2y4m.js'), '-o', expected, join(dir, '%08d.png')]);
-      const got = join(work, `${chunk}.got.y4m`);
-      await store.download(storedKey(options, keys.outputKey), got);
-      const [a, b] = await Promise.all([readFile(expected), readFile(got)]);
-      if (!a.equals(b)) problems.push(`${keys.outputKey}: differs from a direct png2y4m conversion (${b.length} bytes, expected ${a.length})`);
-    }
-  } finally {
-    await rm(work, { recursive: true, force: true });
-  }
-  return problems;
 }
 
 export async function run(args: string[]): Promise<number> {
