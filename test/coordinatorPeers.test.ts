@@ -8,11 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { generateCredentials } from '../runtime/tls/certs.js';
-import { Coordinator } from '../runtime/coordinator/coordinator.js';
+import { png2y4m } from '../jobs/png2y4m.js';
+import { runJob } from '../runtime/coordinator/runJob.js';
 import type { Launcher, LaunchRequest } from '../runtime/launch/launcher.js';
 import { LocalStore } from '../store/localStore.js';
 import { createLogger } from '../common/logger.js';
-import { compileRunOptions } from '../runtime/coordinator/runOptions.js';
 import { syntheticFrame } from '../runtime/demo/syntheticClip.js';
 import { runWorker } from '../worker/worker.js';
 import { connectTlsClient, type TlsTestClient } from './support/tlsClient.js';
@@ -39,7 +39,8 @@ function rogue(request: LaunchRequest, misbehave: Behaviour): Promise<void> {
 
 it('fails only the misbehaving workers, with the reason, and never counts an impostor', async () => {
   const store = new LocalStore(join(dir, 'store'));
-  await store.put('clip-png16/00000004.png', syntheticFrame(3, 32, 24));
+  // Every chunk's input is there (inputs are checked before launching); only chunk 3 gets a real worker.
+  for (let frame = 1; frame <= 4; frame++) await store.put(`clip-png16/0000000${frame}.png`, syntheticFrame(frame - 1, 32, 24));
   const impostor = await generateCredentials();
   const peers: Promise<unknown>[] = [];
   const behaviours: Record<number, (request: LaunchRequest) => Promise<unknown>> = {
@@ -64,9 +65,7 @@ it('fails only the misbehaving workers, with the reason, and never counts an imp
     },
     async stop() {},
   };
-  const options = compileRunOptions({ parts: 4, frames: 1, video: 'clip', bucket: store.name, port: 0, quiet: true, answerTimeoutS: 10 });
-  const coordinator = await Coordinator.create(options, { store, log: createLogger({ name: 'test', level: 'silent' }), launcher });
-  const summary = await coordinator.run();
+  const summary = await runJob(png2y4m, { parts: 4, frames: 1, video: 'clip', bucket: store.name, port: 0, quiet: true, answerTimeoutS: 10 }, { launcher });
   await Promise.allSettled(peers);
 
   const byChunk = Object.fromEntries(summary.chunks.map((c) => [c.chunk, c]));
@@ -79,6 +78,6 @@ it('fails only the misbehaving workers, with the reason, and never counts an imp
   expect(byChunk[3]).toMatchObject({ status: 'done', invocation: 3 });
   expect(await store.exists('clip-y4m_01/00000003.y4m')).toBe(true);
   // Only the four real workers were ever bound to a chunk.
-  expect(new Set(summary.chunks.map((c) => c.worker)).size).toBe(4);
+  expect(new Set(summary.chunks.map((c) => c.connection)).size).toBe(4);
   expect(JSON.stringify(summary)).not.toMatch(/PRIVATE KEY|BEGIN CERTIFICATE/);
 });
