@@ -22,8 +22,8 @@ const CLI = join(ROOT, 'bin/xc-orch.js');
 /** The stages come from dist/, as the command runs them (the check finds its threads there). */
 const fromDist = <T>(module: string): Promise<T> => import(pathToFileURL(join(ROOT, 'dist', module)).href) as Promise<T>;
 const { seedClip } = await fromDist<typeof import('../cli/demo.js')>('cli/demo.js');
-const { executeJob } = await fromDist<typeof import('../cli/runJob.js')>('cli/runJob.js');
-const { compileRunOptions } = await fromDist<typeof import('../runtime/coordinator/runOptions.js')>('runtime/coordinator/runOptions.js');
+const { runJob } = await fromDist<typeof import('../runtime/coordinator/runJob.js')>('runtime/coordinator/runJob.js');
+const { png2y4m } = await fromDist<typeof import('../jobs/png2y4m.js')>('jobs/png2y4m.js');
 const { verifyChunks } = await fromDist<typeof import('../runtime/demo/verifyChunks.js')>('runtime/demo/verifyChunks.js');
 const { LocalStore } = await fromDist<typeof import('../store/localStore.js')>('store/localStore.js');
 const TIME = '/usr/bin/time';
@@ -95,12 +95,12 @@ try {
   const stages: Record<'seed' | 'job' | 'check', number[]> = { seed: [], job: [], check: [] };
   for (let r = 0; r < RUNS; r++) {
     const store = new LocalStore(join(work, `stages-${r}`));
-    const options = compileRunOptions({ parts: PARTS, frames: FRAMES, bucket: store.name, port: 0, quiet: true });
-    stages.seed.push((await timed(() => seedClip(store, options.video, PARTS * FRAMES)))[1]);
-    const [summary, jobMs] = await timed(() => executeJob(options));
+    const chunks = { parts: PARTS, frames: FRAMES, video: 'sintel-1k' };
+    stages.seed.push((await timed(() => seedClip(store, chunks.video, PARTS * FRAMES)))[1]);
+    const [summary, jobMs] = await timed(() => runJob(png2y4m, { ...chunks, bucket: store.name, port: 0, quiet: true }));
     if (!summary.ok) throw new Error(`stage run ${r + 1}: the job failed`);
     stages.job.push(jobMs);
-    const [problems, checkMs] = await timed(() => verifyChunks(store, options));
+    const [problems, checkMs] = await timed(() => verifyChunks(store, chunks));
     if (problems.length > 0) throw new Error(`stage run ${r + 1}: ${problems[0]}`);
     stages.check.push(checkMs);
     rmSync(join(work, `stages-${r}`), { recursive: true, force: true });

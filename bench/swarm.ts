@@ -22,11 +22,11 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { pino } from 'pino';
 import { createActor } from 'xstate';
-import { png2y4mMachine } from '../machines/png2y4m.js';
+import { png2y4m, png2y4mMachine } from '../jobs/png2y4m.js';
 import { generateCredentials } from '../runtime/tls/certs.js';
 import { Coordinator } from '../runtime/coordinator/coordinator.js';
 import { LocalStore } from '../store/localStore.js';
-import { compileRunOptions } from '../runtime/coordinator/runOptions.js';
+import { compileJobRun, planJob } from '../runtime/coordinator/runJob.js';
 import { EchoServer } from './echoServer.js';
 import { serveSwarmOverIpc, swarmAnswer, type SwarmPlan, type SwarmStats } from './swarmClients.js';
 import { createSwarmLauncher, startSwarmProcess, type SwarmCommand } from './swarmLauncher.js';
@@ -159,7 +159,7 @@ function result(config: PhaseConfig, completed: number, failures: string[], swar
 async function runCoordinatorPhase(config: PhaseConfig): Promise<PhaseResult> {
   const dir = await mkdtemp(join(tmpdir(), 'xc-bench-swarm-'));
   try {
-    const options = compileRunOptions({
+    const { run: options, values } = compileJobRun(png2y4m, {
       parts: config.n,
       frames: config.frames,
       video: VIDEO,
@@ -174,7 +174,10 @@ async function runCoordinatorPhase(config: PhaseConfig): Promise<PhaseResult> {
       timeoutMs: config.timeoutMs,
       ...(config.failInvocations ? { failInvocations: config.failInvocations } : {}),
     });
-    const coordinator = await Coordinator.create(options, { store: new LocalStore(dir), log: pino({ level: 'silent' }), launcher });
+    // The swarm's clients answer OK:UPLOAD without writing anything: every output counts as there.
+    const store = Object.assign(new LocalStore(dir), { exists: async () => true });
+    const { job } = await planJob(png2y4m, values, options, store);
+    const coordinator = await Coordinator.create(options, job, { store, log: pino({ level: 'silent' }), launcher });
     const meter = measure();
     const summary = await coordinator.run();
     const measured = meter.stop();

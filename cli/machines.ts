@@ -1,26 +1,29 @@
 /**
- * `xc-orch machines` lists the statecharts xc-orch runs; `xc-orch machines show NAME --format
- * mermaid|stately|json` prints one of them as a Mermaid diagram, Stately editor source or XState
- * JSON (see runtime/observe/machineExport.ts).
+ * `xc-orch machines` lists the statecharts xc-orch runs (the supervisor and every built-in job's
+ * connection machine); `xc-orch machines show NAME --format mermaid|stately|json` prints one of
+ * them, NAME being a machine, a job or a job file, as a Mermaid diagram, Stately editor source or
+ * XState JSON (see runtime/observe/machineExport.ts).
  */
 import { parseArgs } from 'node:util';
 import type { AnyStateMachine, AnyStateNode } from 'xstate';
-import { png2y4mMachine } from '../machines/png2y4m.js';
 import { supervisorMachine } from '../machines/supervisor.js';
 import { ConfigError } from '../common/errors.js';
+import { isJobPath, findJob, jobs } from '../jobs/registry.js';
 import { exportMachine, MACHINE_FORMATS, type MachineFormat } from '../runtime/observe/machineExport.js';
 import { reportError } from './args.js';
 
 /** The machines a user can look at, by name. */
 export const MACHINES: Readonly<Record<string, { machine: AnyStateMachine; summary: string }>> = {
   supervisor: { machine: supervisorMachine, summary: 'one per job: launches workers, binds each to a chunk, decides when the job is over' },
-  png2y4m: { machine: png2y4mMachine, summary: 'one per worker connection: configure, fetch and convert each frame, upload the chunk' },
+  ...Object.fromEntries(
+    Object.values(jobs).map((job) => [job.name, { machine: job.machine, summary: `one per worker connection of the ${job.name} job` }]),
+  ),
 };
 
 export const MACHINES_HELP = `Usage: xc-orch machines
        xc-orch machines show NAME [--format mermaid|stately|json]
 
-Lists the statecharts xc-orch runs, or prints one:
+Lists the statecharts xc-orch runs, or prints one (NAME may also be the path of a job file):
   mermaid   a Mermaid state diagram (paste into any Mermaid renderer, or a \`\`\`mermaid block)
   stately   createMachine({...}) source for Stately's editor (Import code)
   json      XState's JSON definition of the machine
@@ -61,8 +64,8 @@ export async function run(args: string[]): Promise<number> {
     if (action !== 'show') throw new ConfigError(`unknown action '${action}' (known: list, show)`);
     if (name === undefined) throw new ConfigError(`name the machine to show (known: ${Object.keys(MACHINES).join(', ')})`);
     if (extra !== undefined) throw new ConfigError(`unexpected argument '${extra}'`);
-    const entry = Object.hasOwn(MACHINES, name) ? MACHINES[name] : undefined;
-    if (!entry) throw new ConfigError(`no machine named '${name}' (known: ${Object.keys(MACHINES).join(', ')})`);
+    const entry = Object.hasOwn(MACHINES, name) ? MACHINES[name] : isJobPath(name) ? { machine: (await findJob(name)).machine } : undefined;
+    if (!entry) throw new ConfigError(`no machine named '${name}' (known: ${Object.keys(MACHINES).join(', ')}; or a job file)`);
     const format = (values.format ?? 'mermaid') as MachineFormat;
     if (!MACHINE_FORMATS.includes(format)) throw new ConfigError(`--format must be one of ${MACHINE_FORMATS.join(', ')}, got '${format}'`);
     process.stdout.write(exportMachine(entry.machine, format));

@@ -8,7 +8,8 @@ type Subcommand = { summary: string; load: () => Promise<{ run(args: string[]): 
 const SUBCOMMANDS: Record<string, Subcommand> = {
   png2y4m: { summary: 'convert PNG frames to a Y4M stream (the daala_tools png2y4m, byte-exact)', load: () => import('./png2y4m.js') },
   demo: { summary: 'run the png2y4m job on a synthetic clip, all on this machine', load: () => import('./demo.js') },
-  run: { summary: 'run a job: xc-orch run png2y4m [options]', load: () => import('./run.js') },
+  run: { summary: 'run a job: xc-orch run JOB [options] (a built-in job or a job file)', load: () => import('./run.js') },
+  jobs: { summary: 'list the built-in jobs', load: () => import('./jobs.js') },
   machines: { summary: 'list the statecharts, or print one as Mermaid, Stately source or JSON', load: () => import('./machines.js') },
   plot: { summary: 'draw a run\'s -O timeline as a self-contained HTML or SVG picture', load: () => import('./plot.js') },
   worker: { summary: 'run one worker from an invocation payload (--event FILE|-)', load: () => import('./worker.js') },

@@ -1,8 +1,9 @@
 /**
- * Typed errors, one class per failure domain. The policy: code that can fail throws one of these
- * with a message a user can act on (one line, naming the key/file/peer involved); the supervisor
- * and the CLI turn them into a reported reason and an exit code. Nothing here ever carries a
- * private key, a certificate body or a credential.
+ * Typed errors, one class per failure domain, the bottom layer every other one imports. The
+ * policy: code that can fail throws one of these with a message a user can act on (one line,
+ * naming the key/file/peer involved) and the underlying error as its `cause` (ES2022), never
+ * flattened into the text; the supervisor and the CLI turn them into a reported reason and an exit
+ * code. Nothing here ever carries a private key, a certificate body or a credential.
  */
 
 /** Thrown by the frame codec and the command parser: garbage on the wire, oversize frames. */
@@ -18,8 +19,9 @@ export class StoreError extends Error {
     message: string,
     /** Transient errors (5xx, throttling, timeouts) may be retried by the caller. */
     readonly retryable = false,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
   }
 }
 
@@ -34,24 +36,39 @@ export type StoreErrorCode =
   | 'Integrity'
   | 'Other';
 
-/** Thrown when a worker cannot be launched (throttled past the deadline, spawn failure, ...). */
-export class LaunchError extends Error {
-  override readonly name = 'LaunchError';
-  constructor(
-    readonly invocation: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-/** Thrown while compiling user options at the edge: bad flags, unreadable cert files, ... */
+/**
+ * Thrown while compiling user options at the edge (bad flags, unreadable cert files, a job file
+ * that does not load, missing inputs): the CLI exits 2 with its message.
+ */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
-/** One readable line for any thrown value, for `FAIL(...)` answers and reports. */
+/**
+ * Thrown when a machine or a job is defined wrongly (a block name taken twice, a job option that
+ * clashes with a run option, a template naming an unknown variable): the first thing a job
+ * author meets, at definition time rather than mid-run.
+ */
+export class DefinitionError extends Error {
+  override readonly name = 'DefinitionError';
+}
+
+/** Thrown when an object is used in a state that does not allow it (a coordinator run twice). */
+export class IllegalStateError extends Error {
+  override readonly name = 'IllegalStateError';
+}
+
+/**
+ * One readable line for any thrown value, for `FAIL(...)` answers and reports: the message, then
+ * the messages of its causes that it does not already contain.
+ */
 export function describeError(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error);
-  return text.replace(/\s*\n\s*/g, ' ').trim() || 'unknown error';
+  const parts: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; current !== undefined && current !== null && depth < 5; depth++) {
+    const text = (current instanceof Error ? current.message : String(current)).replace(/\s*\n\s*/g, ' ').trim();
+    if (text !== '' && !parts.some((p) => p.includes(text))) parts.push(text);
+    current = current instanceof Error ? current.cause : undefined;
+  }
+  return parts.join(': ') || 'unknown error';
 }

@@ -15,6 +15,7 @@
  *   vars: (input: { who: string }) => ({ who: input.who }),
  * });
  */
+import { DefinitionError } from '../common/errors.js';
 import { defaultExpect } from '../protocol/messages.js';
 import type { CommandSpec } from './commandTemplate.js';
 import { describeInfoTest, type InfoTest, type StateConfig } from './connectionSetup.js';
@@ -62,7 +63,7 @@ const END = 'end';
 const NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 
 function checkName(name: string, what: string): string {
-  if (!NAME.test(name) || name === END) throw new Error(`invalid ${what} name ${JSON.stringify(name)}`);
+  if (!NAME.test(name) || name === END) throw new DefinitionError(`invalid ${what} name ${JSON.stringify(name)}`);
   return name;
 }
 
@@ -85,8 +86,8 @@ function toExchanges(steps: readonly Step[], where: string): Exchange[] {
     let expect: string | null;
     if (object.expect !== undefined) expect = object.expect;
     else if (typeof send === 'string') expect = defaultExpect(send);
-    else if (send !== undefined) throw new Error(`${where}: step ${index} sends a computed command and must name its expected answer`);
-    else throw new Error(`${where}: step ${index} neither sends nor expects anything`);
+    else if (send !== undefined) throw new DefinitionError(`${where}: step ${index} sends a computed command and must name its expected answer`);
+    else throw new DefinitionError(`${where}: step ${index} neither sends nor expects anything`);
     const base = object.name !== undefined ? checkName(object.name, 'step') : derivedName(send, expect);
     const seen = used.get(base) ?? 0;
     used.set(base, seen + 1);
@@ -106,7 +107,7 @@ export function muSteps(list: ReadonlyArray<string | readonly [expect: string | 
   let previous: CommandSpec | null = null;
   for (const item of list) {
     if (typeof item === 'string') {
-      if (typeof previous === 'function') throw new Error('muSteps: a bare command after a computed one needs an explicit expectation');
+      if (typeof previous === 'function') throw new DefinitionError('muSteps: a bare command after a computed one needs an explicit expectation');
       pairs.push({ expect: previous === null ? null : defaultExpect(previous), command: item });
     } else {
       pairs.push({ expect: item[0], command: item[1] });
@@ -299,7 +300,7 @@ export function forLoop(
 ): Block {
   checkName(name, 'block');
   const { counter, from, to, body, until } = options;
-  if (body.name === 'check') throw new Error(`forLoop ${name}: the body may not be named "check"`);
+  if (body.name === 'check') throw new DefinitionError(`forLoop ${name}: the body may not be named "check"`);
   return {
     name,
     build(site) {
@@ -417,7 +418,7 @@ export function errorState(): StateConfig {
 function uniqueNames(blocks: readonly Block[], parent: string): void {
   const seen = new Set<string>();
   for (const block of blocks) {
-    if (seen.has(block.name)) throw new Error(`${parent}: two blocks named ${JSON.stringify(block.name)}`);
+    if (seen.has(block.name)) throw new DefinitionError(`${parent}: two blocks named ${JSON.stringify(block.name)}`);
     seen.add(block.name);
   }
 }

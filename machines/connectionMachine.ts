@@ -9,9 +9,11 @@
  * - ends in `done` (after sending `quit:`) or `failed`; output `{ status: 'done' }` or
  *   `{ status: 'failed', reason, state }`. On failure nothing is sent: the runtime closes the
  *   connection.
- * A `FAIL...` answer, an unexpected answer, info beyond its bounds, `socket.closed`, or silence longer than the
- * `answerTimeout` delay (input `answerTimeoutMs`, default 60 s) while an answer is due, all fail.
+ * A `FAIL...` answer, an unexpected answer, info beyond its bounds, `socket.closed`, or silence
+ * longer than the `answerTimeout` delay (input `answerTimeoutMs`, default 120 s) while an answer is
+ * due, all fail.
  */
+import { DefinitionError } from '../common/errors.js';
 import { connectionSetup, DEFAULT_ANSWER_TIMEOUT_MS, type StateConfig } from './connectionSetup.js';
 import type { CommandSpec, JobVars } from './commandTemplate.js';
 import { errorState, terminal, type Block } from './blocks.js';
@@ -46,7 +48,7 @@ export function createConnectionMachine<TInput>(spec: ConnectionMachineSpec<TInp
   const states: Record<string, StateConfig> = {};
   const names = new Set(['done', 'failed']);
   spec.blocks.forEach((block, i) => {
-    if (names.has(block.name)) throw new Error(`${spec.id}: block name ${JSON.stringify(block.name)} is taken`);
+    if (names.has(block.name)) throw new DefinitionError(`${spec.id}: block name ${JSON.stringify(block.name)} is taken`);
     names.add(block.name);
     const next = spec.blocks[i + 1]?.name ?? 'done';
     states[block.name] = block.build({ path: block.name, next: { target: next }, fail, region: '', order: 0, inRegion: false, loops: [], orders });

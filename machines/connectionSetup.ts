@@ -21,7 +21,7 @@ import { infoOverflow, infoValue, withInfo, type InfoRecord } from './infoRecord
 import type { ConnectionEmitted, ConnectionEvent, ConnectionOutput } from './events.js';
 
 /** Default for `answerTimeoutMs`: a worker silent this long while an answer is due has failed. */
-export const DEFAULT_ANSWER_TIMEOUT_MS = 60_000;
+export const DEFAULT_ANSWER_TIMEOUT_MS = 120_000;
 
 /** Answers nobody expects that a superposition holds before giving up on the worker. */
 export const MAX_QUEUED_ANSWERS = 1024;

@@ -10,7 +10,9 @@ import { Coordinator } from '../runtime/coordinator/coordinator.js';
 import type { Launcher, LaunchReport, LaunchRequest } from '../runtime/launch/launcher.js';
 import { LocalStore } from '../store/localStore.js';
 import { createLogger } from '../common/logger.js';
-import { compileRunOptions } from '../runtime/coordinator/runOptions.js';
+import { compileJobRun, planJob } from '../runtime/coordinator/runJob.js';
+import { png2y4m } from '../jobs/png2y4m.js';
+import type { JobRunOptions } from '../runtime/coordinator/runJob.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -19,6 +21,14 @@ beforeEach(async () => {
 afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
+
+/** A png2y4m coordinator with this launcher; nothing checks the inputs, since no worker comes. */
+async function coordinatorFor(given: JobRunOptions<typeof png2y4m>, launcher: Launcher): Promise<Coordinator> {
+  const { run, values } = compileJobRun(png2y4m, { port: 0, quiet: true, ...given });
+  const store = new LocalStore(dir);
+  const { job } = await planJob(png2y4m, values, run, store);
+  return Coordinator.create(run, job, { store, log: createLogger({ name: 'test', level: 'silent' }), launcher });
+}
 
 /** Accepts every launch and starts nothing: the workers never arrive. */
 function silentLauncher(): Launcher & { requests: LaunchRequest[]; stopped: boolean } {
@@ -38,8 +48,7 @@ function silentLauncher(): Launcher & { requests: LaunchRequest[]; stopped: bool
 
 it('cancel() ends a job whose workers never came, naming the reason for every chunk', async () => {
   const launcher = silentLauncher();
-  const options = compileRunOptions({ parts: 2, spares: 1, port: 0, quiet: true });
-  const coordinator = await Coordinator.create(options, { store: new LocalStore(dir), log: createLogger({ name: 'test', level: 'silent' }), launcher });
+  const coordinator = await coordinatorFor({ parts: 2, spares: 1 }, launcher);
   const summary = coordinator.run();
   await new Promise((resolve) => setTimeout(resolve, 50));
   expect(coordinator.status()).toMatchObject({ launched: 3, waiting: 2, active: 0 });
@@ -58,8 +67,7 @@ it('cancel() ends a job whose workers never came, naming the reason for every ch
 });
 
 it('ends by itself after -m seconds when workers never arrive', async () => {
-  const options = compileRunOptions({ parts: 1, port: 0, quiet: true, killAfterS: 0.2 });
-  const coordinator = await Coordinator.create(options, { store: new LocalStore(dir), log: createLogger({ name: 'test', level: 'silent' }), launcher: silentLauncher() });
+  const coordinator = await coordinatorFor({ parts: 1, killAfterS: 0.2 }, silentLauncher());
   const result = await coordinator.run();
   expect(result.chunks).toEqual([
     expect.objectContaining({ chunk: 0, status: 'missing', reason: 'no worker arrived before the kill timeout (200 ms)' }),
@@ -76,8 +84,7 @@ it('does not wait for a worker whose process exited before connecting', async ()
     },
     async stop() {},
   };
-  const options = compileRunOptions({ parts: 2, port: 0, quiet: true });
-  const coordinator = await Coordinator.create(options, { store: new LocalStore(dir), log: createLogger({ name: 'test', level: 'silent' }), launcher });
+  const coordinator = await coordinatorFor({ parts: 2 }, launcher);
   const result = await coordinator.run();
   expect(result.ok).toBe(false);
   expect(result.chunks.map((c) => c.reason)).toEqual([

@@ -10,10 +10,10 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { generateCredentials } from '../runtime/tls/certs.js';
-import { Coordinator } from '../runtime/coordinator/coordinator.js';
+import { png2y4m } from '../jobs/png2y4m.js';
+import { runJob } from '../runtime/coordinator/runJob.js';
 import type { Launcher, LaunchRequest } from '../runtime/launch/launcher.js';
 import { LocalStore } from '../store/localStore.js';
-import { compileRunOptions } from '../runtime/coordinator/runOptions.js';
 import { syntheticFrame } from '../runtime/demo/syntheticClip.js';
 import { runWorker } from '../worker/worker.js';
 import { connectTlsClient, type TlsTestClient } from './support/tlsClient.js';
@@ -40,7 +40,8 @@ function rogue(request: LaunchRequest, misbehave: Behaviour): Promise<void> {
 
 it('fails only the misbehaving workers, with the reason, tells a failed one to quit, and never admits an impostor', async () => {
   const store = new LocalStore(join(dir, 'store'));
-  await store.put('clip-png16/00000004.png', syntheticFrame(3, 32, 24));
+  // Every chunk's input is there (inputs are checked before launching); only chunk 3 gets a real worker.
+  for (let frame = 1; frame <= 5; frame++) await store.put(`clip-png16/0000000${frame}.png`, syntheticFrame(frame - 1, 32, 24));
   const impostor = await generateCredentials();
   const peers: Promise<unknown>[] = [];
   let impostorFrames: string[] | undefined;
@@ -79,12 +80,10 @@ it('fails only the misbehaving workers, with the reason, tells a failed one to q
     },
     async stop() {},
   };
-  const options = compileRunOptions({ parts: 5, frames: 1, video: 'clip', bucket: store.name, port: 0, quiet: true, answerTimeoutS: 10 });
   // The worker server logs each refusal at debug level: the refusal count is read from there.
   const lines: string[] = [];
-  const log = pino({ level: 'debug' }, { write: (line: string) => lines.push(line) });
-  const coordinator = await Coordinator.create(options, { store, log, launcher });
-  const summary = await coordinator.run();
+  const logger = pino({ level: 'debug' }, { write: (line: string) => lines.push(line) });
+  const summary = await runJob(png2y4m, { parts: 5, frames: 1, video: 'clip', bucket: store.name, port: 0, quiet: true, answerTimeoutS: 10 }, { launcher, logger });
   await Promise.allSettled(peers);
 
   // The impostor was refused at the certificate check, once, and never heard a command.
@@ -92,7 +91,7 @@ it('fails only the misbehaving workers, with the reason, tells a failed one to q
   expect(refusals.map((r) => r.reason)).toEqual([expect.stringMatching(/^client certificate refused \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\)$/)]);
   expect(impostorFrames).toEqual([]);
   // Only the five real workers were ever bound to a chunk.
-  expect(new Set(summary.chunks.map((c) => c.worker)).size).toBe(5);
+  expect(new Set(summary.chunks.map((c) => c.connection)).size).toBe(5);
 
   const byChunk = Object.fromEntries(summary.chunks.map((c) => [c.chunk, c]));
   expect(byChunk[0]).toMatchObject({ status: 'failed', invocation: 0 });

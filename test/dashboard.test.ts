@@ -11,11 +11,11 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { executeJob } from '../cli/runJob.js';
+import { png2y4m } from '../jobs/png2y4m.js';
+import { runJob } from '../runtime/coordinator/runJob.js';
 import type { Coordinator } from '../runtime/coordinator/coordinator.js';
 import { startDashboard, type Dashboard, type DashboardSnapshot } from '../runtime/observe/dashboard.js';
 import { LocalStore } from '../store/localStore.js';
-import { compileRunOptions } from '../runtime/coordinator/runOptions.js';
 import { summaryLine, type JobStatus } from '../runtime/observe/statusDisplay.js';
 import { seedClip } from '../cli/demo.js';
 
@@ -193,7 +193,7 @@ describe.skipIf(!haveChromium)('dashboard in headless Chromium', () => {
     await store.put('clip-png16/00000003.png', Buffer.from('this is not a png')); // chunk 1 fails
     const payload = join(dir, 'payload.json');
     const times = join(dir, 'times.jsonl');
-    const options = compileRunOptions({
+    const options = {
       parts: 3,
       frames: 2,
       video: 'clip',
@@ -204,7 +204,7 @@ describe.skipIf(!haveChromium)('dashboard in headless Chromium', () => {
       payloadOut: payload,
       timesFile: times,
       dashboardPort: 0,
-    });
+    } as const;
     const context = await chromium.launchPersistentContext(join(dir, 'chromium-profile'), {
       executablePath: CHROMIUM,
       headless: true,
@@ -216,7 +216,7 @@ describe.skipIf(!haveChromium)('dashboard in headless Chromium', () => {
       const page = context.pages()[0] ?? (await context.newPage());
       let started: (job: { coordinator: Coordinator; dashboardUrl?: string }) => void;
       const ready = new Promise<{ coordinator: Coordinator; dashboardUrl?: string }>((resolve) => (started = resolve));
-      const job = executeJob(options, { onStart: (info) => started(info) });
+      const job = runJob(png2y4m, options, { onStart: (info) => started(info) });
       const { coordinator, dashboardUrl } = await ready;
       await page.goto(dashboardUrl!);
       // No worker has been started yet: all three chunks wait.

@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { seedClip } from '../cli/demo.js';
 import { main } from '../png2y4m/main.js';
-import { compileRunOptions } from '../runtime/coordinator/runOptions.js';
 import { createDirectConverter } from '../runtime/demo/directConverter.js';
 import { verifyChunks } from '../runtime/demo/verifyChunks.js';
 import { LocalStore } from '../store/localStore.js';
@@ -41,7 +40,7 @@ async function fakeJobOutput(parts: number, frames: number): Promise<void> {
   }
 }
 
-const options = (parts: number, frames: number) => compileRunOptions({ parts, frames, video: 'clip', bucket: store.name, port: 0, quiet: true });
+const options = (parts: number, frames: number) => ({ parts, frames, video: 'clip' });
 
 describe('verifyChunks', () => {
   it('accepts chunks identical to a direct conversion, and names the one that differs', async () => {

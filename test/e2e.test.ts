@@ -9,10 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { seedClip, verifyChunks } from '../cli/demo.js';
-import { executeJob } from '../cli/runJob.js';
 import { ConfigError } from '../common/errors.js';
+import { png2y4m } from '../jobs/png2y4m.js';
 import { LocalStore } from '../store/localStore.js';
-import { compileRunOptions, type RunOptions } from '../runtime/coordinator/runOptions.js';
+import { runJob, type JobRunOptions } from '../runtime/coordinator/runJob.js';
 import { syntheticFrame } from '../runtime/demo/syntheticClip.js';
 import { hashKey } from '../store/hashKey.js';
 
@@ -29,23 +29,27 @@ afterEach(async () => {
 
 const seedSmallClip = (frames: number) => seedClip(store, 'clip', frames, { width: 64, height: 48 });
 
-function options(extra: RunOptions = {}) {
-  return compileRunOptions({ parts: 3, frames: 2, video: 'clip', bucket: store.name, port: 0, quiet: true, ...extra });
+type Options = JobRunOptions<typeof png2y4m>;
+
+function options(extra: Options = {}) {
+  return { parts: 3, frames: 2, video: 'clip', bucket: store.name, port: 0, quiet: true, ...extra };
 }
+
+const executeJob = (o: Options) => runJob(png2y4m, o);
 
 describe('png2y4m job with local workers', () => {
   it('converts 3 chunks, each byte-identical to png2y4m run directly on its frames', async () => {
     await seedSmallClip(6);
     const times = join(dir, 'times.jsonl');
-    const compiled = options({ timesFile: times });
-    const summary = await executeJob(compiled);
+    const given = options({ timesFile: times });
+    const summary = await executeJob(given);
     expect(summary.ok).toBe(true);
-    expect(summary.chunks.map((c) => [c.chunk, c.status, c.outputKey])).toEqual([
-      [0, 'done', 'clip-y4m_02/00000000.y4m'],
-      [1, 'done', 'clip-y4m_02/00000001.y4m'],
-      [2, 'done', 'clip-y4m_02/00000002.y4m'],
+    expect(summary.chunks.map((c) => [c.chunk, c.status, c.outputs])).toEqual([
+      [0, 'done', ['clip-y4m_02/00000000.y4m']],
+      [1, 'done', ['clip-y4m_02/00000001.y4m']],
+      [2, 'done', ['clip-y4m_02/00000002.y4m']],
     ]);
-    expect(await verifyChunks(store, compiled)).toEqual([]);
+    expect(await verifyChunks(store, given)).toEqual([]);
     // Inputs in the store are untouched (workers delete only their own copies).
     expect(await store.exists('clip-png16/00000001.png')).toBe(true);
     const lines = (await readFile(times, 'utf8')).trim().split('\n').map((line) => JSON.parse(line));
@@ -68,7 +72,7 @@ describe('png2y4m job with local workers', () => {
     await seedSmallClip(6);
     const summary = await executeJob(options({ parts: 1, offset: 2 }));
     expect(summary.ok).toBe(true);
-    expect(summary.chunks.map((c) => c.outputKey)).toEqual(['clip-y4m_02/00000002.y4m']);
+    expect(summary.chunks.map((c) => c.outputs)).toEqual([['clip-y4m_02/00000002.y4m']]);
   });
 
   it('refuses to start when input frames are missing, naming them', async () => {
@@ -109,8 +113,8 @@ describe('png2y4m job with local workers', () => {
   it('with --launcher none, waits for workers started by hand from the payload file', async () => {
     await seedSmallClip(4);
     const payload = join(dir, 'payload.json');
-    const compiled = options({ parts: 2, launcher: 'none', payloadOut: payload });
-    const job = executeJob(compiled);
+    const given = options({ parts: 2, launcher: 'none', payloadOut: payload });
+    const job = executeJob(given);
     // The payload appears once the coordinator listens; it holds the worker key, so it is private.
     for (let i = 0; i < 200 && !(await stat(payload).catch(() => undefined)); i++) await new Promise((r) => setTimeout(r, 25));
     expect((await stat(payload)).mode & 0o777).toBe(0o600);
@@ -120,7 +124,7 @@ describe('png2y4m job with local workers', () => {
     const summary = await job;
     await Promise.all(workers.map((w) => new Promise((r) => (w.exitCode !== null ? r(null) : w.on('exit', r)))));
     expect(summary.ok).toBe(true);
-    expect(await verifyChunks(store, compiled)).toEqual([]);
+    expect(await verifyChunks(store, given)).toEqual([]);
   });
 });
 
@@ -131,13 +135,13 @@ describe('hashed key names (-M)', () => {
     await expect(missing).rejects.toThrow(`1 input frame(s) missing in ${store.name}: ${hashKey('clip-png16/00000004.png')}`);
 
     await store.put(hashKey('clip-png16/00000004.png'), syntheticFrame(3, 40, 30));
-    const compiled = options({ parts: 2, hashKeys: true });
-    const summary = await executeJob(compiled);
+    const given = options({ parts: 2, hashKeys: true });
+    const summary = await executeJob(given);
     expect(summary.ok).toBe(true);
-    expect(summary.chunks.map((c) => c.outputKey)).toEqual([hashKey('clip-y4m_02/00000000.y4m'), hashKey('clip-y4m_02/00000001.y4m')]);
+    expect(summary.chunks.map((c) => c.outputs)).toEqual([[hashKey('clip-y4m_02/00000000.y4m')], [hashKey('clip-y4m_02/00000001.y4m')]]);
     expect(await store.exists(hashKey('clip-y4m_02/00000001.y4m'))).toBe(true);
     expect(await store.exists('clip-y4m_02/00000001.y4m')).toBe(false);
-    expect(await verifyChunks(store, compiled)).toEqual([]);
+    expect(await verifyChunks(store, given)).toEqual([]);
   });
 });
 

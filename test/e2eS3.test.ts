@@ -9,10 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, expect, it, vi } from 'vitest';
-import { executeJob } from '../cli/runJob.js';
-import { chunkKeys } from '../machines/png2y4m.js';
+import { chunkKeys, png2y4m } from '../jobs/png2y4m.js';
+import { runJob } from '../runtime/coordinator/runJob.js';
 import { LocalStore } from '../store/localStore.js';
-import { compileRunOptions } from '../runtime/coordinator/runOptions.js';
 import { S3Store } from '../store/s3Store.js';
 import { seedClip } from '../cli/demo.js';
 import { startS3Server, type S3TestServer } from './support/s3Server.js';
@@ -45,10 +44,10 @@ it('runs the job on S3 with 3 local workers, outputs identical to the local-fold
   await seedClip(local, 'clip', 6, { width: 48, height: 32 });
   await seedClip(remote, 'clip', 6, { width: 48, height: 32 });
   const common = { parts: 3, frames: 2, video: 'clip', port: 0, quiet: true } as const;
-  const onS3 = await executeJob(compileRunOptions({ ...common, bucket: BUCKET, s3Endpoint: s3.endpoint }));
+  const onS3 = await runJob(png2y4m, { ...common, bucket: BUCKET, s3Endpoint: s3.endpoint });
   expect(onS3.chunks.map((c) => c.reason ?? c.status)).toEqual(['done', 'done', 'done']);
   expect(onS3.store).toBe(BUCKET);
-  const onDisk = await executeJob(compileRunOptions({ ...common, bucket: local.name }));
+  const onDisk = await runJob(png2y4m, { ...common, bucket: local.name });
   expect(onDisk.ok).toBe(true);
   for (let chunk = 0; chunk < 3; chunk++) {
     const { outputKey } = chunkKeys({ chunk, frames: 2, video: 'clip', inFormat: 'png16' });
@@ -75,6 +74,6 @@ it('xc-orch demo -b BUCKET --s3-endpoint URL seeds the clip into S3, runs the jo
 
 it('names the missing keys when the bucket lacks input frames', async () => {
   for (const [name, value] of Object.entries(s3.env())) vi.stubEnv(name, value);
-  const run = executeJob(compileRunOptions({ parts: 1, frames: 2, video: 'absent', bucket: BUCKET, s3Endpoint: s3.endpoint, port: 0, quiet: true }));
+  const run = runJob(png2y4m, { parts: 1, frames: 2, video: 'absent', bucket: BUCKET, s3Endpoint: s3.endpoint, port: 0, quiet: true });
   await expect(run).rejects.toThrow(/2 input frame\(s\) missing in xc-e2e-frames: absent-png16\/00000001\.png, absent-png16\/00000002\.png/);
 });

@@ -11,11 +11,11 @@ import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { assign, createActor, fromCallback, setup } from 'xstate';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { executeJob } from '../cli/runJob.js';
+import { png2y4m } from '../jobs/png2y4m.js';
+import { runJob } from '../runtime/coordinator/runJob.js';
 import { sanitizeInspected } from '../runtime/observe/inspectionSanitizer.js';
 import { sampleChunks, startInspector } from '../runtime/observe/inspector.js';
 import { LocalStore } from '../store/localStore.js';
-import { compileRunOptions } from '../runtime/coordinator/runOptions.js';
 import { seedClip } from '../cli/demo.js';
 
 let dir: string;
@@ -163,7 +163,7 @@ describe('--inspect on a real job', () => {
     const store = new LocalStore(join(dir, 'store'));
     await seedClip(store, 'clip', 6, { width: 32, height: 24 });
     const record = join(dir, 'inspect.jsonl');
-    const options = compileRunOptions({
+    const options = {
       parts: 3,
       frames: 2,
       video: 'clip',
@@ -173,10 +173,10 @@ describe('--inspect on a real job', () => {
       inspect: true,
       inspectSample: 1,
       inspectRecord: record,
-    });
+    } as const;
     const received: string[] = [];
     let closed: Promise<void> | undefined;
-    const summary = await executeJob(options, {
+    const summary = await runJob(png2y4m, options, {
       onStart: ({ inspectorWebSocketUrl }) => {
         const client = new WebSocket(inspectorWebSocketUrl!);
         client.on('message', (data) => received.push(String(data)));

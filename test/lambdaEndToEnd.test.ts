@@ -11,13 +11,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { executeJob } from '../cli/runJob.js';
-import { Coordinator } from '../runtime/coordinator/coordinator.js';
+import { png2y4m } from '../jobs/png2y4m.js';
+import { runJob } from '../runtime/coordinator/runJob.js';
 import { lambdaize } from '../runtime/lambda/lambdaize.js';
 import { createLambdaLauncher } from '../runtime/launch/lambdaLauncher.js';
 import { LocalStore } from '../store/localStore.js';
 import { createLogger } from '../common/logger.js';
-import { compileRunOptions } from '../runtime/coordinator/runOptions.js';
 import { seedClip } from '../cli/demo.js';
 import { IN_PROCESS_ENV } from '../worker/builtinTools.js';
 import { startLambdaFixture, type LambdaFixture } from './support/lambdaFixture.js';
@@ -63,21 +62,20 @@ describe('png2y4m on the fake Lambda', () => {
     const functionName = deployed.functions![0]!.FunctionName!;
 
     const localStore = await seededStore('local');
-    const local = await executeJob(compileRunOptions({ parts: PARTS, frames: FRAMES, video: 'clip', bucket: localStore.name, port: 0, quiet: true }));
+    const local = await runJob(png2y4m, { parts: PARTS, frames: FRAMES, video: 'clip', bucket: localStore.name, port: 0, quiet: true });
     expect(local.ok, JSON.stringify(local.chunks[0])).toBe(true);
 
     const lambdaStore = await seededStore('lambda');
-    const options = compileRunOptions({ parts: PARTS, frames: FRAMES, video: 'clip', bucket: lambdaStore.name, port: 0, quiet: true, functionName });
-    const launcher = createLambdaLauncher({ functionName, regions: options.regions, endpoint: fixture.endpoint, baseDelayMs: 5, maxDelayMs: 50 });
-    const coordinator = await Coordinator.create(options, { store: lambdaStore, log: createLogger({ name: 'coordinator' }), launcher });
-    const summary = await coordinator.run();
+    const launcher = createLambdaLauncher({ functionName, regions: ['us-east-1'], endpoint: fixture.endpoint, baseDelayMs: 5, maxDelayMs: 50 });
+    const summary = await runJob(png2y4m, { parts: PARTS, frames: FRAMES, video: 'clip', bucket: lambdaStore.name, port: 0, quiet: true, functionName }, { launcher });
     expect(summary.ok, JSON.stringify(summary)).toBe(true);
     expect(summary.launchFailures).toEqual([]);
     expect(launcher.lastSummary()).toMatchObject({ requested: PARTS, accepted: PARTS, failed: 0 });
 
     for (const chunk of local.chunks) {
-      const [expected, got] = await Promise.all([readFile(localStore.pathOf(chunk.outputKey)), readFile(lambdaStore.pathOf(chunk.outputKey))]);
-      expect(got.equals(expected), chunk.outputKey).toBe(true);
+      const [key] = chunk.outputs;
+      const [expected, got] = await Promise.all([readFile(localStore.pathOf(key!)), readFile(lambdaStore.pathOf(key!))]);
+      expect(got.equals(expected), key).toBe(true);
     }
     // Every Lambda worker ended cleanly on quit:, as the handler reports it to Lambda.
     const runs = await fixture.waitForRuns(PARTS);

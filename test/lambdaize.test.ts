@@ -115,7 +115,7 @@ describe('lambdaize packaging', () => {
   });
 
   it('uses the command the coordinator sends for png2y4m', async () => {
-    const { PNG2Y4M_COMMAND } = await import('../runtime/coordinator/coordinator.js');
+    const { PNG2Y4M_COMMAND } = await import('../jobs/png2y4m.js');
     expect(BUILTIN_COMMANDS.png2y4m).toBe(PNG2Y4M_COMMAND);
   });
 

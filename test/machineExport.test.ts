@@ -29,7 +29,11 @@ const cases: Array<[string, AnyStateMachine]> = [...Object.entries(MACHINES).map
 
 /** An action, guard or delay as comparable data: builtins by their XState type, named ones with params. */
 function normal(value: unknown): unknown {
-  if (typeof value === 'function') return { builtin: (value as { type?: string }).type ?? value.name };
+  // XState's builtins by their type; a function of our own (a computed command) as the exporter's placeholder.
+  if (typeof value === 'function') {
+    const type = (value as { type?: string }).type;
+    return type !== undefined ? { builtin: type } : `inline:${value.name}`;
+  }
   if (Array.isArray(value)) return value.map(normal);
   if (value && typeof value === 'object') {
     return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined).map(([k, v]) => [k, normal(v)]));
@@ -229,7 +233,7 @@ describe('xc-orch machines', () => {
     expect(await machinesCli(['draw'])).toBe(2);
     expect(await machinesCli(['show'])).toBe(2);
     expect(await machinesCli(['show', 'toString'])).toBe(2);
-    expect(err.join('')).toContain("no machine named 'nope' (known: supervisor, png2y4m)");
+    expect(err.join('')).toContain("no machine named 'nope' (known: supervisor, png2y4m, vpxenc, map; or a job file)");
     expect(err.join('')).toContain('--format must be one of mermaid, stately, json');
   });
 });

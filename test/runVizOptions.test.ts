@@ -6,12 +6,14 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parseRunArgs, withOptionalPort } from '../cli/run.js';
-import { executeJob } from '../cli/runJob.js';
+import { parseJobArgs } from '../cli/run.js';
+import { parseOptionArgs } from '../common/optionTable.js';
+import { png2y4m } from '../jobs/png2y4m.js';
+import { runJob } from '../runtime/coordinator/runJob.js';
 import { ConfigError } from '../common/errors.js';
 import { LocalStore } from '../store/localStore.js';
 import { createPlotObserver } from '../runtime/observe/plotObserver.js';
-import { compileRunOptions, type RunOptions } from '../runtime/coordinator/runOptions.js';
+import { compileRunOptions, RUN_OPTIONS } from '../runtime/coordinator/runOptions.js';
 import { seedClip } from '../cli/demo.js';
 
 let dir: string;
@@ -22,14 +24,15 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const compile = (args: string[]) => compileRunOptions(parseRunArgs(['png2y4m', ...args]) as RunOptions);
+const compile = (args: string[]) => compileRunOptions(parseJobArgs(png2y4m, args).run, {});
 
 describe('--dashboard [PORT]', () => {
   it('takes an optional port: bare means any free port', () => {
-    expect(withOptionalPort(['png2y4m', '--dashboard', '-n', '4'])).toEqual(['png2y4m', '--dashboard=0', '-n', '4']);
-    expect(withOptionalPort(['--dashboard'])).toEqual(['--dashboard=0']);
-    expect(withOptionalPort(['--dashboard', '8080'])).toEqual(['--dashboard', '8080']);
-    expect(withOptionalPort(['--', '--dashboard'])).toEqual(['--', '--dashboard']);
+    const parse = (args: string[]) => parseOptionArgs(RUN_OPTIONS, args);
+    expect(parse(['--dashboard', '-X', '4']).values).toEqual({ dashboardPort: 0, spares: 4 });
+    expect(parse(['--dashboard']).values).toEqual({ dashboardPort: 0 });
+    expect(parse(['--dashboard', '8080']).values).toEqual({ dashboardPort: 8080 });
+    expect(parse(['--', '--dashboard'])).toMatchObject({ values: {}, positionals: ['--dashboard'] });
     expect(compile(['--dashboard']).dashboard).toEqual({ port: 0, host: '127.0.0.1' });
     expect(compile(['--dashboard', '8080', '-n', '2']).dashboard).toEqual({ port: 8080, host: '127.0.0.1' });
     expect(compile(['--dashboard=9000', '--dashboard-host', '0.0.0.0']).dashboard).toEqual({ port: 9000, host: '0.0.0.0' });
@@ -74,7 +77,7 @@ describe('--plot', () => {
     await seedClip(store, 'clip', 4, { width: 32, height: 24 });
     const plot = join(dir, 'timeline.svg');
     const times = join(dir, 'times.jsonl');
-    const summary = await executeJob(compileRunOptions({ parts: 2, frames: 2, video: 'clip', bucket: store.name, port: 0, quiet: true, plotFile: plot, timesFile: times }));
+    const summary = await runJob(png2y4m, { parts: 2, frames: 2, video: 'clip', bucket: store.name, port: 0, quiet: true, plotFile: plot, timesFile: times });
     expect(summary.ok).toBe(true);
     const svg = await readFile(plot, 'utf8');
     expect(svg).toMatch(/^(<\?xml[^>]*>\s*)?<svg/);

@@ -1,54 +1,77 @@
 /**
- * The coordinator of a png2y4m job: a TLS server that admits workers, one supervisor actor that
+ * The coordinator of one job run: a TLS server that admits workers, one supervisor actor that
  * launches them and binds each connection to a chunk, and one root actor per connection running
- * the png2y4m machine. Everything here is wiring: decisions live in the pure machines.
+ * the job's machine. It is given the job (machine, chunks, worker needs) and never imports one.
+ * Everything here is wiring and reporting: decisions live in the pure machines.
  *
  * Per message the work is O(1): a frame is decoded on its own connection and sent to that
  * connection's actor; state changes update one cell of the status and notify the observers.
  *
  * @example
- * const coordinator = await Coordinator.create(compileRunOptions({ parts: 4 }), { store });
+ * const coordinator = await Coordinator.create(compileRunOptions({ port: 0 }), job, { store, log });
  * const summary = await coordinator.run();
  */
-import { createActor, fromCallback, type Actor } from 'xstate';
+import { createActor, fromCallback, type Actor, type AnyStateMachine } from 'xstate';
 import type { Logger } from 'pino';
-import { png2y4mMachine, chunkKeys } from '../../machines/png2y4m.js';
 import { supervisorMachine, type SupervisorOutput } from '../../machines/supervisor.js';
+import type { ConnectionOutput } from '../../machines/events.js';
 import { loadCredentials } from '../tls/credentials.js';
-import { ConfigError, describeError } from '../../common/errors.js';
+import { ConfigError, IllegalStateError, describeError } from '../../common/errors.js';
 import type { Launcher, LaunchReport, LaunchRequest } from '../launch/launcher.js';
 import { createLocalLauncher } from '../launch/localLauncher.js';
 import { createNoneLauncher } from '../launch/noneLauncher.js';
-import { storedKey, type CompiledRunOptions } from './runOptions.js';
+import type { CompiledRunOptions } from './runOptions.js';
 import type { JobStatus } from '../observe/statusDisplay.js';
 import type { ObjectStore } from '../../store/store.js';
 import type { JobInspection, JobObserver } from '../observe/jobObserver.js';
 import { createWorkerServer, type WorkerConnection, type WorkerServer } from './workerServer.js';
 import type { WorkerEvent } from '../../worker/event.js';
 
-/** The command every png2y4m worker runs for a bare `run:` (mu-reference section 5). */
-export const PNG2Y4M_COMMAND = 'png2y4m -i -d -o ##OUTFILE## ##INFILE##';
+/** What the coordinator needs of a job, its plan already made (runJob builds it). */
+export interface CoordinatorJob {
+  name: string;
+  /** The per-connection machine; started once per chunk with that chunk's input. */
+  machine: AnyStateMachine;
+  /** Chunk i is reported as `firstChunk + i`. */
+  firstChunk: number;
+  /** Per chunk: the machine's input (the answer timeout is added) and its outputs as stored. */
+  chunks: ReadonlyArray<{ input: object; outputs: readonly string[] }>;
+  /** The command of a bare `run:` and mu's nonblock flag, for the workers' payload. */
+  command?: string;
+  nonblock: boolean;
+  /** Work items per chunk (frames), for the summary line. */
+  units?: { name: string; perChunk: number };
+}
 
 export type CoordinatorState = 'created' | 'running' | 'finishing' | 'closed';
 
+/**
+ * One chunk's end. Vocabulary (README): a chunk is a piece of the plan; an invocation is one
+ * launch of a worker (0 .. chunks+spares-1); a connection is a worker that said hello (numbered
+ * in arrival order); an attempt is one connection's run of a chunk (one per chunk for now).
+ */
 export interface ChunkResult {
   chunk: number;
   status: 'done' | 'failed' | 'missing';
   reason?: string;
+  /** The last state of the chunk's machine, for chunks that did not finish. */
   state?: string;
-  /** The connection number of the worker that had the chunk (arrival order). */
-  worker?: number;
+  /** The connection that had the chunk. */
+  connection?: number;
+  /** The invocation that connection came from (absent for workers started by hand). */
   invocation?: number;
-  outputKey: string;
-  /** Where the output is (or would be), for people: a file path or `s3://bucket/key`. */
-  output: string;
+  /** Every output key of the chunk, as stored (hashed with `-M`). */
+  outputs: string[];
+  /** Where each output is (or would be), for people: a file path or `s3://bucket/key`. */
+  locations: string[];
 }
 
 export interface JobSummary {
   ok: boolean;
+  job: string;
+  /** Number of chunks. */
   parts: number;
-  framesPerChunk: number;
-  frames: number;
+  units?: { name: string; perChunk: number };
   seconds: number;
   store: string;
   chunks: ChunkResult[];
@@ -68,7 +91,7 @@ export interface CoordinatorDeps {
   launcher?: Launcher;
 }
 
-type PngActor = Actor<typeof png2y4mMachine>;
+type ChunkActor = Actor<AnyStateMachine>;
 
 export class Coordinator {
   private state: CoordinatorState = 'created';
@@ -76,7 +99,7 @@ export class Coordinator {
   private readonly chunkStates: Array<string | undefined>;
   private readonly chunkFailed: boolean[];
   private readonly connections = new Map<number, WorkerConnection>();
-  private readonly actors = new Map<number, PngActor>();
+  private readonly actors = new Map<number, ChunkActor>();
   private readonly exits: JobSummary['workerExits'] = [];
   /** Invocations whose worker said hello (a later exit is then not a failed launch). */
   private readonly arrived = new Set<number>();
@@ -88,18 +111,19 @@ export class Coordinator {
 
   private constructor(
     private readonly options: CompiledRunOptions,
+    private readonly job: CoordinatorJob,
     private readonly deps: Required<Pick<CoordinatorDeps, 'store' | 'log' | 'observers' | 'inspection'>>,
     private readonly server: WorkerServer,
     private readonly launcher: Launcher,
     private readonly events: (invocation: number | undefined) => WorkerEvent,
   ) {
-    this.chunkStates = new Array<string | undefined>(options.parts).fill(undefined);
-    this.chunkFailed = new Array<boolean>(options.parts).fill(false);
+    this.chunkStates = new Array<string | undefined>(job.chunks.length).fill(undefined);
+    this.chunkFailed = new Array<boolean>(job.chunks.length).fill(false);
   }
 
   /** Load credentials, start listening and prepare the launcher; no worker is launched yet. */
-  static async create(options: CompiledRunOptions, deps: CoordinatorDeps): Promise<Coordinator> {
-    const credentials = await loadCredentials(options.tls);
+  static async create(options: CompiledRunOptions, job: CoordinatorJob, deps: CoordinatorDeps): Promise<Coordinator> {
+    const credentials = await loadCredentials(options.tls, options.env);
     let coordinator: Coordinator | undefined;
     const server = await listenOrExplain(options, () =>
       createWorkerServer({
@@ -107,8 +131,7 @@ export class Coordinator {
         port: options.port,
         credentials,
         maxFrameBytes: options.maxFrameBytes,
-        helloTimeoutMs: options.helloTimeoutMs,
-        backlog: Math.max(1024, options.parts + options.spares),
+        backlog: Math.max(1024, job.chunks.length + options.spares),
         logger: deps.log,
         onHello: (connection) => coordinator?.onHello(connection),
       }),
@@ -126,15 +149,15 @@ export class Coordinator {
       wrkcert: credentials.workerCert,
       wrkkey: credentials.workerKey,
       srvname: credentials.serverName,
-      command: PNG2Y4M_COMMAND,
-      nonblock: 0,
+      ...(job.command === undefined ? {} : { command: job.command }),
+      nonblock: job.nonblock ? 1 : 0,
       bg_silent: 0,
       rm_tmpdir: 1,
       hash_s3keys: options.hashKeys ? 1 : 0,
       max_frame_bytes: options.maxFrameBytes,
     });
     const launcher = deps.launcher ?? (await chooseLauncher(options, deps.log, events(undefined)));
-    coordinator = new Coordinator(options, { store: deps.store, log: deps.log, observers: deps.observers ?? [], inspection: deps.inspection ?? {} }, server, launcher, events);
+    coordinator = new Coordinator(options, job, { store: deps.store, log: deps.log, observers: deps.observers ?? [], inspection: deps.inspection ?? {} }, server, launcher, events);
     return coordinator;
   }
 
@@ -146,9 +169,9 @@ export class Coordinator {
   status(): JobStatus {
     return {
       elapsedMs: performance.now() - this.startedAt,
-      parts: this.options.parts,
+      parts: this.job.chunks.length,
       launched: this.launched,
-      waiting: this.options.parts - this.active - this.done - this.failed,
+      waiting: this.job.chunks.length - this.active - this.done - this.failed,
       active: this.active,
       done: this.done,
       failed: this.failed,
@@ -167,9 +190,10 @@ export class Coordinator {
 
   /** Launch the workers, drive them to the end and return the job's summary. Runs once. */
   async run(): Promise<JobSummary> {
-    if (this.state !== 'created') throw new Error(`coordinator already ${this.state}`);
+    if (this.state !== 'created') throw new IllegalStateError(`coordinator.run(): the coordinator is already ${this.state}; it runs once`);
     this.state = 'running';
-    const { parts, spares, killAfterMs, arrivalTimeoutMs } = this.options;
+    const { spares, killAfterMs, arrivalTimeoutMs } = this.options;
+    const parts = this.job.chunks.length;
     const launcherActor = fromCallback<{ type: string }, { invocations: number[] }>(({ sendBack, input }) => {
       const requests: LaunchRequest[] = input.invocations.map((invocation) => ({ invocation, event: this.events(invocation) }));
       this.launcher
@@ -257,10 +281,10 @@ export class Coordinator {
   private admit(connectionId: number, chunk: number): void {
     const connection = this.connections.get(connectionId);
     if (!connection) return;
-    const { frames, video, inFormat, offset, answerTimeoutMs } = this.options;
+    const offset = this.job.firstChunk;
     const inspect = this.deps.inspection.worker?.(offset + chunk);
-    const actor = createActor(png2y4mMachine, {
-      input: { chunk: offset + chunk, frames, video, inFormat, answerTimeoutMs },
+    const actor: ChunkActor = createActor(this.job.machine, {
+      input: { ...this.job.chunks[chunk]!.input, answerTimeoutMs: this.options.answerTimeoutMs },
       ...(inspect ? { inspect } : {}),
     });
     this.actors.set(connectionId, actor);
@@ -279,15 +303,8 @@ export class Coordinator {
     connection.onClose((reason) => {
       if (!ended) actor.send({ type: 'socket.closed', reason });
     });
-    const end = (status: 'done' | 'failed', reason?: string, state?: string) => {
-      if (ended) return;
-      ended = true;
+    const finish = (status: 'done' | 'failed', reason?: string, state?: string) => {
       this.active--;
-      this.actors.delete(connectionId);
-      this.connections.delete(connectionId);
-      // The machine sent `quit:` itself on success; after a failure, tell the worker to go too.
-      if (status === 'failed') connection.send('quit:');
-      connection.close();
       if (status === 'done') {
         this.done++;
         this.chunkStates[chunk] = 'done';
@@ -301,6 +318,22 @@ export class Coordinator {
         this.supervisor?.send({ type: 'worker.failed', connection: connectionId, chunk, reason: reason ?? 'unknown', state: state ?? last });
       }
     };
+    const end = (status: 'done' | 'failed', reason?: string, state?: string) => {
+      if (ended) return;
+      ended = true;
+      this.actors.delete(connectionId);
+      this.connections.delete(connectionId);
+      // The machine sent `quit:` itself on success; after a failure, tell the worker to go too.
+      if (status === 'failed') connection.send('quit:');
+      connection.close();
+      if (status === 'failed') return finish('failed', reason, state);
+      // An `OK:UPLOAD` is not believed: the chunk is done once its outputs are in the store.
+      void this.missingOutput(chunk).then((missing) => {
+        if (this.state !== 'running') return;
+        if (missing === undefined) finish('done');
+        else finish('failed', missing, last);
+      });
+    };
     actor.subscribe({
       next: (snapshot) => {
         // The final state is reported once, by `end`, with its outcome.
@@ -312,7 +345,7 @@ export class Coordinator {
         for (const o of this.deps.observers) o.workerState?.(connectionId, offset + chunk, name);
       },
       complete: () => {
-        const output = actor.getSnapshot().output;
+        const output = actor.getSnapshot().output as ConnectionOutput | undefined;
         if (output?.status === 'done') end('done');
         else end('failed', output?.reason ?? 'machine ended without output', output?.state);
       },
@@ -335,23 +368,37 @@ export class Coordinator {
     this.state = 'closed';
   }
 
+  /** Why the chunk's outputs do not count as written (undefined: every one is in the store). */
+  private async missingOutput(chunk: number): Promise<string | undefined> {
+    for (const key of this.job.chunks[chunk]!.outputs) {
+      try {
+        if (!(await this.deps.store.exists(key))) return `the worker reported success but output ${key} is not in ${this.deps.store.name}`;
+      } catch (error) {
+        return `cannot check output ${key} in ${this.deps.store.name}: ${describeError(error)}`;
+      }
+    }
+    return undefined;
+  }
+
   private summarise(output: SupervisorOutput): JobSummary {
-    const { parts, frames, offset, video } = this.options;
+    const offset = this.job.firstChunk;
     return {
       ok: output.ok,
-      parts,
-      framesPerChunk: frames,
-      frames: parts * frames,
+      job: this.job.name,
+      parts: this.job.chunks.length,
+      ...(this.job.units ? { units: this.job.units } : {}),
       seconds: Math.round(performance.now() - this.startedAt) / 1000,
       store: this.deps.store.name,
-      chunks: output.chunks.map(({ connection, ...c }) => {
-        const outputKey = storedKey(this.options, chunkKeys({ chunk: offset + c.chunk, frames, video, inFormat: this.options.inFormat }).outputKey);
+      chunks: output.chunks.map((c) => {
+        const outputs = [...this.job.chunks[c.chunk]!.outputs];
+        // A chunk stopped while running (-m, Ctrl-C) keeps the state it was in.
+        const state = c.state ?? (c.status === 'failed' ? this.chunkStates[c.chunk] : undefined);
         return {
           ...c,
-          ...(connection === undefined ? {} : { worker: connection }),
+          ...(state === undefined ? {} : { state }),
           chunk: offset + c.chunk,
-          outputKey,
-          output: this.deps.store.locationOf(outputKey),
+          outputs,
+          locations: outputs.map((key) => this.deps.store.locationOf(key)),
         };
       }),
       launchFailures: output.launchFailures,

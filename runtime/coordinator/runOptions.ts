@@ -1,232 +1,175 @@
 /**
- * Options of a png2y4m run: the public shape (every field optional, default documented) and the
- * compiled shape (every field present, durations in ms, sizes in bytes). Compiled once at the edge;
- * nothing downstream re-checks options.
+ * The options every job run has (store, workers, network and TLS, output, seeing the job), as one
+ * declarative table that generates the `run` parser, its `--help` and the defaults, and the
+ * compiled shape (every field present, durations in ms). Compiled once at the edge, with `env`
+ * the only place environment variables are read; nothing downstream re-checks options.
  */
 import { networkInterfaces } from 'node:os';
+import { isIP } from 'node:net';
 import { DEFAULT_MAX_FRAME_BYTES } from '../../protocol/frame.js';
+import { DEFAULT_ANSWER_TIMEOUT_MS } from '../../machines/connectionSetup.js';
 import { hashKey } from '../../store/hashKey.js';
 import { ConfigError } from '../../common/errors.js';
+import { optionTable, resolveOptions, type OptionValues, type ResolvedValues } from '../../common/optionTable.js';
 import { DEFAULT_BUCKET } from '../../store/openStore.js';
+import { CREDENTIAL_ENV, type CredentialOptions } from '../tls/credentials.js';
 import { plotFormat } from '../observe/timelinePlot.js';
+import { DEFAULT_WORKER_PORT } from './workerServer.js';
 
 export type LauncherKind = 'local' | 'none' | 'lambda';
-export const LAUNCHER_KINDS: readonly LauncherKind[] = ['local', 'none', 'lambda'];
+export const LAUNCHER_KINDS = ['local', 'none', 'lambda'] as const satisfies readonly LauncherKind[];
 
-export interface RunOptions {
-  /** `-n`: number of chunks, one worker each. Default 1. */
-  parts?: number;
-  /** `-f`: frames per chunk. Default 6. */
-  frames?: number;
-  /** `-o`: number of the first chunk. Default 0. */
-  offset?: number;
-  /** `-v`: video name, the prefix of every key. Default `sintel-1k`. */
-  video?: string;
-  /** `-b`: store, `file:DIR` or an S3 bucket. Default `file:./xc-store`. */
-  bucket?: string;
-  /** `-i`: input format, the suffix of the input folder. Default `png16`. */
-  inFormat?: string;
-  /** `-t`: TLS port the coordinator listens on; 0 picks a free one. Default 13579. */
-  port?: number;
-  /** `--host`: address workers dial. Default 127.0.0.1 for local workers; detected otherwise. */
-  host?: string;
-  /** `-l`: Lambda function name (used by the Lambda launcher). Default `png2y4m`. */
-  functionName?: string;
-  /** `-r`: comma-separated regions. Default `us-east-1`. */
-  regions?: string[];
-  /** `-c/-s/-k`: CA certificate, server certificate and key files; default: fresh per run. */
-  caCert?: string;
-  serverCert?: string;
-  serverKey?: string;
-  /** `-D`: debug logging. */
-  debug?: boolean;
-  /** `-O`: write state entries with timestamps (JSON lines) to this file. */
-  timesFile?: string;
-  /** `-P`: write a CPU profile of the coordinator to this file. */
-  profileFile?: string;
-  /** `-X`: spare workers launched beyond `-n`. Default 0. */
-  spares?: number;
-  /** `-m`: seconds after which workers still running are killed and the job fails. Default: never. */
-  killAfterS?: number;
-  /** `--launcher`: `local` child processes (default), `none` (workers started elsewhere) or `lambda`. */
-  launcher?: LauncherKind;
-  /** `--payload-out`: with `--launcher none`, where to write the invocation payload. */
-  payloadOut?: string;
-  /** `--json`: print the summary as JSON on stdout. */
-  json?: boolean;
-  /**
-   * `--arrival-timeout`: seconds after the start within which launched workers must connect, else
-   * their launch counts as failed. Default 120 (local, lambda); none for `--launcher none`; 0: wait.
-   */
-  arrivalTimeoutS?: number;
-  /** `--answer-timeout`: seconds a worker may take to answer one command. Default 120. */
-  answerTimeoutS?: number;
-  /** `--max-frame-bytes`: largest frame accepted. Default 64 MiB. */
-  maxFrameBytes?: number;
-  /** `--launch-concurrency`: launches in flight at once. Default 64. */
-  launchConcurrency?: number;
-  /** `--s3-endpoint`: endpoint of an S3-compatible service. */
-  s3Endpoint?: string;
-  /** `--lambda-endpoint`: endpoint of a Lambda-compatible API (tests, LocalStack). */
-  lambdaEndpoint?: string;
-  /** `-M`: hashed key names (mu's `hash_s3keys`): a 4-hex-digit prefix spreads keys over S3 partitions. */
-  hashKeys?: boolean;
-  /** `--quiet`: no live status on stderr. */
-  quiet?: boolean;
-  /** `--inspect`: serve the Stately inspector's page on 127.0.0.1 and stream XState inspection to it. */
-  inspect?: boolean;
-  /** `--inspect-port`: port of that page and its WebSocket; 0 picks a free one. Default 0. */
-  inspectPort?: number;
-  /** `--inspect-sample`: worker machines inspected, spread over the chunks. Default 8 (all when `-n` <= 8). */
-  inspectSample?: number;
-  /** `--inspect-record`: write the inspection stream as JSON lines to this file (with or without `--inspect`). */
-  inspectRecord?: string;
-  /** `--dashboard [PORT]`: serve the live dashboard; 0 picks a free port. Default: no dashboard. */
-  dashboardPort?: number;
-  /** `--dashboard-host`: address the dashboard binds. Default 127.0.0.1. */
-  dashboardHost?: string;
-  /** `--plot`: draw the job's timeline to this `.html` or `.svg` file when it ends. */
-  plotFile?: string;
-}
+const STORE = 'Store';
+const WORKERS = 'Workers';
+const NETWORK = 'Network and TLS';
+const OUTPUT = 'Output';
+const SEEING = 'Seeing the job';
 
-export interface CompiledRunOptions {
-  parts: number;
-  frames: number;
-  offset: number;
-  video: string;
-  bucket: string;
-  inFormat: string;
-  port: number;
+/** The run options of every job, by property name. */
+export const RUN_OPTIONS = optionTable({
+  bucket: { flag: 'bucket', short: 'b', type: 'string', arg: 'STORE', section: STORE, default: DEFAULT_BUCKET, help: 'file:DIR (a local folder) or an S3 bucket' },
+  hashKeys: {
+    flag: 'hash-keys', short: 'M', type: 'boolean', section: STORE,
+    help: 'hashed key names: 4 hex digits of the MD5 of the file name, then\na dash, before each key (mu\'s hash_s3keys; spreads S3 partitions)',
+  },
+  s3Endpoint: {
+    flag: 's3-endpoint', type: 'string', arg: 'URL', section: STORE,
+    help: 'endpoint of an S3-compatible service (env AWS_ENDPOINT_URL_S3,\nAWS_ENDPOINT_URL; AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true ignores them)',
+  },
+  launcher: {
+    flag: 'launcher', type: 'choice', arg: 'KIND', section: WORKERS, choices: LAUNCHER_KINDS, default: 'local',
+    help: "local: child processes on this machine;\nnone: start nothing, write the payload to --payload-out and wait\nfor workers started with 'xc-orch worker --event FILE';\nlambda: invoke the function -l in the regions -r (see lambdaize)",
+  },
+  payloadOut: { flag: 'payload-out', type: 'string', arg: 'FILE', section: WORKERS, help: 'where --launcher none writes the invocation payload (mode 0600)' },
+  spares: { flag: 'spares', short: 'X', type: 'integer', section: WORKERS, min: 0, max: 100_000, default: 0, help: 'extra invocations that take over chunks whose worker never arrives' },
+  killAfterS: { flag: 'kill-after', short: 'm', type: 'seconds', section: WORKERS, defaultText: 'never', help: 'end the job after S seconds, failing chunks still running' },
+  answerTimeoutS: { flag: 'answer-timeout', type: 'seconds', section: WORKERS, default: DEFAULT_ANSWER_TIMEOUT_MS / 1000, help: 'seconds a worker may take to answer one command' },
+  arrivalTimeoutS: {
+    flag: 'arrival-timeout', type: 'seconds', section: WORKERS, default: 120, zeroMeans: 'wait',
+    help: 'seconds within which launched workers must connect, else their\nlaunch counts as failed (0: wait; --launcher none waits unless given one)',
+  },
+  launchConcurrency: { flag: 'launch-concurrency', type: 'integer', section: WORKERS, min: 1, max: 10_000, default: 64, help: 'launches in flight at once' },
+  functionName: { flag: 'function', short: 'l', type: 'string', arg: 'NAME', section: WORKERS, default: 'png2y4m', help: 'Lambda function name' },
+  regions: {
+    flag: 'regions', short: 'r', type: 'list', arg: 'R1,R2', section: WORKERS, default: ['us-east-1'],
+    help: 'Lambda regions; invocation k goes to region k mod R; the first\nis also the S3 region',
+  },
+  lambdaEndpoint: { flag: 'lambda-endpoint', type: 'string', arg: 'URL', section: WORKERS, help: 'a Lambda-compatible API instead of AWS (env AWS_ENDPOINT_URL_LAMBDA)' },
+  port: { flag: 'port', short: 't', type: 'integer', section: NETWORK, min: 0, max: 65535, default: DEFAULT_WORKER_PORT, help: 'TLS port to listen on (0: any free port)' },
+  host: {
+    flag: 'host', type: 'string', arg: 'ADDR', section: NETWORK, defaultText: '127.0.0.1 for local workers, else this machine\'s first non-loopback IPv4',
+    help: 'address workers dial back to', pattern: /^\S+$/, expected: 'a host name or address',
+  },
+  listen: {
+    flag: 'listen', type: 'string', arg: 'ADDR', section: NETWORK, pattern: /^\S+$/, expected: 'an IP address to listen on',
+    defaultText: '127.0.0.1 for local workers or a loopback --host, else 0.0.0.0',
+    help: 'address the coordinator listens on for workers',
+  },
+  caCert: { flag: 'ca-cert', short: 'c', type: 'string', arg: 'FILE', section: NETWORK, defaultText: 'fresh per run, never written', help: `CA certificate (env ${CREDENTIAL_ENV.caCert})` },
+  serverCert: { flag: 'server-cert', short: 's', type: 'string', arg: 'FILE', section: NETWORK, help: `server certificate (env ${CREDENTIAL_ENV.serverCert})` },
+  serverKey: {
+    flag: 'server-key', short: 'k', type: 'string', arg: 'FILE', section: NETWORK,
+    help: `server private key (env ${CREDENTIAL_ENV.serverKey}); the workers' pair is\nworker_cert.pem/worker_key.pem beside -s (as 'xc-orch genkeys' writes\nthem) or env ${CREDENTIAL_ENV.workerCert}/${CREDENTIAL_ENV.workerKey}; env values may be paths or PEM text`,
+  },
+  maxFrameBytes: { flag: 'max-frame-bytes', type: 'integer', section: NETWORK, min: 1024, max: 2 ** 31, default: DEFAULT_MAX_FRAME_BYTES, help: 'largest frame accepted from a worker' },
+  timesFile: { flag: 'times', short: 'O', type: 'string', arg: 'FILE', section: OUTPUT, help: 'write every state entry with its time (JSON lines)' },
+  profileFile: { flag: 'profile', short: 'P', type: 'string', arg: 'FILE', section: OUTPUT, help: 'write a CPU profile of the coordinator (.cpuprofile)' },
+  json: { flag: 'json', type: 'boolean', section: OUTPUT, help: 'print the summary as JSON on stdout (every chunk with its outputs)' },
+  quiet: { flag: 'quiet', short: 'q', type: 'boolean', section: OUTPUT, help: 'no live status on stderr' },
+  debug: { flag: 'debug', short: 'D', type: 'boolean', section: OUTPUT, help: 'debug logging on stderr' },
+  dashboardPort: {
+    flag: 'dashboard', type: 'integer', arg: 'PORT', section: SEEING, min: 0, max: 65535, bare: 0,
+    help: 'serve a live dashboard on 127.0.0.1 (no PORT: any free port) and print its URL',
+  },
+  dashboardHost: { flag: 'dashboard-host', type: 'string', arg: 'ADDR', section: SEEING, defaultText: '127.0.0.1', help: 'address the dashboard binds' },
+  plotFile: { flag: 'plot', type: 'string', arg: 'FILE', section: SEEING, help: "draw the job's timeline to FILE (.html or .svg) when it ends" },
+  inspect: {
+    flag: 'inspect', type: 'boolean', section: SEEING,
+    help: "stream XState inspection to Stately's inspector: prints a local page\nto open (it embeds stately.ai/inspect, so that browser needs internet)",
+  },
+  inspectPort: { flag: 'inspect-port', type: 'integer', section: SEEING, min: 0, max: 65535, default: 0, help: 'port of that page and its WebSocket (0: any free port)' },
+  inspectSample: {
+    flag: 'inspect-sample', type: 'integer', arg: 'K', section: SEEING, min: 0, max: 100_000, default: 8,
+    help: 'worker machines inspected besides the supervisor, spread over the\nchunks (inspecting is slow: 1,000 made a run ~3x slower)',
+  },
+  inspectRecord: { flag: 'inspect-record', type: 'string', arg: 'FILE', section: SEEING, help: 'write the inspection stream as JSON lines (with or without --inspect)' },
+});
+
+/** The public run options: every field optional, defaults in {@link RUN_OPTIONS}. */
+export type RunOptions = OptionValues<typeof RUN_OPTIONS>;
+
+type Resolved = ResolvedValues<typeof RUN_OPTIONS>;
+
+/** Compiled run options: defaults applied, durations in ms, derived addresses and TLS sources. */
+export interface CompiledRunOptions
+  extends Omit<Resolved, 'killAfterS' | 'answerTimeoutS' | 'arrivalTimeoutS' | 'caCert' | 'serverCert' | 'serverKey' | 'inspect' | 'inspectPort' | 'inspectSample' | 'inspectRecord' | 'dashboardPort' | 'dashboardHost' | 'listen' | 'host'> {
   host: string;
+  /** Address the worker server binds (`--listen`). */
   listenHost: string;
-  functionName: string;
-  regions: string[];
-  tls: { caCert?: string; serverCert?: string; serverKey?: string };
-  debug: boolean;
-  timesFile?: string;
-  profileFile?: string;
-  spares: number;
+  tls: CredentialOptions;
+  /** Environment the credentials are read from (worker pair, PEM bodies). */
+  env: NodeJS.ProcessEnv;
   killAfterMs?: number;
-  launcher: LauncherKind;
-  payloadOut?: string;
-  json: boolean;
   answerTimeoutMs: number;
   arrivalTimeoutMs?: number;
-  helloTimeoutMs: number;
-  maxFrameBytes: number;
-  launchConcurrency: number;
-  s3Endpoint?: string;
-  lambdaEndpoint?: string;
-  hashKeys: boolean;
   /** How `host` was chosen, said to the user when it was detected. */
   hostNote?: string;
-  quiet: boolean;
   /** Present when inspecting: `port` only with `--inspect`. */
   inspect?: { port?: number; sample: number; recordFile?: string };
   /** Present with `--dashboard`. */
   dashboard?: { port: number; host: string };
-  plotFile?: string;
 }
 
-export const RUN_DEFAULTS = {
-  parts: 1,
-  frames: 6,
-  offset: 0,
-  video: 'sintel-1k',
-  bucket: DEFAULT_BUCKET,
-  inFormat: 'png16',
-  port: 13579,
-  functionName: 'png2y4m',
-  regions: ['us-east-1'],
-  spares: 0,
-  launcher: 'local' as LauncherKind,
-  answerTimeoutS: 120,
-  arrivalTimeoutS: 120,
-  helloTimeoutMs: 10_000,
-  maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
-  launchConcurrency: 64,
-  inspectPort: 0,
-  inspectSample: 8,
-} as const;
+const seconds = (s: number | undefined) => (s === undefined ? undefined : Math.round(s * 1000));
 
-function integer(name: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, got ${value}`);
+/**
+ * @example compileRunOptions({ launcher: 'none', payloadOut: 'p.json' }, {}).listenHost // '0.0.0.0'
+ */
+export function compileRunOptions(options: RunOptions, env: NodeJS.ProcessEnv = process.env): CompiledRunOptions {
+  const o = resolveOptions(RUN_OPTIONS, options, env);
+  const tlsGiven = (['caCert', 'serverCert', 'serverKey'] as const).filter((role) => o[role] !== undefined || (env[CREDENTIAL_ENV[role]] ?? '') !== '');
+  if (tlsGiven.length !== 0 && tlsGiven.length !== 3) {
+    throw new ConfigError('-c, -s and -k go together (or env CA_CERT, SRV_CERT, SRV_KEY): give the CA certificate, server certificate and server key, or none');
   }
-  return value;
-}
-
-function positive(name: string, value: number): number {
-  if (!Number.isFinite(value) || value <= 0) throw new ConfigError(`${name} must be a positive number of seconds, got ${value}`);
-  return value;
-}
-
-export function compileRunOptions(options: RunOptions): CompiledRunOptions {
-  const launcher = options.launcher ?? RUN_DEFAULTS.launcher;
-  if (!LAUNCHER_KINDS.includes(launcher)) throw new ConfigError(`--launcher must be one of ${LAUNCHER_KINDS.join(', ')}, got ${launcher}`);
-  const tlsFiles = [options.caCert, options.serverCert, options.serverKey].filter((f) => f !== undefined).length;
-  if (tlsFiles !== 0 && tlsFiles !== 3) throw new ConfigError('-c, -s and -k go together: give the CA certificate, server certificate and server key');
-  const video = options.video ?? RUN_DEFAULTS.video;
-  if (video === '' || video.includes('/')) throw new ConfigError(`-v must be a non-empty name without '/', got ${JSON.stringify(video)}`);
-  const inFormat = options.inFormat ?? RUN_DEFAULTS.inFormat;
-  if (inFormat === '' || inFormat.includes('/')) throw new ConfigError(`-i must be a non-empty name without '/', got ${JSON.stringify(inFormat)}`);
-  const frames = integer('-f (frames per chunk)', options.frames ?? RUN_DEFAULTS.frames, 1, 99);
-  const detected = options.host === undefined && launcher !== 'local' ? detectHost() : undefined;
-  const host = options.host ?? detected?.address ?? '127.0.0.1';
-  const compiled: CompiledRunOptions = {
-    parts: integer('-n (parts)', options.parts ?? RUN_DEFAULTS.parts, 1, 100_000),
-    frames,
-    offset: integer('-o (chunk offset)', options.offset ?? RUN_DEFAULTS.offset, 0, 9_999_999),
-    video,
-    bucket: options.bucket ?? RUN_DEFAULTS.bucket,
-    inFormat,
-    port: integer('-t (port)', options.port ?? RUN_DEFAULTS.port, 0, 65535),
-    host,
-    listenHost: launcher === 'local' ? '127.0.0.1' : '0.0.0.0',
-    functionName: options.functionName ?? RUN_DEFAULTS.functionName,
-    regions: options.regions ?? [...RUN_DEFAULTS.regions],
-    tls: { caCert: options.caCert, serverCert: options.serverCert, serverKey: options.serverKey },
-    debug: options.debug ?? false,
-    timesFile: options.timesFile,
-    profileFile: options.profileFile,
-    spares: integer('-X (spare workers)', options.spares ?? RUN_DEFAULTS.spares, 0, 100_000),
-    killAfterMs: options.killAfterS === undefined ? undefined : positive('-m (kill timeout)', options.killAfterS) * 1000,
-    launcher,
-    payloadOut: options.payloadOut,
-    json: options.json ?? false,
-    answerTimeoutMs: positive('--answer-timeout', options.answerTimeoutS ?? RUN_DEFAULTS.answerTimeoutS) * 1000,
-    arrivalTimeoutMs: arrivalTimeoutMs(launcher, options.arrivalTimeoutS),
-    helloTimeoutMs: RUN_DEFAULTS.helloTimeoutMs,
-    maxFrameBytes: integer('--max-frame-bytes', options.maxFrameBytes ?? RUN_DEFAULTS.maxFrameBytes, 1024),
-    launchConcurrency: integer('--launch-concurrency', options.launchConcurrency ?? RUN_DEFAULTS.launchConcurrency, 1, 10_000),
-    s3Endpoint: options.s3Endpoint,
-    lambdaEndpoint: options.lambdaEndpoint,
-    hashKeys: options.hashKeys ?? false,
-    hostNote: detected?.note,
-    quiet: options.quiet ?? false,
-    inspect:
-      options.inspect || options.inspectRecord !== undefined
-        ? {
-            ...(options.inspect ? { port: integer('--inspect-port', options.inspectPort ?? RUN_DEFAULTS.inspectPort, 0, 65535) } : {}),
-            sample: integer('--inspect-sample', options.inspectSample ?? RUN_DEFAULTS.inspectSample, 0, 100_000),
-            ...(options.inspectRecord === undefined ? {} : { recordFile: options.inspectRecord }),
-          }
-        : undefined,
-    dashboard:
-      options.dashboardPort === undefined
-        ? undefined
-        : { port: integer('--dashboard (port)', options.dashboardPort, 0, 65535), host: options.dashboardHost ?? '127.0.0.1' },
-    plotFile: options.plotFile,
-  };
-  if (options.plotFile !== undefined) plotFormat(options.plotFile);
-  if (!options.inspect && (options.inspectPort !== undefined || options.inspectSample !== undefined) && options.inspectRecord === undefined) {
+  const launcher = o.launcher;
+  const detected = o.host === undefined && launcher !== 'local' ? detectHost() : undefined;
+  const host = o.host ?? detected?.address ?? '127.0.0.1';
+  if (o.listen !== undefined && isIP(o.listen) === 0) throw new ConfigError(`--listen must be an IP address (such as 127.0.0.1 or 0.0.0.0), got ${JSON.stringify(o.listen)}`);
+  const listenHost = o.listen ?? (launcher === 'local' || isLoopback(host) ? '127.0.0.1' : '0.0.0.0');
+  const ignoreEnv = env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS?.toLowerCase() === 'true';
+  // Only an S3 store has an endpoint; it goes into the payload, so Lambda workers use it too.
+  const s3Endpoint = o.s3Endpoint ?? (o.bucket.startsWith('file:') || ignoreEnv ? undefined : env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL || undefined);
+  if (o.plotFile !== undefined) plotFormat(o.plotFile);
+  if (!o.inspect && o.inspectRecord === undefined && (options.inspectPort !== undefined || options.inspectSample !== undefined)) {
     throw new ConfigError('--inspect-port and --inspect-sample go with --inspect or --inspect-record');
   }
-  if (options.dashboardHost !== undefined && options.dashboardPort === undefined) throw new ConfigError('--dashboard-host goes with --dashboard');
-  if (launcher === 'none' && compiled.payloadOut === undefined) {
+  if (o.dashboardHost !== undefined && o.dashboardPort === undefined) throw new ConfigError('--dashboard-host goes with --dashboard');
+  if (launcher === 'none' && o.payloadOut === undefined) {
     throw new ConfigError('--launcher none needs --payload-out FILE (where to write the payload for workers started by hand)');
   }
-  return compiled;
+  const { killAfterS, answerTimeoutS, arrivalTimeoutS, caCert, serverCert, serverKey, inspect, inspectPort, inspectSample, inspectRecord, dashboardPort, dashboardHost, listen: _listen, host: _host, ...rest } = o;
+  return {
+    ...rest,
+    s3Endpoint,
+    host,
+    listenHost,
+    hostNote: detected?.note,
+    tls: { caCert, serverCert, serverKey },
+    env,
+    killAfterMs: seconds(killAfterS),
+    answerTimeoutMs: seconds(answerTimeoutS)!,
+    // 0 waits; without the option, workers started by hand are waited for.
+    arrivalTimeoutMs: arrivalTimeoutS === 0 || (launcher === 'none' && options.arrivalTimeoutS === undefined) ? undefined : seconds(arrivalTimeoutS),
+    inspect:
+      inspect || inspectRecord !== undefined
+        ? { ...(inspect ? { port: inspectPort } : {}), sample: inspectSample, ...(inspectRecord === undefined ? {} : { recordFile: inspectRecord }) }
+        : undefined,
+    dashboard: dashboardPort === undefined ? undefined : { port: dashboardPort, host: dashboardHost ?? '127.0.0.1' },
+  };
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
 }
 
 /**
@@ -250,10 +193,4 @@ export function detectHost(interfaces = networkInterfaces()): { address: string;
 /** The key an object has in the store: hashed with `-M`, as the workers name it. */
 export function storedKey(options: Pick<CompiledRunOptions, 'hashKeys'>, key: string): string {
   return options.hashKeys ? hashKey(key) : key;
-}
-
-function arrivalTimeoutMs(launcher: LauncherKind, seconds: number | undefined): number | undefined {
-  if (seconds === 0) return undefined;
-  if (seconds === undefined) return launcher === 'none' ? undefined : RUN_DEFAULTS.arrivalTimeoutS * 1000;
-  return positive('--arrival-timeout', seconds) * 1000;
 }

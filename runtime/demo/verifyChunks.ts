@@ -6,17 +6,31 @@ import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeError } from '../../common/errors.js';
-import { chunkKeys } from '../../machines/png2y4m.js';
+import { chunkKeys } from '../../jobs/png2y4m.js';
 import type { ObjectStore } from '../../store/store.js';
-import { storedKey, type CompiledRunOptions } from '../coordinator/runOptions.js';
+import { storedKey } from '../coordinator/runOptions.js';
 import { createDirectConverter } from './directConverter.js';
+
+/** Which png2y4m chunks to check. */
+export interface Png2y4mChunks {
+  parts: number;
+  frames: number;
+  video: string;
+  /** Number of the first chunk. Default 0. */
+  offset?: number;
+  /** Default `png16`. */
+  inFormat?: string;
+  /** Keys hashed as `-M` names them. Default false. */
+  hashKeys?: boolean;
+}
 
 /**
  * One line per mismatch, in chunk order (empty when everything matches).
  *
- * @example expect(await verifyChunks(store, options)).toEqual([])
+ * @example expect(await verifyChunks(store, { parts: 4, frames: 6, video: 'sintel-1k' })).toEqual([])
  */
-export async function verifyChunks(store: ObjectStore, options: CompiledRunOptions): Promise<string[]> {
+export async function verifyChunks(store: ObjectStore, chunks: Png2y4mChunks): Promise<string[]> {
+  const options = { offset: 0, inFormat: 'png16', hashKeys: false, ...chunks };
   const work = await mkdtemp(join(tmpdir(), 'xc-demo-verify-'));
   const converter = createDirectConverter();
   const problems: Array<string | undefined> = new Array(options.parts);

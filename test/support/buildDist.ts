@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 function newestSource(dir: string): number {
+  if (!statSync(dir).isDirectory()) return statSync(dir).mtimeMs; // a single file such as index.ts
   let newest = 0;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);

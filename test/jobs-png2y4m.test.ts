@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { getShortestPaths } from 'xstate/graph';
-import { chunkKeys, png2y4mMachine } from '../machines/png2y4m.js';
+import { chunkKeys, png2y4mMachine } from '../jobs/png2y4m.js';
 import { DEFAULT_ANSWER_TIMEOUT_MS } from '../machines/connectionSetup.js';
 import { infoObject } from '../machines/infoRecord.js';
 import { runConnection } from './support/runConnection.js';
@@ -156,7 +156,7 @@ describe('png2y4m machine', () => {
     expect(run.output).toEqual({ status: 'done' });
   });
 
-  it('defaults the answer timeout to 60 s', () => {
+  it('defaults the answer timeout to DEFAULT_ANSWER_TIMEOUT_MS', () => {
     const run = runConnection(png2y4mMachine, input, { rules: [{ when: 'upload:', then: { silent: true } }] });
     run.clock.increment(DEFAULT_ANSWER_TIMEOUT_MS - 1);
     expect(run.actor.getSnapshot().status).toBe('active');

@@ -1,0 +1,32 @@
+/**
+ * The run summary for people, in the vocabulary the README defines once: chunk (a piece of the
+ * plan), invocation (one launch of a worker), connection (a worker that said hello).
+ */
+import type { JobSummary } from '../runtime/coordinator/coordinator.js';
+
+/**
+ * @example formatSummary(summary) // 'done: 4/4 chunks (24 frames) in 3.10 s, store file:./xc-store'
+ */
+export function formatSummary(summary: JobSummary): string {
+  const done = summary.chunks.filter((c) => c.status === 'done').length;
+  const units = summary.units ? ` (${done * summary.units.perChunk} ${summary.units.name})` : '';
+  const lines = [`${summary.ok ? 'done' : 'FAILED'}: ${done}/${summary.parts} chunks${units} in ${summary.seconds.toFixed(2)} s, store ${summary.store}`];
+  for (const chunk of summary.chunks) {
+    if (chunk.status === 'done') continue;
+    const who = [
+      chunk.connection === undefined ? 'no connection' : `connection ${chunk.connection}`,
+      ...(chunk.invocation === undefined ? [] : [`invocation ${chunk.invocation}`]),
+    ].join(', ');
+    lines.push(`  chunk ${chunk.chunk} (${who}) ${chunk.status}${chunk.state ? ` in ${chunk.state}` : ''}: ${chunk.reason ?? 'no reason given'}`);
+  }
+  // A failed launch already named in its chunk's reason is not repeated.
+  const named = (invocation: number) => summary.chunks.some((c) => c.reason?.includes(`launch of invocation ${invocation} failed`));
+  for (const failure of summary.launchFailures) {
+    if (!named(failure.invocation)) lines.push(`  invocation ${failure.invocation}: launch failed: ${failure.reason}`);
+  }
+  for (const exit of summary.workerExits) {
+    const how = exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`;
+    lines.push(`  invocation ${exit.invocation}: worker process exited with ${how}${exit.detail ? `: ${exit.detail}` : ''}`);
+  }
+  return lines.join('\n');
+}
