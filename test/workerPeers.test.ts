@@ -173,7 +173,7 @@ describe('states received on the link', () => {
       const small = Buffer.from([0xff, 0xfe, 0x00, 0x80, 0x0a]);
       link.sendFrames(stateFrame(0, deflateSync(big)), 'hello', stateFrame(1, deflateSync(small)), Buffer.from('STATE(2):not zlib'));
       const infos = [await session.next(), await session.next()];
-      expect(infos.sort()).toEqual(['INFO:peer:dropped STATE(2): state 2 is not zlib data', 'INFO:peer:dropped a frame of 5 bytes that is not STATE(n):']);
+      expect(infos.sort()).toEqual(['INFO:peer:dropped STATE(2): state 2 is not zlib data: incorrect header check', 'INFO:peer:dropped a frame of 5 bytes that is not STATE(n):']);
       await vi.waitFor(() => expect(existsSync(join(tmpDir, '1.state'))).toBe(true), { timeout: 10_000 });
       expect((await readFile(join(tmpDir, '0.state'))).equals(big)).toBe(true);
       expect((await readFile(join(tmpDir, '1.state'))).equals(small)).toBe(true);
