@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { createActor, SimulatedClock } from 'xstate';
 import { xcencChunkKeys, xcencMachine, XCENC_REBASE_COMMAND, XCENC_VPXENC_COMMAND, type XcencInput } from '../machines/xcenc.js';
 import type { ConnectionOutput } from '../machines/events.js';
+import { exportMachine } from '../runtime/observe/machineExport.js';
 import { runConnection } from './support/runConnection.js';
 import { SimulatedWorker, type Rule } from './support/simulatedWorker.js';
 
@@ -145,6 +146,12 @@ class Group {
     return true;
   }
 }
+
+it('draws as a diagram with its named passes (xc-orch machines show, once registered)', () => {
+  const mermaid = exportMachine(xcencMachine, 'mermaid');
+  for (const state of ['setup', 'pass0', 'rebase', 'upload']) expect(mermaid).toContain(state);
+  expect(JSON.parse(exportMachine(xcencMachine, 'json')).id).toBe('xcenc');
+});
 
 describe('xcenc machine: a group passing states in memory', () => {
   const K = 4;
