@@ -11,6 +11,7 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
   run: { summary: 'run a job: xc-orch run JOB [options] (a built-in job or a job file)', load: () => import('./run.js') },
   jobs: { summary: 'list the built-in jobs', load: () => import('./jobs.js') },
   machines: { summary: 'list the statecharts, or print one as Mermaid, Stately source or JSON', load: () => import('./machines.js') },
+  ivf: { summary: 'join IVF chunks into one stream: ivf join OUT IN...', load: () => import('./ivf.js') },
   plot: { summary: 'draw a run\'s -O timeline as a self-contained HTML or SVG picture', load: () => import('./plot.js') },
   worker: { summary: 'run one worker from an invocation payload (--event FILE|-)', load: () => import('./worker.js') },
   store: { summary: 'copy files and folders between disk and a store: store put|get|ls', load: () => import('./store.js') },
