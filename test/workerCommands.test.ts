@@ -6,6 +6,9 @@ import { StoreError } from '../common/errors.js';
 import { LocalStore } from '../store/localStore.js';
 import { createInterpreter, MAX_ECHOED_COMMAND_CHARS, type Interpreter, type InterpreterOptions } from '../worker/commands.js';
 import { hashKey } from '../store/hashKey.js';
+import { generateCredentials } from '../runtime/tls/certs.js';
+import { parseEvent } from '../worker/parseEvent.js';
+import { captureLogger } from './support/captureLogger.js';
 import { expandCommand, type TemplateLookup } from '../worker/template.js';
 
 let tmpDir: string;
@@ -59,7 +62,7 @@ describe('variables', () => {
     expect(await send('set:empty:', 'get:empty')).toEqual(['OK:SET(empty)', 'OK:GET()']);
   });
 
-  it('dumps all vals as JSON, integers as numbers, seeded from the event and without secrets', async () => {
+  it('dumps all vals as JSON, integers as numbers, seeded from the event', async () => {
     const { send } = harness({ event: { bucket, region: 'eu-west-3', hash_s3keys: 1, command: 'true' } });
     const [, dump] = await send('seti:n:7', 'dump_vals:');
     expect(dump!.startsWith('OK:DUMP_VALS:')).toBe(true);
@@ -77,6 +80,29 @@ describe('variables', () => {
       run_iter: 0,
       n: 7,
     });
+  });
+
+  it("never answers or logs the worker's key or certificates, given a real payload holding them", async () => {
+    const creds = await generateCredentials();
+    const event = parseEvent({ mode: 1, bucket, region: 'eu-west-3', command: 'true', cacert: creds.caCert, wrkcert: creds.workerCert, wrkkey: creds.workerKey });
+    const { logger, lines } = captureLogger('trace');
+    const { send } = harness({ event, logger });
+    const answers = await send(
+      'dump_vals:',
+      ...['wrkkey', 'wrkcert', 'cacert', 'key', 'srvkey'].flatMap((name) => [`get:${name}`, `geti:${name}`]),
+      'run:',
+      'run:echo ##QUALITY## ##INFILE##',
+      'bogus:',
+      'retrieve:',
+      'upload:',
+    );
+    expect(answers[0]).toMatch(/^OK:DUMP_VALS:\{"bucket"/);
+    expect(lines.length).toBeGreaterThan(0);
+    const seen = [...answers, ...lines].join('\n');
+    for (const pem of [creds.workerKey, creds.workerCert, creds.caCert]) {
+      // Any line of the base64 body would give it away, not only the whole PEM.
+      for (const line of pem.split('\n').filter((l) => l.length > 20 && !l.startsWith('-----'))) expect(seen).not.toContain(line);
+    }
   });
 
   it("answers mu's exact FAIL texts for bad set/seti/get/geti", async () => {
