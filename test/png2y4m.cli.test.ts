@@ -21,7 +21,7 @@ interface Run {
   stderr: string;
 }
 
-function png2y4m(args: string[], input?: Buffer, as: SpawnSyncOptions = {}): Run {
+function png2y4m(args: string[], input?: Buffer, as: Pick<SpawnSyncOptions, 'uid' | 'gid'> = {}): Run {
   const result = spawnSync(process.execPath, [BIN, ...args], { input, timeout: 60_000, ...as });
   const stderr = result.stderr.toString('latin1');
   expect(stderr).not.toMatch(/\n\s+at /); // no stack traces, ever
