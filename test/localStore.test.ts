@@ -11,6 +11,7 @@ import { LocalStore, STALE_PARTIAL_MS } from '../store/localStore.js';
 import { openStore } from '../store/openStore.js';
 import { packageRoot } from '../common/packagePaths.js';
 import { UNPRIVILEGED, UNPRIVILEGED_UNAVAILABLE } from './support/unprivileged.js';
+import { WAIT } from './support/wait.js';
 
 let root: string;
 let work: string;
@@ -179,7 +180,7 @@ describe('LocalStore: issue 9, transfers that outlive their worker and partial o
     try {
       const upload = store.upload('out/k', join(work, 'pipe'), { signal: abort.signal });
       await pipe.started;
-      await vi.waitFor(async () => expect(await partialsIn(root)).toHaveLength(1), { timeout: 10_000 });
+      await vi.waitFor(async () => expect(await partialsIn(root)).toHaveLength(1), WAIT);
       abort.abort();
       expect((await failure(upload)).message).toMatch(/^file:.*\/out\/k <- .*pipe: .*abort/i);
       expect(await partialsIn(root)).toEqual([]);
@@ -196,7 +197,7 @@ describe('LocalStore: issue 9, transfers that outlive their worker and partial o
     try {
       const download = store.download('k', join(work, 'k'), { signal: abort.signal });
       await pipe.started;
-      await vi.waitFor(async () => expect(await partialsIn(work)).toHaveLength(1), { timeout: 10_000 });
+      await vi.waitFor(async () => expect(await partialsIn(work)).toHaveLength(1), WAIT);
       abort.abort();
       await failure(download);
       expect(await readdir(work)).toEqual([]);
@@ -223,7 +224,7 @@ describe('LocalStore: issue 9, transfers that outlive their worker and partial o
     await writeFile(stale[0]!, 'half');
     await utimes(stale[0]!, old, old);
     await openStore(`file:${root}`);
-    await vi.waitFor(() => expect(existsSync(stale[0]!)).toBe(false), { timeout: 10_000 });
+    await vi.waitFor(() => expect(existsSync(stale[0]!)).toBe(false), WAIT);
     expect(existsSync(fresh)).toBe(true);
   });
 });
