@@ -1,7 +1,6 @@
-import { mkdtemp, readFile, realpath, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, realpath, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { StoreError } from '../common/errors.js';
 import { LocalStore } from '../store/localStore.js';
 import { createInterpreter, MAX_ECHOED_COMMAND_CHARS, type Interpreter, type InterpreterOptions } from '../worker/commands.js';
@@ -9,21 +8,18 @@ import { hashKey } from '../store/hashKey.js';
 import { generateCredentials } from '../runtime/tls/certs.js';
 import { parseEvent } from '../worker/parseEvent.js';
 import { captureLogger } from './support/captureLogger.js';
+import { useTempDirs } from './support/tempDirs.js';
 import { expandCommand, type TemplateLookup } from '../worker/template.js';
 
+const tempDir = useTempDirs();
 let tmpDir: string;
 let storeDir: string;
 let bucket: string;
 
 beforeEach(async () => {
-  tmpDir = await mkdtemp(join(tmpdir(), 'xc-test-worker-'));
-  storeDir = await mkdtemp(join(tmpdir(), 'xc-test-store-'));
+  tmpDir = await tempDir('xc-test-worker-');
+  storeDir = await tempDir('xc-test-store-');
   bucket = `file:${storeDir}`;
-});
-
-afterEach(async () => {
-  await rm(tmpDir, { recursive: true, force: true });
-  await rm(storeDir, { recursive: true, force: true });
 });
 
 /** An interpreter whose answers land in `answers`. */
