@@ -28,7 +28,7 @@ import { Coordinator } from '../runtime/coordinator/coordinator.js';
 import { LocalStore } from '../store/localStore.js';
 import { compileJobRun, planJob } from '../runtime/coordinator/runJob.js';
 import { EchoServer } from './echoServer.js';
-import { serveSwarmOverIpc, swarmAnswer, type SwarmPlan, type SwarmStats } from './swarmClients.js';
+import { serveSwarmOverIpc, swarmAnswer, swarmVals, type SwarmPlan, type SwarmStats } from './swarmClients.js';
 import { createSwarmLauncher, startSwarmProcess, type SwarmCommand } from './swarmLauncher.js';
 
 export type PhaseMode = 'echo' | 'xc';
@@ -87,15 +87,14 @@ export function recordScript(frames: number): string[][] {
   let current: string[] = [];
   actor.on('worker.command', ({ text }) => current.push(text));
   actor.start();
-  const vals = { inkey: '', outkey: '' };
-  const plan = { bucket: VIDEO_BUCKET, command: 'png2y4m' };
+  const vals = swarmVals(VIDEO_BUCKET);
+  const plan = { command: 'png2y4m' };
   for (let round = 0; round < 10_000 && current.length > 0; round++) {
     const sent = current;
     groups.push(sent);
     current = [];
     for (const command of sent) {
-      const answer = swarmAnswer(command, vals, plan);
-      if (answer !== null) actor.send({ type: 'socket.message', text: answer });
+      for (const answer of swarmAnswer(command, vals, plan) ?? []) actor.send({ type: 'socket.message', text: answer });
     }
   }
   const output = actor.getSnapshot().output;

@@ -1,8 +1,9 @@
 /**
  * The swarm: N simulated workers in one process, each a real mutual-TLS connection to a
  * coordinator (or to the echo baseline) that says `OK:HELLO:<invocation>` and then answers every
- * command at once with the success answer a png2y4m worker would give. Nothing is retrieved, run
- * or uploaded, so what the bench measures on the other end is the coordinator's own cost.
+ * command at once with the answers a real worker would give if everything succeeded
+ * ({@link swarmAnswer}). Nothing is retrieved, run or uploaded, so what the bench measures on
+ * the other end is the coordinator's own cost.
  *
  * Connections are opened in bounded batches (`connectConcurrency` handshakes in flight): the
  * kernel's accept queue is capped by `somaxconn`, and a burst far beyond it costs SYN
@@ -13,7 +14,11 @@
  */
 import tls from 'node:tls';
 import { encodeFrame, FrameDecoder } from '../protocol/frame.js';
-import { answers, helloFrame, splitCommand } from '../protocol/messages.js';
+import { answers, helloFrame, isCommandName, splitCommand } from '../protocol/messages.js';
+import { hashKey } from '../store/hashKey.js';
+import { MAX_ECHOED_COMMAND_CHARS } from '../worker/commands.js';
+import { statePlaceholders } from '../worker/stateFiles.js';
+import { expandCommand, substituteTmpDir, type TemplateLookup } from '../worker/template.js';
 
 /** Everything the swarm needs to know; comes from the coordinator's invocation payload. */
 export interface SwarmPlan {
@@ -29,9 +34,9 @@ export interface SwarmPlan {
   invocations: number[];
   /** Handshakes (connect + TLS + hello) in flight at once. */
   connectConcurrency: number;
-  /** Bucket named in `OK:RETRIEVE(...)` and `OK:UPLOAD(...)` answers. */
+  /** The payload's bucket: the `bucket` variable each worker starts with. */
   bucket: string;
-  /** The command echoed in `OK:RETVAL(0):OUTPUT():COMMAND(...)`. */
+  /** The payload's command, what a bare `run:` runs (expanded as a template). */
   command: string;
   /** Give up (destroy every connection) after this long. */
   timeoutMs: number;
@@ -73,42 +78,143 @@ export type SwarmReply = { type: 'started' } | { type: 'stats'; stats: SwarmStat
 
 const cpuMs = (usage: NodeJS.CpuUsage) => (usage.user + usage.system) / 1000;
 
-/** Per-connection variables the answers quote. */
-interface Vals {
-  inkey: string;
-  outkey: string;
+/**
+ * A simulated worker's variables, kept as the real worker keeps them (worker/commands.ts): `set:`
+ * stores strings, `seti:` integers, seeded like the real worker's from the payload.
+ */
+export type SwarmVals = Map<string, string | number>;
+
+/** The temp dir simulated workers put into `##TMPDIR##` (they write nothing there). */
+export const SWARM_TMPDIR = '/tmp/xc-swarm-worker';
+
+/**
+ * Fresh vals for one simulated worker, seeded in the real worker's order with its defaults.
+ *
+ * @example swarmVals('file:/b').get('rm_tmpdir') // 1
+ */
+export function swarmVals(bucket: string): SwarmVals {
+  const seeds: Array<[string, string | number]> = [['bucket', bucket], ['nonblock', 0], ['bg_silent', 0], ['hash_s3keys', 0], ['rm_tmpdir', 1], ['expect_statefile', 0], ['send_statefile', 0], ['minimal_recode', 0], ['run_iter', 0]];
+  return new Map(seeds);
 }
 
 /**
- * The answer a png2y4m worker gives on success, or `null` for `quit:` (hang up).
+ * The answers a worker gives to `text` when every transfer and command succeeds, or `null` for
+ * `quit:` (hang up). Parsing, variables, templates and failure texts are the real worker's
+ * (test/workerContract.test.ts holds them to it); nothing is retrieved, run or uploaded, `run:`
+ * exits 0 without output, and there are no peer links.
  *
- * @example swarmAnswer('set:inkey:v-png16/00000001.png', vals, plan) // 'OK:SET(inkey)'
+ * @example swarmAnswer('set:inkey:v-png16/00000001.png', vals, plan) // ['OK:SET(inkey)']
  */
-export function swarmAnswer(text: string, vals: Vals, plan: Pick<SwarmPlan, 'bucket' | 'command'>): string | null {
+export function swarmAnswer(text: string, vals: SwarmVals, plan: Pick<SwarmPlan, 'command'>, tmpDir = SWARM_TMPDIR): readonly string[] | null {
   const { name, arg } = splitCommand(text);
+  if (!text.includes(':') || !isCommandName(name)) return [answers.fail(`no such command '${clip(text)}'`)];
   switch (name) {
     case 'set':
     case 'seti': {
       const colon = arg.indexOf(':');
-      if (colon < 0) return answers.fail(`invalid syntax for ${name.toUpperCase()}`);
+      if (colon < 1) return [answers.fail('invalid syntax for SET')];
       const key = arg.slice(0, colon);
-      if (key === 'inkey') vals.inkey = arg.slice(colon + 1);
-      else if (key === 'outkey') vals.outkey = arg.slice(colon + 1);
-      return name === 'set' ? answers.set(key) : answers.seti(key);
+      const value = arg.slice(colon + 1);
+      if (name === 'set') {
+        vals.set(key, value);
+        return [answers.set(key)];
+      }
+      const integer = parseInteger(value);
+      if (integer === undefined) return [answers.fail(`could not interpret ${value} as an integer`)];
+      vals.set(key, integer);
+      return [answers.seti(key)];
     }
+    case 'get':
+    case 'geti': {
+      const value = vals.get(arg);
+      if (value === undefined) return [answers.fail(`no such variable ${arg}`)];
+      return name === 'get' ? [answers.get(String(value))] : [answers.info(arg, String(value)), answers.geti(arg)];
+    }
+    case 'dump_vals':
+      return [answers.dumpVals(JSON.stringify(Object.fromEntries(vals)))];
     case 'retrieve':
-      return answers.retrieve(plan.bucket, vals.inkey);
-    case 'run':
-      return answers.retval(0, '', plan.command);
-    case 'upload':
-      return answers.upload(plan.bucket, vals.outkey);
+    case 'upload': {
+      const retrieve = name === 'retrieve';
+      const t = transferParams(arg, vals, tmpDir, retrieve ? 'inkey' : 'outkey', retrieve ? 'targfile' : 'fromfile');
+      if (typeof t === 'string') return [answers.fail(`could not compute ${retrieve ? 'download' : 'upload'} params: ${t}`)];
+      return retrieve
+        ? background(vals, answers.retrieving(t.bucket, t.key, t.file), answers.retrieve(t.bucket, t.key))
+        : background(vals, answers.uploading(t.file, t.bucket, t.key), answers.upload(t.bucket, t.key));
+    }
+    case 'run': {
+      const template = arg !== '' ? arg : plan.command;
+      if (template === '') return [answers.fail('no command to run: run: was given none and the function has none')];
+      const runIter = integerVal(vals.get('run_iter'));
+      if (runIter === undefined) return [answers.fail(`run: run_iter must be an integer, not '${clip(String(vals.get('run_iter')))}'`)];
+      const states = statePlaceholders(runIter, isOn(vals.get('expect_statefile')), isOn(vals.get('minimal_recode')));
+      const lookup: TemplateLookup = (key) => {
+        const value = vals.get(`cmd${key}`);
+        return value === undefined ? undefined : String(value);
+      };
+      const command = expandCommand(template, lookup, tmpDir, states.marks);
+      return background(vals, answers.running(command), answers.retval(0, '', command));
+    }
     case 'echo':
-      return answers.echo(arg);
+      return [answers.echo(arg)];
+    case 'connect':
+      return [answers.fail('connect: a simulated worker has no peer links')];
+    case 'close_connect':
+      return [answers.closeConnect()];
     case 'quit':
       return null;
-    default:
-      return answers.fail(`no such command '${name}'`);
   }
+}
+
+/** The final answer, preceded by the start answer when vals `nonblock` is on and `bg_silent` off. */
+function background(vals: SwarmVals, start: string, final: string): readonly string[] {
+  if (!isOn(vals.get('nonblock'))) return [final];
+  return isOn(vals.get('bg_silent')) ? [final] : [start, final];
+}
+
+/** Bucket, key and file of a `retrieve:`/`upload:` as the real worker computes them; a string says what is missing. */
+function transferParams(arg: string, vals: SwarmVals, tmpDir: string, keyVar: string, fileVar: string): { bucket: string; key: string; file: string } | string {
+  const bucket = vals.get('bucket');
+  if (bucket === undefined || String(bucket) === '') return 'no variable bucket';
+  let key: string;
+  let file: string;
+  if (arg !== '') {
+    const nul = arg.indexOf('\0');
+    if (nul < 0) return 'the inline form is KEY\\0FILE (key and file separated by a NUL byte)';
+    key = arg.slice(0, nul);
+    file = arg.slice(nul + 1);
+  } else {
+    const missing = [keyVar, fileVar].filter((name) => vals.get(name) === undefined);
+    if (missing.length > 0) return `no variable ${missing.join(' or ')}`;
+    key = String(vals.get(keyVar));
+    file = String(vals.get(fileVar));
+  }
+  if (key === '') return 'empty key';
+  if (file === '') return 'empty file name';
+  return { bucket: String(bucket), key: isOn(vals.get('hash_s3keys')) ? hashKey(key) : key, file: substituteTmpDir(file, tmpDir) };
+}
+
+/** Python's int() on a decimal string, within the safe range, as the real worker reads `seti:`. */
+function parseInteger(text: string): number | undefined {
+  if (!/^\s*[+-]?\d+\s*$/.test(text)) return undefined;
+  const value = Number(text.trim());
+  return Number.isSafeInteger(value) ? value : undefined;
+}
+
+function integerVal(value: string | number | undefined): number | undefined {
+  if (typeof value === 'number') return value;
+  return value === undefined ? undefined : parseInteger(value);
+}
+
+/** `0`, `''` and unset are off, as in the real worker. */
+function isOn(value: string | number | undefined): boolean {
+  if (value === undefined) return false;
+  if (typeof value === 'number') return value !== 0;
+  const text = value.trim();
+  return text !== '' && text !== '0';
+}
+
+function clip(text: string): string {
+  return text.length <= MAX_ECHOED_COMMAND_CHARS ? text : `${text.slice(0, MAX_ECHOED_COMMAND_CHARS)}...`;
 }
 
 /**
@@ -182,7 +288,7 @@ export function startSwarm(plan: SwarmPlan): { finished: Promise<SwarmStats>; st
 
   const open = (invocation: number) => {
     const begun = performance.now();
-    const vals: Vals = { inkey: '', outkey: '' };
+    const vals = swarmVals(plan.bucket);
     const decoder = new FrameDecoder();
     let handshaken = false;
     let quit = false;
@@ -211,19 +317,21 @@ export function startSwarm(plan: SwarmPlan): { finished: Promise<SwarmStats>; st
       for (const frame of frames) {
         counts.commands++;
         const text = frame.toString('utf8');
-        let answer = swarmAnswer(text, vals, plan);
+        let reply = swarmAnswer(text, vals, plan);
         if (failRun && text.startsWith('run:')) {
           failRun = false;
-          answer = answers.fail('injected by the bench');
+          reply = [answers.fail('injected by the bench')];
         }
-        if (answer === null) {
+        if (reply === null) {
           quit = true;
           counts.quits++;
           socket.end();
           return;
         }
-        counts.answers++;
-        socket.write(encodeFrame(answer));
+        for (const answer of reply) {
+          counts.answers++;
+          socket.write(encodeFrame(answer));
+        }
       }
     });
     socket.on('error', (error: Error & { code?: string }) => {

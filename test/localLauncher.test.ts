@@ -10,6 +10,7 @@ import { createLocalLauncher, defaultWorkerCommand, type LocalLauncherOptions } 
 import { createNoneLauncher } from '../runtime/launch/noneLauncher.js';
 import { createWorkerServer, type WorkerConnection, type WorkerServer } from '../runtime/coordinator/workerServer.js';
 import type { WorkerEvent } from '../worker/event.js';
+import { WAIT } from './support/wait.js';
 
 const FAKE_WORKER = fileURLToPath(new URL('./support/launcherFakeWorker.mjs', import.meta.url));
 
@@ -117,17 +118,17 @@ describe('local launcher', () => {
     const launcher = fakeLauncher('hello', { concurrency: 2 });
     await launcher.launch(requests(3, () => event(server.address().port)), report);
     expect(reports.filter((r) => r.type === 'accepted').map((r) => r.invocation).sort()).toEqual([0, 1, 2]);
-    await vi.waitFor(() => expect(admitted).toHaveLength(3), { timeout: 15_000 });
+    await vi.waitFor(() => expect(admitted).toHaveLength(3), WAIT);
     expect(admitted.map((c) => c.invocation).sort()).toEqual([0, 1, 2]);
     for (const c of admitted) c.send('quit:');
-    await vi.waitFor(() => expect([0, 1, 2].map(exited).every((r) => r?.code === 0)).toBe(true), { timeout: 15_000 });
+    await vi.waitFor(() => expect([0, 1, 2].map(exited).every((r) => r?.code === 0)).toBe(true), WAIT);
   });
 
   it('passes the payload on stdin with the id filled in, and the environment through', async () => {
     const { report, exited } = collector();
     const launcher = fakeLauncher('report', { env: { ...process.env, XC_FAKE_MARK: 'inherited' } });
     await launcher.launch([{ invocation: 5, event: event(1, { note: 'chunk-##ID##' }) }], report);
-    await vi.waitFor(() => expect(exited(5)).toBeDefined(), { timeout: 15_000 });
+    await vi.waitFor(() => expect(exited(5)).toBeDefined(), WAIT);
     expect(exited(5)).toEqual({ type: 'exited', invocation: 5, code: 0, signal: null, detail: 'id=5 note=chunk-5 mark=inherited' });
   });
 
@@ -135,14 +136,14 @@ describe('local launcher', () => {
     const { reports, report, exited } = collector();
     await fakeLauncher('crash').launch(requests(1), report);
     expect(reports[0]).toEqual({ type: 'accepted', invocation: 0 });
-    await vi.waitFor(() => expect(exited(0)).toBeDefined(), { timeout: 15_000 });
+    await vi.waitFor(() => expect(exited(0)).toBeDefined(), WAIT);
     expect(exited(0)).toMatchObject({ code: 3, signal: null, detail: 'fake worker 0: cannot find png2y4m on PATH' });
   });
 
   it('keeps only a bounded tail of a noisy stderr', async () => {
     const { report, exited } = collector();
     await fakeLauncher('noisy', { stderrTailBytes: 256 }).launch(requests(1), report);
-    await vi.waitFor(() => expect(exited(0)).toBeDefined(), { timeout: 15_000 });
+    await vi.waitFor(() => expect(exited(0)).toBeDefined(), WAIT);
     const detail = exited(0)!.detail;
     expect(exited(0)!.code).toBe(1);
     expect(detail.endsWith('the last line')).toBe(true);
@@ -169,7 +170,7 @@ describe('local launcher', () => {
     const stubborn = fakeLauncher('stubborn', { env, killGraceMs: 300 });
     await polite.launch([{ invocation: 0, event: event() }], report);
     await stubborn.launch([{ invocation: 1, event: event() }], report);
-    await vi.waitFor(() => expect(existsSync(join(ready, '0')) && existsSync(join(ready, '1'))).toBe(true), { timeout: 15_000 });
+    await vi.waitFor(() => expect(existsSync(join(ready, '0')) && existsSync(join(ready, '1'))).toBe(true), WAIT);
     await Promise.all([polite.stop(), stubborn.stop()]);
     expect(exited(0)).toMatchObject({ code: null, signal: 'SIGTERM' });
     expect(exited(1)).toMatchObject({ code: null, signal: 'SIGKILL' });

@@ -4,10 +4,14 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, open, readdir, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { StoreError } from '../common/errors.js';
 import { LocalStore, STALE_PARTIAL_MS } from '../store/localStore.js';
 import { openStore } from '../store/openStore.js';
+import { packageRoot } from '../common/packagePaths.js';
+import { UNPRIVILEGED, UNPRIVILEGED_UNAVAILABLE } from './support/unprivileged.js';
+import { WAIT } from './support/wait.js';
 
 let root: string;
 let work: string;
@@ -131,10 +135,20 @@ describe('LocalStore', () => {
     expect(await collect(store.list(''))).toEqual(['k']);
   });
 
-  it.skipIf(process.getuid?.() === 0)('reports a folder it may not write to as AccessDenied', async () => {
-    const store = new LocalStore(root);
-    await chmod(root, 0o500);
-    expect((await failure(store.put('k', Buffer.from('x')))).code).toBe('AccessDenied');
+  it('reports a folder it may not write to as AccessDenied', async ({ skip }) => {
+    skip(UNPRIVILEGED === undefined, UNPRIVILEGED_UNAVAILABLE);
+    // Traversable, not writable, for the unprivileged process that runs the store (dist/, as built).
+    await chmod(root, 0o555);
+    const script = `
+      const { LocalStore } = await import(${JSON.stringify(pathToFileURL(join(packageRoot(), 'dist', 'store', 'localStore.js')).href)});
+      const outcome = await new LocalStore(process.argv[1]).put('k', Buffer.from('x')).then(() => ({ stored: true }), (e) => ({ name: e.name, code: e.code, message: e.message }));
+      process.stdout.write(JSON.stringify(outcome));`;
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script, root], { ...UNPRIVILEGED, encoding: 'utf8', timeout: 60_000 });
+    expect(child.stderr).toBe('');
+    const outcome = JSON.parse(child.stdout) as { name?: string; code?: string; message?: string };
+    expect(outcome).toMatchObject({ name: 'StoreError', code: 'AccessDenied' });
+    expect(outcome.message).not.toMatch(/\n/);
+    expect(await readdir(root)).toEqual([]);
   });
 
   it('does not mistake a folder for an object', async () => {
@@ -166,7 +180,7 @@ describe('LocalStore: issue 9, transfers that outlive their worker and partial o
     try {
       const upload = store.upload('out/k', join(work, 'pipe'), { signal: abort.signal });
       await pipe.started;
-      await vi.waitFor(async () => expect(await partialsIn(root)).toHaveLength(1), { timeout: 10_000 });
+      await vi.waitFor(async () => expect(await partialsIn(root)).toHaveLength(1), WAIT);
       abort.abort();
       expect((await failure(upload)).message).toMatch(/^file:.*\/out\/k <- .*pipe: .*abort/i);
       expect(await partialsIn(root)).toEqual([]);
@@ -183,7 +197,7 @@ describe('LocalStore: issue 9, transfers that outlive their worker and partial o
     try {
       const download = store.download('k', join(work, 'k'), { signal: abort.signal });
       await pipe.started;
-      await vi.waitFor(async () => expect(await partialsIn(work)).toHaveLength(1), { timeout: 10_000 });
+      await vi.waitFor(async () => expect(await partialsIn(work)).toHaveLength(1), WAIT);
       abort.abort();
       await failure(download);
       expect(await readdir(work)).toEqual([]);
@@ -210,7 +224,7 @@ describe('LocalStore: issue 9, transfers that outlive their worker and partial o
     await writeFile(stale[0]!, 'half');
     await utimes(stale[0]!, old, old);
     await openStore(`file:${root}`);
-    await vi.waitFor(() => expect(existsSync(stale[0]!)).toBe(false), { timeout: 10_000 });
+    await vi.waitFor(() => expect(existsSync(stale[0]!)).toBe(false), WAIT);
     expect(existsSync(fresh)).toBe(true);
   });
 });

@@ -75,7 +75,7 @@ describe('simulated worker', () => {
     expect(worker.answer('set:novalue')).toEqual(['FAIL(invalid syntax for SET)']);
     expect(worker.answer('geti:a')).toEqual(['INFO:a:1:2', 'OK:GETI(a)']);
     expect(worker.answer('get:zz')).toEqual(['FAIL(no such variable zz)']);
-    expect(worker.answer('frobnicate:x')).toEqual(["FAIL(no such command 'frobnicate')"]);
+    expect(worker.answer('frobnicate:x')).toEqual(["FAIL(no such command 'frobnicate:x')"]);
     expect(worker.answer('retrieve:key\0file')).toEqual(['OK:RETRIEVE(bk/key)']);
   });
 });

@@ -3,13 +3,14 @@
  * file after a failure, `-d` deletion order, `-i` headers (the mu per-frame pattern), stdin and
  * stdout, and write failures. Never a stack trace.
  */
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { encodePng } from './support/pngEncoder.js';
+import { UNPRIVILEGED, UNPRIVILEGED_UNAVAILABLE } from './support/unprivileged.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = join(ROOT, 'bin/png2y4m.js');
@@ -20,8 +21,8 @@ interface Run {
   stderr: string;
 }
 
-function png2y4m(args: string[], input?: Buffer): Run {
-  const result = spawnSync(process.execPath, [BIN, ...args], { input, timeout: 60_000 });
+function png2y4m(args: string[], input?: Buffer, as: Pick<SpawnSyncOptions, 'uid' | 'gid'> = {}): Run {
+  const result = spawnSync(process.execPath, [BIN, ...args], { input, timeout: 60_000, ...as });
   const stderr = result.stderr.toString('latin1');
   expect(stderr).not.toMatch(/\n\s+at /); // no stack traces, ever
   return { status: result.status, stdout: result.stdout, stderr };
@@ -129,11 +130,15 @@ describe('png2y4m command line', () => {
     expect(png2y4m(['-o', join(dir, 'o'), join(dir, 'frames', '%08d.png')])).toMatchObject({ status: 1, stderr: 'Error reading from file.\n' });
   });
 
-  it.skipIf(process.getuid?.() === 0)('reports an input it may not open with strerror', () => {
+  it('reports an input it may not open with strerror', ({ skip }) => {
+    skip(UNPRIVILEGED === undefined, UNPRIVILEGED_UNAVAILABLE);
     const mask = frames(image(6, 4));
-    chmodSync(join(dir, 'frames', '00000001.png'), 0);
     const path = join(dir, 'frames', '00000001.png');
-    expect(png2y4m(['-o', join(dir, 'o'), mask])).toMatchObject({ status: 1, stderr: `Error opening "${path}": Permission denied\n` });
+    chmodSync(path, 0);
+    // Reachable and writable for the unprivileged process; only the frame is closed to it.
+    chmodSync(dir, 0o777);
+    chmodSync(join(dir, 'frames'), 0o755);
+    expect(png2y4m(['-o', join(dir, 'o'), mask], undefined, UNPRIVILEGED)).toMatchObject({ status: 1, stderr: `Error opening "${path}": Permission denied\n` });
   });
 
   it('with -i -d per frame (the mu pattern) builds the same file as one run', () => {

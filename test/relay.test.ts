@@ -14,6 +14,7 @@ import { startRelay, type Relay } from '../runtime/relay/relayServer.js';
 import type { RelayOptions } from '../runtime/relay/relayOptions.js';
 import { COORDINATOR_NAME, generateCredentials, type RunCredentials } from '../runtime/tls/certs.js';
 import { CREDENTIAL_FILES } from '../runtime/tls/credentials.js';
+import { WAIT } from './support/wait.js';
 
 let creds: RunCredentials;
 let foreign: RunCredentials;
@@ -72,7 +73,7 @@ async function peer(relay: Relay, run: string, me: string, partner: string): Pro
   const before = relay.status();
   const client = await link(relay);
   client.send(`HELLO_STATE:${run}:${me}:${partner}`);
-  await vi.waitFor(() => expect(relay.status().pairs + relay.status().waiting).toBeGreaterThan(before.pairs + before.waiting), { timeout: 10_000 });
+  await vi.waitFor(() => expect(relay.status().pairs + relay.status().waiting).toBeGreaterThan(before.pairs + before.waiting), WAIT);
   return client;
 }
 
@@ -80,7 +81,7 @@ async function quit(relay: Relay, client: LinkClient): Promise<void> {
   const before = relay.status().pairs + relay.status().waiting;
   client.socket.end();
   await client.closed;
-  await vi.waitFor(() => expect(relay.status().pairs + relay.status().waiting).toBe(before - 1), { timeout: 10_000 });
+  await vi.waitFor(() => expect(relay.status().pairs + relay.status().waiting).toBe(before - 1), WAIT);
 }
 
 describe('parseRelayHello', () => {
@@ -103,7 +104,7 @@ describe('relay: pairing and order', () => {
     const b = await peer(relay, '7', '2', '9');
     const a = await peer(relay, '7', '1', '00000002');
     for (const text of ['STATE(1):one', 'STATE(2):two', 'STATE(3):three']) a.send(text);
-    await vi.waitFor(() => expect(b.texts()).toEqual(['STATE(1):one', 'STATE(2):two', 'STATE(3):three']), { timeout: 10_000 });
+    await vi.waitFor(() => expect(b.texts()).toEqual(['STATE(1):one', 'STATE(2):two', 'STATE(3):three']), WAIT);
     expect(a.frames).toEqual([]);
     expect(relay.status()).toMatchObject({ state: 'listening', connections: 2, pairs: 1, waiting: 1, heldFrames: 0, relayedFrames: 3 });
   });
@@ -113,14 +114,14 @@ describe('relay: pairing and order', () => {
     const a = await peer(relay, 'r', '1', '2');
     a.send('early-1');
     a.send(Buffer.from([0xff, 0xfe, 0x00]));
-    await vi.waitFor(() => expect(relay.status()).toMatchObject({ heldFrames: 2, waiting: 1, pairs: 0 }), { timeout: 10_000 });
+    await vi.waitFor(() => expect(relay.status()).toMatchObject({ heldFrames: 2, waiting: 1, pairs: 0 }), WAIT);
     const b = await peer(relay, 'r', '2', '1');
     a.send('late');
-    await vi.waitFor(() => expect(b.frames.length).toBe(3), { timeout: 10_000 });
+    await vi.waitFor(() => expect(b.frames.length).toBe(3), WAIT);
     expect(b.frames).toEqual([Buffer.from('early-1'), Buffer.from([0xff, 0xfe, 0x00]), Buffer.from('late')]);
     expect(relay.status()).toMatchObject({ pairs: 2, waiting: 0, heldFrames: 0, heldBytes: 0 });
     b.send('back');
-    await vi.waitFor(() => expect(a.texts()).toEqual(['back']), { timeout: 10_000 });
+    await vi.waitFor(() => expect(a.texts()).toEqual(['back']), WAIT);
   });
 
   it('keeps runs apart: the same numbers in another run are other workers', async () => {
@@ -129,7 +130,7 @@ describe('relay: pairing and order', () => {
     const mine = await peer(relay, 'A', '2', '1');
     const sender = await peer(relay, 'A', '1', '2');
     sender.send('for A_2');
-    await vi.waitFor(() => expect(mine.texts()).toEqual(['for A_2']), { timeout: 10_000 });
+    await vi.waitFor(() => expect(mine.texts()).toEqual(['for A_2']), WAIT);
     expect(other.frames).toEqual([]);
   });
 
@@ -139,7 +140,7 @@ describe('relay: pairing and order', () => {
     const a = await peer(relay, '1', '3', '4');
     const state = Buffer.concat([Buffer.from('STATE(3):'), randomBytes(16 * 1024 * 1024)]);
     a.send(state);
-    await vi.waitFor(() => expect(b.frames.length).toBe(1), { timeout: 20_000 });
+    await vi.waitFor(() => expect(b.frames.length).toBe(1), WAIT);
     expect(b.frames[0]!.equals(state)).toBe(true);
   });
 
@@ -151,7 +152,7 @@ describe('relay: pairing and order', () => {
     const frames = Array.from({ length: 48 }, (_, i) => Buffer.alloc(1024 * 1024, i));
     for (const frame of frames) a.send(frame);
     // The relay stops reading from the sender while the partner does not read.
-    await vi.waitFor(() => expect(relay.status().throttled).toBe(1), { timeout: 10_000 });
+    await vi.waitFor(() => expect(relay.status().throttled).toBe(1), WAIT);
     b.socket.resume();
     await vi.waitFor(() => expect(b.frames.length).toBe(48), { timeout: 30_000 });
     expect(b.frames.every((frame, i) => frame.equals(frames[i]!))).toBe(true);
@@ -190,11 +191,11 @@ describe('relay: tombstones', () => {
     const a = await peer(relay, '5', '1', '2');
     a.send('STATE(1):kept');
     a.send('STATE(2):kept too');
-    await vi.waitFor(() => expect(relay.status().heldFrames).toBe(2), { timeout: 10_000 });
+    await vi.waitFor(() => expect(relay.status().heldFrames).toBe(2), WAIT);
     await quit(relay, a);
     expect(relay.status()).toMatchObject({ tombstones: 1, heldFrames: 2, waiting: 0 });
     const b = await peer(relay, '5', '2', '1');
-    await vi.waitFor(() => expect(b.texts()).toEqual(['STATE(1):kept', 'STATE(2):kept too']), { timeout: 10_000 });
+    await vi.waitFor(() => expect(b.texts()).toEqual(['STATE(1):kept', 'STATE(2):kept too']), WAIT);
     expect(relay.status()).toMatchObject({ tombstones: 0, heldFrames: 0, heldBytes: 0 });
   });
 
@@ -204,30 +205,30 @@ describe('relay: tombstones', () => {
     const relay = await relayWith({ tombstoneTimeoutMs: 300, logger });
     const a = await peer(relay, '5', '1', '2');
     a.send('STATE(1):stale');
-    await vi.waitFor(() => expect(relay.status().heldFrames).toBe(1), { timeout: 10_000 });
+    await vi.waitFor(() => expect(relay.status().heldFrames).toBe(1), WAIT);
     await quit(relay, a);
-    await vi.waitFor(() => expect(relay.status()).toMatchObject({ tombstones: 0, heldFrames: 0, heldBytes: 0, expiredFrames: 1 }), { timeout: 10_000 });
+    await vi.waitFor(() => expect(relay.status()).toMatchObject({ tombstones: 0, heldFrames: 0, heldBytes: 0, expiredFrames: 1 }), WAIT);
     expect(lines.join('')).toMatch(/dropped 1 frames from 5_1: 5_2 did not connect within 0.3 s/);
     const b = await peer(relay, '5', '2', '1');
     const again = await peer(relay, '5', '1', '2');
     again.send('STATE(2):fresh');
-    await vi.waitFor(() => expect(b.texts()).toEqual(['STATE(2):fresh']), { timeout: 10_000 });
+    await vi.waitFor(() => expect(b.texts()).toEqual(['STATE(2):fresh']), WAIT);
   });
 
   it('keeps a returning sender\'s held frames ahead of its new ones, and no longer a tombstone', async () => {
     const relay = await relayWith({ tombstoneTimeoutMs: 300 });
     const a = await peer(relay, '5', '1', '2');
     a.send('first');
-    await vi.waitFor(() => expect(relay.status().heldFrames).toBe(1), { timeout: 10_000 });
+    await vi.waitFor(() => expect(relay.status().heldFrames).toBe(1), WAIT);
     await quit(relay, a);
     const back = await peer(relay, '5', '1', '2');
     expect(relay.status().tombstones).toBe(0);
     back.send('second');
-    await vi.waitFor(() => expect(relay.status().heldFrames).toBe(2), { timeout: 10_000 });
+    await vi.waitFor(() => expect(relay.status().heldFrames).toBe(2), WAIT);
     // Held past the timeout: the sender is connected again, so nothing expires.
     await new Promise((resolve) => setTimeout(resolve, 600));
     const b = await peer(relay, '5', '2', '1');
-    await vi.waitFor(() => expect(b.texts()).toEqual(['first', 'second']), { timeout: 10_000 });
+    await vi.waitFor(() => expect(b.texts()).toEqual(['first', 'second']), WAIT);
     expect(relay.status().expiredFrames).toBe(0);
   });
 
@@ -240,9 +241,9 @@ describe('relay: tombstones', () => {
     expect(a.texts()).toEqual([
       expect.stringMatching(/^FAIL\(relay refused a frame of 600 bytes from 9_1 for 9_2: 613 bytes are held for partners not connected, at most 1000\)$/),
     ]);
-    await vi.waitFor(() => expect(relay.status()).toMatchObject({ refusedFrames: 1, heldFrames: 1, tombstones: 1 }), { timeout: 10_000 });
+    await vi.waitFor(() => expect(relay.status()).toMatchObject({ refusedFrames: 1, heldFrames: 1, tombstones: 1 }), WAIT);
     const b = await peer(relay, '9', '2', '1');
-    await vi.waitFor(() => expect(b.texts()).toEqual(['a'.repeat(600)]), { timeout: 10_000 });
+    await vi.waitFor(() => expect(b.texts()).toEqual(['a'.repeat(600)]), WAIT);
   });
 });
 
@@ -257,7 +258,7 @@ describe('relay: refusals', () => {
     await impostor.closed;
     expect(impostor.texts()).toEqual(['FAIL(3_1 is already connected)']);
     first.send('STATE(1):from the first');
-    await vi.waitFor(() => expect(b.texts()).toEqual(['STATE(1):from the first']), { timeout: 10_000 });
+    await vi.waitFor(() => expect(b.texts()).toEqual(['STATE(1):from the first']), WAIT);
     expect(relay.status()).toMatchObject({ pairs: 2, refused: 1, refusedBy: { duplicate: 1 } });
   });
 
@@ -276,7 +277,7 @@ describe('relay: refusals', () => {
     expect(bad[2]!.texts()).toEqual([expect.stringMatching(/^FAIL\(bad first frame: malformed frame header/)]);
     expect(bad[3]!.texts()).toEqual([expect.stringMatching(/^FAIL\(bad first frame: frame of 50000000 bytes exceeds the maximum of 256 bytes\)/)]);
     a.send('still here');
-    await vi.waitFor(() => expect(b.texts()).toEqual(['still here']), { timeout: 10_000 });
+    await vi.waitFor(() => expect(b.texts()).toEqual(['still here']), WAIT);
     expect(relay.status()).toMatchObject({ pairs: 2, refused: 4, refusedBy: { hello: 4 } });
   });
 
@@ -289,7 +290,7 @@ describe('relay: refusals', () => {
       client?.send('HELLO_STATE:1:1:2');
       await client?.closed;
     }
-    await vi.waitFor(() => expect(relay.status().refusedBy.tls).toBe(3), { timeout: 10_000 });
+    await vi.waitFor(() => expect(relay.status().refusedBy.tls).toBe(3), WAIT);
     expect(relay.status()).toMatchObject({ pairs: 0, waiting: 0, refused: 3 });
   });
 
@@ -298,7 +299,7 @@ describe('relay: refusals', () => {
     const silent = await link(relay);
     await silent.closed;
     expect(silent.texts()).toEqual(['FAIL(no HELLO_STATE within 300 ms)']);
-    await vi.waitFor(() => expect(relay.status()).toMatchObject({ refused: 1, refusedBy: { timeout: 1 }, connections: 0 }), { timeout: 10_000 });
+    await vi.waitFor(() => expect(relay.status()).toMatchObject({ refused: 1, refusedBy: { timeout: 1 }, connections: 0 }), WAIT);
   });
 
   it('rejects bad options with a ConfigError', async () => {
@@ -313,7 +314,7 @@ describe('relay: lifecycle', () => {
     const relay = await startRelay({ credentials: creds, host: '127.0.0.1', port: 0 });
     const a = await peer(relay, '1', '1', '2');
     a.send('held');
-    await vi.waitFor(() => expect(relay.status().heldFrames).toBe(1), { timeout: 10_000 });
+    await vi.waitFor(() => expect(relay.status().heldFrames).toBe(1), WAIT);
     await relay.close();
     await a.closed;
     expect(relay.state).toBe('closed');
@@ -397,7 +398,7 @@ describe('xc-orch rendezvous', () => {
 
   it('relays between workers with the genkeys files, shows its status, and closes on Ctrl-C', { timeout: 30_000 }, async () => {
     const cli = start(['-t', '0', '--host', '127.0.0.1', ...keyArgs()]);
-    await vi.waitFor(() => expect(cli.stderr()).toMatch(/listening on 127\.0\.0\.1:\d+/), { timeout: 10_000 });
+    await vi.waitFor(() => expect(cli.stderr()).toMatch(/listening on 127\.0\.0\.1:\d+/), WAIT);
     const port = Number(/listening on 127\.0\.0\.1:(\d+)/.exec(cli.stderr())![1]);
     const remote = { address: () => ({ host: '127.0.0.1', port }) };
     const b = await link(remote);
@@ -405,7 +406,7 @@ describe('xc-orch rendezvous', () => {
     const a = await link(remote);
     a.send('HELLO_STATE:cli:1:2');
     a.send('STATE(1):through the standalone relay');
-    await vi.waitFor(() => expect(b.texts()).toEqual(['STATE(1):through the standalone relay']), { timeout: 10_000 });
+    await vi.waitFor(() => expect(b.texts()).toEqual(['STATE(1):through the standalone relay']), WAIT);
     cli.child.kill('SIGINT');
     expect(await cli.exit).toBe(0);
     await Promise.all([a.closed, b.closed]);

@@ -5,16 +5,19 @@
  * an injected worker failure and a too-low open-files limit must fail the run, loudly.
  */
 import { spawn } from 'node:child_process';
+import { realpathSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordScript, type PhaseResult } from '../bench/swarm.js';
-import { swarmAnswer } from '../bench/swarmClients.js';
+import { SWARM_TMPDIR, swarmAnswer, swarmVals } from '../bench/swarmClients.js';
 
 const root = join(__dirname, '..');
-// Inside the package, so that the bundle's bare imports (xstate, pino) resolve from node_modules.
-const outDir = join(root, 'node_modules', '.cache', `xc-orch-bench-test-${process.pid}`);
+// Inside the package, so that the bundle's bare imports (xstate, pino) resolve from node_modules;
+// by its real path, since the bench runs only when argv[1] is its own import.meta.url (a worktree's
+// node_modules is a symlink).
+const outDir = join(realpathSync(join(root, 'node_modules')), '.cache', `xc-orch-bench-test-${process.pid}`);
 const bundle = join(outDir, 'swarm.mjs');
 
 interface BenchOutput {
@@ -86,7 +89,13 @@ describe('bench/swarm', () => {
       expect(result.swarm?.closedWithoutQuit).toBe(0);
       expect(result.handshakesPerS).toBeGreaterThan(0);
       expect(result.cpuUsPerMessage).toBeGreaterThan(0);
-      expect(result.peakRssMb).toBeGreaterThan(result.startRssMb * 0.5);
+      // Resident sizes in MB (a Node process holds tens to hundreds): a unit slip (KiB or bytes
+      // taken for MB) leaves this range; the peak is the process's high-water mark, so never below
+      // what it held when the phase started, and 20 workers add far less than 512 MB to it.
+      expect(result.startRssMb).toBeGreaterThan(16);
+      expect(result.startRssMb).toBeLessThan(2048);
+      expect(result.peakRssMb).toBeGreaterThanOrEqual(result.startRssMb);
+      expect(result.peakRssMb).toBeLessThan(result.startRssMb + 512);
     }
   });
 
@@ -122,23 +131,19 @@ describe('bench/swarm', () => {
 });
 
 describe('swarm answers', () => {
-  const plan = { bucket: 'file:/b', command: 'png2y4m -i' };
-  it('gives the success answer a png2y4m worker would give', () => {
-    const vals = { inkey: '', outkey: '' };
-    expect(swarmAnswer('set:inkey:v-png16/00000001.png', vals, plan)).toBe('OK:SET(inkey)');
-    expect(swarmAnswer('set:outkey:v-y4m_02/00000000.y4m', vals, plan)).toBe('OK:SET(outkey)');
-    expect(swarmAnswer('seti:nonblock:0', vals, plan)).toBe('OK:SETI(nonblock)');
-    expect(swarmAnswer('retrieve:', vals, plan)).toBe('OK:RETRIEVE(file:/b/v-png16/00000001.png)');
-    expect(swarmAnswer('run:', vals, plan)).toBe('OK:RETVAL(0):OUTPUT():COMMAND(png2y4m -i)');
-    expect(swarmAnswer('upload:', vals, plan)).toBe('OK:UPLOAD(file:/b/v-y4m_02/00000000.y4m)');
-    expect(swarmAnswer('echo:hi', vals, plan)).toBe('OK:ECHO(hi)');
+  it('gives the answers a png2y4m worker gives when everything succeeds', () => {
+    const vals = swarmVals('file:/b');
+    const plan = { command: 'png2y4m -i ##INFILE##' };
+    expect(swarmAnswer('set:inkey:v-png16/00000001.png', vals, plan)).toEqual(['OK:SET(inkey)']);
+    expect(swarmAnswer('set:targfile:##TMPDIR##/00000001.png', vals, plan)).toEqual(['OK:SET(targfile)']);
+    expect(swarmAnswer('set:cmdinfile:##TMPDIR##/%08d.png', vals, plan)).toEqual(['OK:SET(cmdinfile)']);
+    expect(swarmAnswer('set:outkey:v-y4m_02/00000000.y4m', vals, plan)).toEqual(['OK:SET(outkey)']);
+    expect(swarmAnswer('set:fromfile:##TMPDIR##/00000000.y4m', vals, plan)).toEqual(['OK:SET(fromfile)']);
+    expect(swarmAnswer('seti:nonblock:0', vals, plan)).toEqual(['OK:SETI(nonblock)']);
+    expect(swarmAnswer('retrieve:', vals, plan)).toEqual(['OK:RETRIEVE(file:/b/v-png16/00000001.png)']);
+    expect(swarmAnswer('run:', vals, plan)).toEqual([`OK:RETVAL(0):OUTPUT():COMMAND(png2y4m -i '${SWARM_TMPDIR}/%08d.png')`]);
+    expect(swarmAnswer('upload:', vals, plan)).toEqual(['OK:UPLOAD(file:/b/v-y4m_02/00000000.y4m)']);
     expect(swarmAnswer('quit:', vals, plan)).toBeNull();
-  });
-
-  it('fails unknown commands and malformed sets like a worker', () => {
-    const vals = { inkey: '', outkey: '' };
-    expect(swarmAnswer('frobnicate:x', vals, plan)).toBe("FAIL(no such command 'frobnicate')");
-    expect(swarmAnswer('set:novalue', vals, plan)).toBe('FAIL(invalid syntax for SET)');
   });
 
   it('records the png2y4m machine script: configure, F frames of four steps, upload', () => {

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ditherPlan } from '../png2y4m/ditherPlan.js';
 import { generateCredentials, type RunCredentials } from '../runtime/tls/certs.js';
 import { LocalStore } from '../store/localStore.js';
@@ -26,6 +26,7 @@ import { parseEvent } from '../worker/parseEvent.js';
 import { runWorker } from '../worker/worker.js';
 import { jobFrame } from './support/jobFrame.js';
 import { startScriptedCoordinator, type ScriptedCoordinator } from './support/scriptedCoordinator.js';
+import { WAIT } from './support/wait.js';
 
 const BIN = packageBinDir();
 const STUB_THREAD = new URL('./support/stubToolThread.mjs', import.meta.url);
@@ -316,9 +317,9 @@ describe('png2y4m in-process: the thread', () => {
     interpreter.handle('run:png2y4m hang');
     interpreter.handle('echo:still here');
     // Background runs race for the thread; let the hanging one hold it before the next frame.
-    for (let waited = 0; stub.tools!.status().thread.state !== 'busy' && waited < 20_000; waited += 5) await new Promise((r) => setTimeout(r, 5));
+    await vi.waitFor(() => expect(stub.tools!.status().thread.state).toBe('busy'), WAIT);
     interpreter.handle('run:png2y4m -o out.y4m in.png');
-    for (let waited = 0; answers.length < 4 && waited < 20_000; waited += 20) await new Promise((r) => setTimeout(r, 20));
+    await vi.waitFor(() => expect(answers).toHaveLength(4), WAIT);
     expect(answers).toEqual([
       'OK:RUNNING(png2y4m hang)',
       'OK:ECHO(still here)',
@@ -352,7 +353,7 @@ describe('png2y4m in-process: the thread', () => {
       builtinTools: s.tools!,
     });
     interpreter.handle('run:png2y4m -o out.y4m big.png');
-    for (let waited = 0; s.tools!.status().thread.state !== 'busy' && waited < 20_000; waited += 5) await new Promise((r) => setTimeout(r, 5));
+    await vi.waitFor(() => expect(s.tools!.status().thread.state).toBe('busy'), WAIT);
     await interpreter.close();
     expect(answers).toEqual(['OK:RUNNING(png2y4m -o out.y4m big.png)']);
     expect(s.tools!.status().thread.state).toBe('closed');
@@ -402,7 +403,7 @@ describe('png2y4m in-process in the worker over mutual TLS', () => {
         },
       }),
     );
-    coordinator = await startScriptedCoordinator({ credentials: creds, timeoutMs: 20_000 });
+    coordinator = await startScriptedCoordinator({ credentials: creds });
     const event = parseEvent({
       mode: 1,
       addr: '127.0.0.1',

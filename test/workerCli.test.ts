@@ -107,7 +107,7 @@ describe('xc-orch worker (child process)', () => {
     coordinator = await startScriptedCoordinator({ credentials: creds });
     const event = { mode: 1, addr: '127.0.0.1', port: coordinator.port, id: 3, cacert: creds.caCert, wrkcert: creds.workerCert, wrkkey: creds.workerKey };
     const done = runCli(['--event', '-'], JSON.stringify(event), { XC_LOG_LEVEL: 'debug' });
-    const session = await coordinator.nextSession(20_000);
+    const session = await coordinator.nextSession();
     expect(await session.next()).toBe('OK:HELLO:3');
     await session.play([{ send: 'echo:from a child' }, { send: 'run:command -v png2y4m', expect: 'OK:RETVAL(0)' }, { send: 'quit:', expect: null }]);
     const { code, stderr } = await done;
@@ -151,7 +151,7 @@ describe('xc-orch worker (child process)', () => {
     coordinator ??= await startScriptedCoordinator({ credentials: creds });
     const event = { mode: 1, addr: '127.0.0.1', port: coordinator.port, cacert: creds.caCert, wrkcert: creds.workerCert, wrkkey: creds.workerKey };
     const { child, done } = startCli(['--event', '-'], JSON.stringify(event));
-    const session = await coordinator.nextSession(20_000);
+    const session = await coordinator.nextSession();
     await session.next();
     await session.play([{ send: 'echo:ready' }]);
     session.send('run:sleep 30');

@@ -1,26 +1,25 @@
-import { mkdtemp, readFile, realpath, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, realpath, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { StoreError } from '../common/errors.js';
 import { LocalStore } from '../store/localStore.js';
 import { createInterpreter, MAX_ECHOED_COMMAND_CHARS, type Interpreter, type InterpreterOptions } from '../worker/commands.js';
 import { hashKey } from '../store/hashKey.js';
+import { generateCredentials } from '../runtime/tls/certs.js';
+import { parseEvent } from '../worker/parseEvent.js';
+import { captureLogger } from './support/captureLogger.js';
+import { useTempDirs } from './support/tempDirs.js';
 import { expandCommand, type TemplateLookup } from '../worker/template.js';
 
+const tempDir = useTempDirs();
 let tmpDir: string;
 let storeDir: string;
 let bucket: string;
 
 beforeEach(async () => {
-  tmpDir = await mkdtemp(join(tmpdir(), 'xc-test-worker-'));
-  storeDir = await mkdtemp(join(tmpdir(), 'xc-test-store-'));
+  tmpDir = await tempDir('xc-test-worker-');
+  storeDir = await tempDir('xc-test-store-');
   bucket = `file:${storeDir}`;
-});
-
-afterEach(async () => {
-  await rm(tmpDir, { recursive: true, force: true });
-  await rm(storeDir, { recursive: true, force: true });
 });
 
 /** An interpreter whose answers land in `answers`. */
@@ -59,7 +58,7 @@ describe('variables', () => {
     expect(await send('set:empty:', 'get:empty')).toEqual(['OK:SET(empty)', 'OK:GET()']);
   });
 
-  it('dumps all vals as JSON, integers as numbers, seeded from the event and without secrets', async () => {
+  it('dumps all vals as JSON, integers as numbers, seeded from the event', async () => {
     const { send } = harness({ event: { bucket, region: 'eu-west-3', hash_s3keys: 1, command: 'true' } });
     const [, dump] = await send('seti:n:7', 'dump_vals:');
     expect(dump!.startsWith('OK:DUMP_VALS:')).toBe(true);
@@ -77,6 +76,29 @@ describe('variables', () => {
       run_iter: 0,
       n: 7,
     });
+  });
+
+  it("never answers or logs the worker's key or certificates, given a real payload holding them", async () => {
+    const creds = await generateCredentials();
+    const event = parseEvent({ mode: 1, bucket, region: 'eu-west-3', command: 'true', cacert: creds.caCert, wrkcert: creds.workerCert, wrkkey: creds.workerKey });
+    const { logger, lines } = captureLogger('trace');
+    const { send } = harness({ event, logger });
+    const answers = await send(
+      'dump_vals:',
+      ...['wrkkey', 'wrkcert', 'cacert', 'key', 'srvkey'].flatMap((name) => [`get:${name}`, `geti:${name}`]),
+      'run:',
+      'run:echo ##QUALITY## ##INFILE##',
+      'bogus:',
+      'retrieve:',
+      'upload:',
+    );
+    expect(answers[0]).toMatch(/^OK:DUMP_VALS:\{"bucket"/);
+    expect(lines.length).toBeGreaterThan(0);
+    const seen = [...answers, ...lines].join('\n');
+    for (const pem of [creds.workerKey, creds.workerCert, creds.caCert]) {
+      // Any line of the base64 body would give it away, not only the whole PEM.
+      for (const line of pem.split('\n').filter((l) => l.length > 20 && !l.startsWith('-----'))) expect(seen).not.toContain(line);
+    }
   });
 
   it("answers mu's exact FAIL texts for bad set/seti/get/geti", async () => {

@@ -19,6 +19,7 @@ import { MAX_IDLE_TIMEOUT_S, parseEvent } from '../worker/parseEvent.js';
 import { runWorker } from '../worker/worker.js';
 import { jobFrame } from './support/jobFrame.js';
 import { startScriptedCoordinator, type ScriptedCoordinator } from './support/scriptedCoordinator.js';
+import { WAIT } from './support/wait.js';
 
 const BAD_KEY = '-----BEGIN PRIVATE KEY-----\nTOPSECRET\n-----END PRIVATE KEY-----\n';
 
@@ -117,7 +118,7 @@ describe('issue 9: substituted paths reach the shell unquoted (a TMPDIR with a s
     for (let k = 1; k <= frames; k++) await store.put(`clip-png16/${String(k).padStart(8, '0')}.png`, jobFrame(k, 64, 32));
     const lines: string[] = [];
     const logger = pino({ level: 'debug' }, new Writable({ write: (chunk: Buffer, _encoding, done) => done(void lines.push(chunk.toString())) }));
-    coordinator = await startScriptedCoordinator({ credentials: creds, timeoutMs: 20_000 });
+    coordinator = await startScriptedCoordinator({ credentials: creds });
     const event = connectEvent(coordinator.port, { bucket: `file:${storeDir}`, command: 'png2y4m -i -d -o ##OUTFILE## ##INFILE##', rm_tmpdir: 0 });
     const env = { ...process.env };
     delete env[IN_PROCESS_ENV];
@@ -194,11 +195,11 @@ describe('issue 9: run:CMD & leaves orphan processes after the worker quits', ()
     // Without a redirection the orphan holds the output pipe: this run only ends when it is killed.
     interpreter.handle('seti:nonblock:1');
     interpreter.handle('run:sleep 60 &');
-    await vi.waitFor(() => expect(answers).toHaveLength(3), { timeout: 10_000 });
+    await vi.waitFor(() => expect(answers).toHaveLength(3), WAIT);
     const pid = pidOf(answers[0]);
     expect(isRunning(pid)).toBe(true);
     await interpreter.close();
-    await vi.waitFor(() => expect(isRunning(pid)).toBe(false), { timeout: 10_000 });
+    await vi.waitFor(() => expect(isRunning(pid)).toBe(false), WAIT);
   });
 
   it('ends them when the connection to the coordinator is lost', async () => {
@@ -211,7 +212,7 @@ describe('issue 9: run:CMD & leaves orphan processes after the worker quits', ()
     expect(isRunning(pid)).toBe(true);
     session.destroy();
     expect(await exit).toMatchObject({ reason: 'closed' });
-    await vi.waitFor(() => expect(isRunning(pid)).toBe(false), { timeout: 10_000 });
+    await vi.waitFor(() => expect(isRunning(pid)).toBe(false), WAIT);
   });
 });
 

@@ -97,7 +97,7 @@ function muEvent(port: number, extra: Record<string, unknown> = {}): Record<stri
 }
 
 async function startMuWorker(presenting: MuCert, options: WorkerOptions = {}, extra: Record<string, unknown> = {}) {
-  coordinator = await startScriptedCoordinator({ credentials: { caCert: mu.ca.pem, serverCert: presenting.pem, serverKey: presenting.keyPem }, timeoutMs: 10_000 });
+  coordinator = await startScriptedCoordinator({ credentials: { caCert: mu.ca.pem, serverCert: presenting.pem, serverKey: presenting.keyPem } });
   const exit = runWorker(parseEvent(muEvent(coordinator.port, extra)), { tmpRoot: root, connectTimeoutMs: 10_000, ...options });
   return { exit, coordinator };
 }

@@ -18,6 +18,7 @@ import { parseEvent } from '../worker/parseEvent.js';
 import { runWorker, type WorkerOptions } from '../worker/worker.js';
 import { startPeerServer, type PeerServer } from './support/peerServer.js';
 import { startScriptedCoordinator, type CoordinatorSession, type ScriptedCoordinator } from './support/scriptedCoordinator.js';
+import { WAIT } from './support/wait.js';
 
 let creds: RunCredentials;
 let otherCreds: RunCredentials;
@@ -174,7 +175,7 @@ describe('states received on the link', () => {
       link.sendFrames(stateFrame(0, deflateSync(big)), 'hello', stateFrame(1, deflateSync(small)), Buffer.from('STATE(2):not zlib'));
       const infos = [await session.next(), await session.next()];
       expect(infos.sort()).toEqual(['INFO:peer:dropped STATE(2): state 2 is not zlib data: incorrect header check', 'INFO:peer:dropped a frame of 5 bytes that is not STATE(n):']);
-      await vi.waitFor(() => expect(existsSync(join(tmpDir, '1.state'))).toBe(true), { timeout: 10_000 });
+      await vi.waitFor(() => expect(existsSync(join(tmpDir, '1.state'))).toBe(true), WAIT);
       expect((await readFile(join(tmpDir, '0.state'))).equals(big)).toBe(true);
       expect((await readFile(join(tmpDir, '1.state'))).equals(small)).toBe(true);
       expect(existsSync(join(tmpDir, '2.state'))).toBe(false);
@@ -227,7 +228,7 @@ describe('our state sent after a pass of the chain', () => {
     await session.play([{ send: `connect:127.0.0.1:${relay.port}:` }]);
     const link = await relay.nextConnection();
     link.sendFrames(stateFrame(0, deflateSync(Buffer.from('zero'))));
-    await vi.waitFor(() => expect(existsSync(join(tmpDir, '0.state'))).toBe(true), { timeout: 10_000 });
+    await vi.waitFor(() => expect(existsSync(join(tmpDir, '0.state'))).toBe(true), WAIT);
 
     // Foreground: mu's finished_run only follows background runs.
     await session.play([{ send: 'run:xc-dump', expect: 'OK:RETVAL(0)' }]);

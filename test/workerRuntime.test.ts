@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { generateCredentials, type RunCredentials } from '../runtime/tls/certs.js';
 import { LocalStore } from '../store/localStore.js';
 import { packageBinDir } from '../common/packagePaths.js';
@@ -12,6 +12,7 @@ import { BIN_DIR_ENV } from '../worker/binDir.js';
 import { parseEvent } from '../worker/parseEvent.js';
 import { runWorker, type WorkerExit, type WorkerOptions } from '../worker/worker.js';
 import { startScriptedCoordinator, type ScriptedCoordinator } from './support/scriptedCoordinator.js';
+import { WAIT } from './support/wait.js';
 
 let creds: RunCredentials;
 let otherCreds: RunCredentials;
@@ -252,14 +253,13 @@ describe('runWorker in mode 0', () => {
   });
 });
 
-/** The pid a command wrote to `file` (polled, at most 5 s). */
-async function waitForPid(file: string): Promise<number> {
-  for (let i = 0; i < 250; i++) {
-    const text = await readFile(file, 'utf8').catch(() => '');
-    if (text.trim() !== '') return Number(text.trim());
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error(`no pid in ${file}`);
+/** The pid a command wrote to `file`, once it is there. */
+function waitForPid(file: string): Promise<number> {
+  return vi.waitFor(async () => {
+    const text = (await readFile(file, 'utf8').catch(() => '')).trim();
+    if (text === '') throw new Error(`no pid in ${file} yet`);
+    return Number(text);
+  }, WAIT);
 }
 
 function isAlive(pid: number): boolean {

@@ -96,13 +96,18 @@ export async function loadCredentials(options: CredentialOptions = {}, env: Node
   const sources = Object.fromEntries(core) as Record<'caCert' | 'serverCert' | 'serverKey', Source>;
   const workerSources = workerSourcesOf(options, env, sources.serverCert);
 
-  const [caPem, serverPem, serverKeyPem, workerPem, workerKeyPem] = await Promise.all([
+  // Read at once, but report the first failure in this order: which read fails first in time varies
+  // from run to run (both worker files missing named either one).
+  const reads = await Promise.allSettled([
     readPem('caCert', sources.caCert),
     readPem('serverCert', sources.serverCert),
     readPem('serverKey', sources.serverKey),
     readPem('workerCert', workerSources.workerCert),
     readPem('workerKey', workerSources.workerKey),
   ]);
+  const failed = reads.find((read) => read.status === 'rejected');
+  if (failed) throw failed.reason;
+  const [caPem, serverPem, serverKeyPem, workerPem, workerKeyPem] = reads.map((read) => (read as PromiseFulfilledResult<string>).value) as [string, string, string, string, string];
   const ca = parseCert('caCert', caPem, sources.caCert);
   if (!ca.ca) throw new ConfigError(`${describe('caCert', sources.caCert)} is not a CA certificate (basicConstraints CA:TRUE)`);
   const server = parseCert('serverCert', serverPem, sources.serverCert);

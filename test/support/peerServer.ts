@@ -10,6 +10,7 @@
 import { once } from 'node:events';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import { encodeFrame, FrameDecoder } from '../../protocol/frame.js';
+import { WAIT } from './wait.js';
 
 export interface PeerConnection {
   readonly frames: readonly Buffer[];
@@ -66,7 +67,7 @@ export async function startPeerServer(credentials: { caCert: string; serverCert:
   return {
     port: address.port,
     connections,
-    async nextConnection(timeoutMs = 5_000) {
+    async nextConnection(timeoutMs = WAIT.timeout) {
       await waitUntil(() => connections.length > handedOut, arrivals, timeoutMs, 'no peer link');
       return connections[handedOut++]!;
     },
@@ -103,7 +104,7 @@ class Connection implements PeerConnection {
     });
   }
 
-  async nextFrame(timeoutMs = 5_000): Promise<Buffer> {
+  async nextFrame(timeoutMs = WAIT.timeout): Promise<Buffer> {
     await waitUntil(() => this.frames.length > this.taken || this.isClosed, this.waiters, timeoutMs, 'no frame on the peer link');
     if (this.frames.length <= this.taken) throw new Error('the peer link closed');
     return this.frames[this.taken++]!;

@@ -14,11 +14,12 @@ import { createServer, type Server, type TLSSocket } from 'node:tls';
 import { encodeFrame, FrameDecoder } from '../../protocol/frame.js';
 import { defaultExpect } from '../../protocol/messages.js';
 import type { RunCredentials } from '../../runtime/tls/certs.js';
+import { WAIT } from './wait.js';
 
 export interface ScriptedCoordinatorOptions {
   /** CA that client certificates must chain to, and the server's own certificate and key. */
   credentials: Pick<RunCredentials, 'caCert' | 'serverCert' | 'serverKey'>;
-  /** Default wait for an answer or a session (default 5 000 ms). */
+  /** Default wait for an answer or a session (default {@link WAIT}'s). */
   timeoutMs?: number;
 }
 
@@ -66,7 +67,7 @@ export interface ScriptedCoordinator {
   close(): Promise<void>;
 }
 
-const DEFAULT_TIMEOUT_MS = 5_000;
+const DEFAULT_TIMEOUT_MS = WAIT.timeout;
 
 /** Start listening on 127.0.0.1 with an ephemeral port. */
 export async function startScriptedCoordinator(options: ScriptedCoordinatorOptions): Promise<ScriptedCoordinator> {

@@ -1,15 +1,17 @@
 /**
  * An in-memory mu worker for driving connection machines without sockets: it receives every
- * `worker.command` the machine emits and answers as mu's worker would (mu-reference section 2),
- * with knobs to misbehave: answer `FAIL(...)`, answer something unexpected, send `INFO:` lines, go
- * silent, close the connection, or hold answers back and release them in another order.
+ * `worker.command` the machine emits and answers as the real worker would if every transfer and
+ * command succeeded (test/workerContract.test.ts holds it to worker/commands.ts), with knobs to
+ * misbehave: answer `FAIL(...)`, answer something unexpected, send `INFO:` lines, go silent, close
+ * the connection, or hold answers back and release them in another order.
  *
  * @example
  * const actor = createActor(png2y4mMachine, { input });
  * const worker = new SimulatedWorker({ rules: [{ when: /^run:/, then: { fail: 'boom' }, times: 1 }] }).attach(actor);
  * actor.start();
  */
-import { answers, splitCommand } from '../../protocol/messages.js';
+import { answers } from '../../protocol/messages.js';
+import { SWARM_TMPDIR, swarmAnswer, swarmVals, type SwarmVals } from '../../bench/swarmClients.js';
 import type { ConnectionEvent } from '../../machines/events.js';
 
 /** What the worker does with a command that matches a rule, instead of its normal answer. */
@@ -32,9 +34,14 @@ export interface SimulatedWorkerOptions {
   rules?: Rule[];
   /** `immediate` (default): answers go out as each command arrives; `held`: they wait in `outbox` until `release()`. */
   delivery?: 'immediate' | 'held';
+  /** The payload's bucket, the `bucket` variable the worker starts with (default `bucket`). */
   bucket?: string;
-  /** Variables the worker starts with (as if set earlier). */
-  vals?: Readonly<Record<string, string>>;
+  /** The payload's command, what a bare `run:` runs (default png2y4m's). */
+  command?: string;
+  /** What `##TMPDIR##` becomes (nothing is written there). */
+  tmpDir?: string;
+  /** Variables the worker starts with (as if set earlier), on top of the real worker's seeds. */
+  vals?: Readonly<Record<string, string | number>>;
 }
 
 /** The part of a connection actor the simulated worker needs. */
@@ -46,20 +53,23 @@ export interface ConnectionEndpoint {
 export class SimulatedWorker {
   /** Every command received, in order. */
   readonly commands: string[] = [];
-  readonly vals = new Map<string, string>();
+  readonly vals: SwarmVals;
   /** Answers held back (delivery `held`). */
   readonly outbox: string[] = [];
   quit = false;
   closed = false;
   private readonly rules: Array<Rule & { used: number }>;
   private delivery: 'immediate' | 'held';
-  private readonly bucket: string;
+  private readonly command: string;
+  private readonly tmpDir: string;
   private endpoint: ConnectionEndpoint | undefined;
 
   constructor(options: SimulatedWorkerOptions = {}) {
     this.rules = (options.rules ?? []).map((rule) => ({ ...rule, used: 0 }));
     this.delivery = options.delivery ?? 'immediate';
-    this.bucket = options.bucket ?? 'bucket';
+    this.vals = swarmVals(options.bucket ?? 'bucket');
+    this.command = options.command ?? 'png2y4m -i -d -o ##OUTFILE## ##INFILE##';
+    this.tmpDir = options.tmpDir ?? SWARM_TMPDIR;
     for (const [key, value] of Object.entries(options.vals ?? {})) this.vals.set(key, value);
   }
 
@@ -102,46 +112,13 @@ export class SimulatedWorker {
     this.endpoint?.send({ type: 'socket.closed', reason });
   }
 
-  /** The answers mu's worker gives, without side effects beyond `vals`. */
+  /** The answers the real worker gives when every transfer and command succeeds (bench/swarmClients.ts), with no effect beyond `vals`. */
   answer(command: string): string[] {
-    const { name, arg } = splitCommand(command);
-    switch (name) {
-      case 'set':
-      case 'seti': {
-        const colon = arg.indexOf(':');
-        if (colon <= 0) return [answers.fail(`invalid syntax for ${name.toUpperCase()}`)];
-        const key = arg.slice(0, colon);
-        const value = arg.slice(colon + 1);
-        if (name === 'seti' && !/^-?\d+$/.test(value)) return [answers.fail(`could not interpret ${value} as an integer`)];
-        this.vals.set(key, value);
-        return [name === 'set' ? answers.set(key) : answers.seti(key)];
-      }
-      case 'get':
-      case 'geti': {
-        const value = this.vals.get(arg);
-        if (value === undefined) return [answers.fail(`no such variable ${arg}`)];
-        return name === 'get' ? [answers.get(value)] : [answers.info(arg, value), answers.geti(arg)];
-      }
-      case 'dump_vals':
-        return [answers.dumpVals([...this.vals].map(([k, v]) => `${k}=${v}`).join(','))];
-      case 'retrieve': {
-        const key = arg ? arg.split('\0')[0]! : this.vals.get('inkey');
-        return key === undefined ? [answers.fail('no such variable inkey')] : [answers.retrieve(this.bucket, key)];
-      }
-      case 'upload': {
-        const key = arg ? arg.split('\0')[0]! : this.vals.get('outkey');
-        return key === undefined ? [answers.fail('no such variable outkey')] : [answers.upload(this.bucket, key)];
-      }
-      case 'run':
-        return [answers.retval(0, '', arg || 'png2y4m -i -d -o ##OUTFILE## ##INFILE##')];
-      case 'echo':
-        return [answers.echo(arg)];
-      case 'quit':
-        this.quit = true;
-        return [];
-      default:
-        return [answers.fail(`no such command '${name}'`)];
-    }
+    // As the real worker, which serves nothing after quit:.
+    if (this.quit) return [];
+    const reply = swarmAnswer(command, this.vals, { command: this.command }, this.tmpDir);
+    if (reply === null) this.quit = true;
+    return [...(reply ?? [])];
   }
 
   private receive(command: string): void {

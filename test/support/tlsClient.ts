@@ -7,6 +7,7 @@ import { connect as netConnect, type Socket } from 'node:net';
 import tls from 'node:tls';
 import { encodeFrame, FrameDecoder } from '../../protocol/frame.js';
 import { COORDINATOR_NAME } from '../../runtime/tls/certs.js';
+import { WAIT } from './wait.js';
 
 export interface TlsClientOptions {
   port: number;
@@ -74,7 +75,7 @@ export function connectTlsClient(options: TlsClientOptions): Promise<TlsTestClie
         isClosed: () => closedFlag,
         send: (text) => socket.write(encodeFrame(text)),
         sendRaw: (bytes) => socket.write(bytes),
-        nextFrame: (timeoutMs = 5000) =>
+        nextFrame: (timeoutMs = WAIT.timeout) =>
           new Promise<string>((resolveFrame, rejectFrame) => {
             const check = () => {
               if (taken < frames.length) {
