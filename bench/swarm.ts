@@ -16,7 +16,7 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -455,8 +455,9 @@ async function main(): Promise<number> {
   return problems.length === 0 ? 0 : 1;
 }
 
-// Run only as the entry point (the bundle `npm run bench:swarm` builds), never when imported.
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+// Run only as the entry point (the bundle `npm run bench:swarm` builds), never when imported; real
+// paths on both sides, since node_modules (where the bundle lives) may be a symlink.
+if (process.argv[1] !== undefined && realpathSync(fileURLToPath(import.meta.url)) === realpathSync(process.argv[1])) {
   const code = await main();
   if (code >= 0) process.exitCode = code;
 }
