@@ -19,7 +19,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { readFileSync, realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { createActor } from 'xstate';
 import { png2y4m, png2y4mMachine } from '../jobs/png2y4m.js';
