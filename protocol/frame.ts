@@ -6,8 +6,13 @@
 import { ProtocolError } from '../common/errors.js';
 
 export const FRAME_HEADER_BYTES = 13;
-/** Default upper bound on one frame's payload (64 MiB); configurable on both ends. */
+/** Default upper bound on one frame's payload (64 MiB) a worker accepts, on its command and peer links. */
 export const DEFAULT_MAX_FRAME_BYTES = 64 * 1024 * 1024;
+/**
+ * Default upper bound on one answer the coordinator accepts from a worker (1 MiB): answers are
+ * small (a run's output is cut to its 64 KiB tail), and state frames go through the relay.
+ */
+export const DEFAULT_MAX_ANSWER_BYTES = 1024 * 1024;
 const MAX_ENCODABLE = 999_999_999_999;
 const ZERO = 0x30;
 const SPACE = 0x20;

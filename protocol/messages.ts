@@ -4,6 +4,9 @@
  * expected answers by prefix (mu-reference section 3).
  */
 
+/** mu's coordinator port: where workers dial back unless told otherwise. */
+export const DEFAULT_COORDINATOR_PORT = 13579;
+
 export const COMMAND_NAMES = [
   'set',
   'seti',

@@ -97,7 +97,7 @@ it('fails only the misbehaving workers, with the reason, tells a failed one to q
   expect(byChunk[0]).toMatchObject({ status: 'failed', invocation: 0 });
   expect(byChunk[0]!.reason).toMatch(/malformed frame header/);
   expect(byChunk[1]).toMatchObject({ status: 'failed', invocation: 1 });
-  expect(byChunk[1]!.reason).toMatch(/exceeds the maximum of 67108864 bytes/);
+  expect(byChunk[1]!.reason).toMatch(/exceeds the maximum of 1048576 bytes/);
   expect(byChunk[2]).toMatchObject({ status: 'failed', invocation: 2 });
   expect(byChunk[2]!.reason).toMatch(/closed|reset/);
   expect(byChunk[3]).toMatchObject({ status: 'done', invocation: 3 });

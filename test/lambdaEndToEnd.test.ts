@@ -90,14 +90,17 @@ describe('png2y4m on the fake Lambda', () => {
     vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'e2e-secret');
     vi.stubEnv('AWS_REGION', 'us-east-1');
     const env = { ...process.env };
-    const deployed = await lambdaize({ builtin: 'png2y4m', role: ROLE, region: 'us-east-1', endpoint: fixture.endpoint, outDir: dir }, env);
+    // Two copies of the function (lambdaize --copies 2), and the run spreads its workers over both.
+    const deployed = await lambdaize({ builtin: 'png2y4m', role: ROLE, region: 'us-east-1', endpoint: fixture.endpoint, outDir: dir, name: 'pngcopy', copies: 2 }, env);
+    expect(deployed.functions!.map((f) => f.FunctionName)).toEqual(['pngcopy-0', 'pngcopy-1']);
     const store = await seededStore('cli');
     const { code, stdout, stderr } = await runCli(
-      ['run', 'png2y4m', '--launcher', 'lambda', '-l', deployed.functions![0]!.FunctionName!, '--lambda-endpoint', fixture.endpoint,
+      ['run', 'png2y4m', '--launcher', 'lambda', '-l', 'pngcopy', '--function-copies', '2', '--lambda-endpoint', fixture.endpoint,
         '--host', '127.0.0.1', '-t', '0', '-n', String(PARTS), '-f', String(FRAMES), '-v', 'clip', '-b', store.name],
       env,
     );
     expect(code, stderr).toBe(0);
+    expect(new Set(fixture.runs.map((r) => r.functionName))).toEqual(new Set(['pngcopy-0', 'pngcopy-1']));
     expect(stderr).toMatch(new RegExp(`launched ${PARTS}/${PARTS} in .* throttled`));
     expect(stdout.trim().split('\n')).toEqual(
       Array.from({ length: PARTS }, (_, chunk) => store.pathOf(`clip-y4m_02/${String(chunk).padStart(8, '0')}.y4m`)),

@@ -5,11 +5,10 @@
  */
 import { ConfigError } from '../common/errors.js';
 import { DEFAULT_BUCKET } from '../store/openStore.js';
+import { DEFAULT_COORDINATOR_PORT } from '../protocol/messages.js';
 import type { WorkerEvent } from './event.js';
 import { isMuPayload, readMuCredentials, type MuCredentials } from './muPayload.js';
 
-/** mu's default coordinator port. */
-export const DEFAULT_PORT = 13579;
 export const DEFAULT_REGION = 'us-east-1';
 /** An idle worker (no command for this long) exits cleanly. */
 export const DEFAULT_IDLE_TIMEOUT_S = 300;
@@ -51,7 +50,7 @@ export function parseEvent(value: unknown): WorkerEvent {
   const addr = input.addr === undefined ? '127.0.0.1' : input.addr;
   if (typeof addr !== 'string' || addr === '') problems.push('addr must be a host name or address');
 
-  const port = input.port === undefined ? DEFAULT_PORT : toInteger(input.port);
+  const port = input.port === undefined ? DEFAULT_COORDINATOR_PORT : toInteger(input.port);
   if (port === undefined || port < 1 || port > 65535) problems.push('port must be an integer from 1 to 65535');
 
   // The launcher substitutes ##ID## inside the JSON text, so a quoted number is fine too.

@@ -154,7 +154,6 @@ export class Coordinator {
       bg_silent: 0,
       rm_tmpdir: 1,
       hash_s3keys: options.hashKeys ? 1 : 0,
-      max_frame_bytes: options.maxFrameBytes,
     });
     const launcher = deps.launcher ?? (await chooseLauncher(options, deps.log, events(undefined)));
     coordinator = new Coordinator(options, job, { store: deps.store, log: deps.log, observers: deps.observers ?? [], inspection: deps.inspection ?? {} }, server, launcher, events);
@@ -431,6 +430,7 @@ async function chooseLauncher(options: CompiledRunOptions, log: Logger, payload:
       const { createLambdaLauncher, formatLaunchSummary } = await import('../launch/lambdaLauncher.js');
       return createLambdaLauncher({
         functionName: options.functionName,
+        functionCopies: options.functionCopies,
         regions: options.regions,
         endpoint: options.lambdaEndpoint,
         concurrency: options.launchConcurrency,

@@ -6,7 +6,8 @@
  */
 import { networkInterfaces } from 'node:os';
 import { isIP } from 'node:net';
-import { DEFAULT_MAX_FRAME_BYTES } from '../../protocol/frame.js';
+import { DEFAULT_MAX_ANSWER_BYTES } from '../../protocol/frame.js';
+import { MAX_FUNCTION_COPIES } from '../lambda/functionCopies.js';
 import { DEFAULT_ANSWER_TIMEOUT_MS } from '../../machines/connectionSetup.js';
 import { hashKey } from '../../store/hashKey.js';
 import { ConfigError } from '../../common/errors.js';
@@ -14,7 +15,7 @@ import { optionTable, resolveOptions, type OptionValues, type ResolvedValues } f
 import { DEFAULT_BUCKET } from '../../store/openStore.js';
 import { CREDENTIAL_ENV, type CredentialOptions } from '../tls/credentials.js';
 import { plotFormat } from '../observe/timelinePlot.js';
-import { DEFAULT_WORKER_PORT } from './workerServer.js';
+import { DEFAULT_COORDINATOR_PORT } from '../../protocol/messages.js';
 
 export type LauncherKind = 'local' | 'none' | 'lambda';
 export const LAUNCHER_KINDS = ['local', 'none', 'lambda'] as const satisfies readonly LauncherKind[];
@@ -50,12 +51,16 @@ export const RUN_OPTIONS = optionTable({
   },
   launchConcurrency: { flag: 'launch-concurrency', type: 'integer', section: WORKERS, min: 1, max: 10_000, default: 64, help: 'launches in flight at once' },
   functionName: { flag: 'function', short: 'l', type: 'string', arg: 'NAME', section: WORKERS, default: 'png2y4m', help: 'Lambda function name' },
+  functionCopies: {
+    flag: 'function-copies', type: 'integer', section: WORKERS, min: 1, max: MAX_FUNCTION_COPIES, default: 1,
+    help: "invocations spread over NAME-0 .. NAME-(K-1), as 'lambdaize --copies K'\nmade them (Lambda scales each function by at most 1,000 per 10 s)",
+  },
   regions: {
     flag: 'regions', short: 'r', type: 'list', arg: 'R1,R2', section: WORKERS, default: ['us-east-1'],
     help: 'Lambda regions; invocation k goes to region k mod R; the first\nis also the S3 region',
   },
   lambdaEndpoint: { flag: 'lambda-endpoint', type: 'string', arg: 'URL', section: WORKERS, help: 'a Lambda-compatible API instead of AWS (env AWS_ENDPOINT_URL_LAMBDA)' },
-  port: { flag: 'port', short: 't', type: 'integer', section: NETWORK, min: 0, max: 65535, default: DEFAULT_WORKER_PORT, help: 'TLS port to listen on (0: any free port)' },
+  port: { flag: 'port', short: 't', type: 'integer', section: NETWORK, min: 0, max: 65535, default: DEFAULT_COORDINATOR_PORT, help: 'TLS port to listen on (0: any free port)' },
   host: {
     flag: 'host', type: 'string', arg: 'ADDR', section: NETWORK, defaultText: '127.0.0.1 for local workers, else this machine\'s first non-loopback IPv4',
     help: 'address workers dial back to', pattern: /^\S+$/, expected: 'a host name or address',
@@ -71,7 +76,10 @@ export const RUN_OPTIONS = optionTable({
     flag: 'server-key', short: 'k', type: 'string', arg: 'FILE', section: NETWORK,
     help: `server private key (env ${CREDENTIAL_ENV.serverKey}); the workers' pair is\nworker_cert.pem/worker_key.pem beside -s (as 'xc-orch genkeys' writes\nthem) or env ${CREDENTIAL_ENV.workerCert}/${CREDENTIAL_ENV.workerKey}; env values may be paths or PEM text`,
   },
-  maxFrameBytes: { flag: 'max-frame-bytes', type: 'integer', section: NETWORK, min: 1024, max: 2 ** 31, default: DEFAULT_MAX_FRAME_BYTES, help: 'largest frame accepted from a worker' },
+  maxFrameBytes: {
+    flag: 'max-frame-bytes', type: 'integer', section: NETWORK, min: 1024, max: 2 ** 31, default: DEFAULT_MAX_ANSWER_BYTES,
+    help: 'largest answer accepted from a worker (answers are small; state\nframes between workers go through the relay)',
+  },
   timesFile: { flag: 'times', short: 'O', type: 'string', arg: 'FILE', section: OUTPUT, help: 'write every state entry with its time (JSON lines)' },
   profileFile: { flag: 'profile', short: 'P', type: 'string', arg: 'FILE', section: OUTPUT, help: 'write a CPU profile of the coordinator (.cpuprofile)' },
   json: { flag: 'json', type: 'boolean', section: OUTPUT, help: 'print the summary as JSON on stdout (every chunk with its outputs)' },

@@ -12,23 +12,16 @@
 import type { Socket } from 'node:net';
 import tls from 'node:tls';
 import { pino, type Logger } from 'pino';
-import { encodeFrame, FrameDecoder } from '../../protocol/frame.js';
-import { parseHello } from '../../protocol/messages.js';
+import { DEFAULT_MAX_ANSWER_BYTES, encodeFrame, FrameDecoder } from '../../protocol/frame.js';
+import { DEFAULT_COORDINATOR_PORT, parseHello } from '../../protocol/messages.js';
 import { ConfigError, describeError } from '../../common/errors.js';
 
-/** mu's coordinator port. */
-export const DEFAULT_WORKER_PORT = 13579;
 /** Long enough for thousands of simultaneous TLS handshakes queued on one busy core. */
 export const DEFAULT_HELLO_TIMEOUT_MS = 30_000;
 /** Node's own default (511) stalls thousands of simultaneous connects; the kernel caps it at somaxconn. */
 export const MIN_BACKLOG = 1024;
 /** `OK:HELLO:` plus up to 9 digits; a longer first frame cannot be a hello. */
 const MAX_HELLO_BYTES = 64;
-/**
- * Answers are small (a worker cuts a run's output to 64 KiB); state frames go through a relay,
- * never through the coordinator. So a frame from a worker larger than this is refused.
- */
-export const DEFAULT_MAX_ANSWER_BYTES = 1024 * 1024;
 /** Bytes of partial frames the server holds across all connections. */
 export const DEFAULT_MAX_BUFFERED_BYTES = 256 * 1024 * 1024;
 /** Least bound on connections in the TLS handshake at once (the default is at least the backlog). */
@@ -49,7 +42,7 @@ export interface WorkerServerOptions {
   onHello: (connection: WorkerConnection) => void;
   /** Interface to listen on. Default '0.0.0.0' (workers dial in from elsewhere). */
   host?: string;
-  /** Port; 0 picks a free one. Default {@link DEFAULT_WORKER_PORT}. */
+  /** Port; 0 picks a free one. Default {@link DEFAULT_COORDINATOR_PORT}. */
   port?: number;
   /** Largest frame accepted from a worker, in bytes: what the job's answers need. Default {@link DEFAULT_MAX_ANSWER_BYTES}. */
   maxFrameBytes?: number;
@@ -546,7 +539,7 @@ function compileOptions(options: WorkerServerOptions): CompiledOptions {
   if (!credentials?.caCert || !credentials.serverCert || !credentials.serverKey) {
     throw new ConfigError('worker server needs the CA certificate, the server certificate and the server key');
   }
-  const port = options.port ?? DEFAULT_WORKER_PORT;
+  const port = options.port ?? DEFAULT_COORDINATOR_PORT;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`invalid port ${port}`);
   const positive = (name: string, value: number) => {
     if (!Number.isFinite(value) || value <= 0) throw new ConfigError(`${name} must be a positive number (got ${value})`);
