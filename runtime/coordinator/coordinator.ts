@@ -33,7 +33,7 @@ export type CoordinatorState = 'created' | 'running' | 'finishing' | 'closed';
 
 export interface ChunkResult {
   chunk: number;
-  status: 'done' | 'failed' | 'missing';
+  status: 'done' | 'failed' | 'missing' | 'skipped';
   reason?: string;
   state?: string;
   /** The connection number of the worker that had the chunk (arrival order). */
