@@ -289,7 +289,7 @@ function launchAttempt(step: Step, chunk: number, kind: 'retry' | 'speculative')
   const record = chunkAt(step.ctx, chunk);
   setChunk(step, chunk, {
     ...record,
-    status: record.status === 'running' ? 'running' : 'waiting',
+    status: record.attempts.some((a) => a.outcome === 'running') ? 'running' : 'waiting',
     attempts: [...record.attempts, { kind, outcome: 'launching', invocation }],
     retries: record.retries + (kind === 'retry' ? 1 : 0),
     speculated: record.speculated || kind === 'speculative',
