@@ -151,10 +151,12 @@ export interface SupervisorContext {
   arrivals: TimeQueue<{ invocation: number; startMs: number }>;
   /** Live attempts in the order they started (only with speculation on). */
   stragglers: TimeQueue<StragglerEntry>;
-  /** Durations of finished chunks (their winning attempt). */
+  /** Durations of finished chunks (their winning attempt), kept only with speculation on. */
   durations: MedianTracker;
   /** The launcher crashed: nothing more can be launched. */
   launcherDown: boolean;
+  /** What the last event has to send, until it is sent within the same macrostep. */
+  outbox: Outbox | undefined;
   killed: boolean;
   /** Why the job was cancelled from outside (`job.cancel`, e.g. Ctrl-C), if it was. */
   cancelled: string | undefined;
@@ -212,27 +214,31 @@ function placement(context: SupervisorContext, event: HelloEvent): Placement {
 
 /**
  * One event's changes, made on a shallow copy of the context (whose tables are replaced, never
- * written), plus what to tell the launcher and the runtime. Committed by {@link commit}.
+ * written), plus what to tell the launcher and the runtime. {@link changes} turns it into an
+ * assignment; what it has to send waits in `outbox` for the `flushOutbox` step of the same
+ * macrostep (an `enqueueActions` on every event cost more than all the rest of the event).
  */
 interface Step {
+  base: SupervisorContext;
   ctx: SupervisorContext;
   requests: LauncherEvent[];
   emitted: SupervisorEmitted[];
 }
 
-const begin = (context: SupervisorContext): Step => ({ ctx: { ...context }, requests: [], emitted: [] });
-
-/** What {@link commit} needs of XState's `enqueue`. */
-interface StepSink {
-  assign(values: SupervisorContext): void;
-  sendTo(to: 'launcher', event: LauncherEvent): void;
-  emit(event: SupervisorEmitted): void;
+/** What a step sends when it is done: launch requests to the launcher actor, decisions to the runtime. */
+export interface Outbox {
+  requests: LauncherEvent[];
+  emitted: SupervisorEmitted[];
 }
 
-function commit(step: Step, enqueue: StepSink): void {
-  enqueue.assign(step.ctx);
-  for (const request of step.requests) enqueue.sendTo('launcher', request);
-  for (const event of step.emitted) enqueue.emit(event);
+const begin = (context: SupervisorContext): Step => ({ base: context, ctx: { ...context }, requests: [], emitted: [] });
+
+/** Only what changed: XState copies the context once more and looks at every key it is given. */
+function changes(step: Step): Partial<SupervisorContext> {
+  const changed: Record<string, unknown> = {};
+  for (const key of Object.keys(step.ctx) as Array<keyof SupervisorContext>) if (step.ctx[key] !== step.base[key]) changed[key] = step.ctx[key];
+  if (step.requests.length > 0 || step.emitted.length > 0) changed['outbox'] = { requests: step.requests, emitted: step.emitted } satisfies Outbox;
+  return changed as Partial<SupervisorContext>;
 }
 
 function setChunk(step: Step, chunk: number, record: ChunkRecord): void {
@@ -405,7 +411,7 @@ function finish(step: Step, chunk: number, connection: number): void {
   setChunk(step, chunk, { ...record, status: 'done', attempts });
   if (cancelled > 0) step.ctx.recovery = { ...step.ctx.recovery, cancelled: step.ctx.recovery.cancelled + cancelled };
   const winner = attempts.find((a) => a.outcome === 'done')!;
-  if (winner.startMs !== undefined) step.ctx.durations = medianAdd(step.ctx.durations, nowMs - winner.startMs);
+  if (step.ctx.speculation && winner.startMs !== undefined) step.ctx.durations = medianAdd(step.ctx.durations, nowMs - winner.startMs);
 }
 
 /** Whether a straggler entry still names a live attempt of an open chunk without a copy. */
@@ -541,6 +547,7 @@ function initialContext(input: SupervisorInput): SupervisorContext {
     stragglers: timeQueueOf(),
     durations: medianTrackerOf(),
     launcherDown: false,
+    outbox: undefined,
     killed: false,
     cancelled: undefined,
   };
@@ -569,16 +576,16 @@ export const supervisorMachine = setup({
     launcher: fromCallback<EventObject, LauncherInput>(() => undefined),
   },
   actions: {
-    admitWorker: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'worker.hello') return;
+    admitWorker: assign(({ context, event }) => {
+      if (event.type !== 'worker.hello') return {};
       const where = placement(context, event);
-      if (!('chunk' in where)) return;
+      if (!('chunk' in where)) return {};
       const step = begin(context);
       admit(step, event, where);
-      commit(step, enqueue);
+      return changes(step);
     }),
-    rejectWorker: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'worker.hello') return;
+    rejectWorker: assign(({ context, event }) => {
+      if (event.type !== 'worker.hello') return {};
       const where = placement(context, event);
       const verdict = 'reason' in where ? where : { reason: REJECT.noChunkLeft, arrival: true };
       const step = begin(context);
@@ -587,44 +594,50 @@ export const supervisorMachine = setup({
         else resolveLaunch(step, event.invocation, 'arrived');
       }
       step.emitted.push({ type: 'worker.rejected', connection: event.connection, reason: verdict.reason });
-      commit(step, enqueue);
+      return changes(step);
     }),
-    recordFinished: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'worker.finished') return;
+    recordFinished: assign(({ context, event }) => {
+      if (event.type !== 'worker.finished') return {};
       const step = begin(context);
       finish(step, event.chunk, event.connection);
-      commit(step, enqueue);
+      return changes(step);
     }),
-    recordFailed: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'worker.failed') return;
+    recordFailed: assign(({ context, event }) => {
+      if (event.type !== 'worker.failed') return {};
       const step = begin(context);
       const index = chunkAt(context, event.chunk).attempts.findIndex((a) => a.outcome === 'running' && a.connection === event.connection);
       failAttempt(step, event.chunk, index, event.reason, event.state, event.retryable !== false);
-      commit(step, enqueue);
+      return changes(step);
     }),
-    recordLaunchStarted: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'launch.accepted' && event.type !== 'launch.started') return;
+    recordLaunchStarted: assign(({ context, event }) => {
+      if (event.type !== 'launch.accepted' && event.type !== 'launch.started') return {};
       const step = begin(context);
       startLaunch(step, event.invocation);
-      commit(step, enqueue);
+      return changes(step);
     }),
-    recordLaunchFailed: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'launch.failed') return;
+    recordLaunchFailed: assign(({ context, event }) => {
+      if (event.type !== 'launch.failed') return {};
       const step = begin(context);
       failLaunch(step, event.invocation, event.reason);
-      commit(step, enqueue);
+      return changes(step);
     }),
     /** The launcher itself crashed: every launch it had not resolved has failed. */
-    failPendingLaunches: enqueueActions(({ context, event, enqueue }) => {
+    failPendingLaunches: assign(({ context, event }) => {
       const error = (event as { error?: unknown }).error;
       const step = begin(context);
       failPending(step, `launcher failed: ${error instanceof Error ? error.message : String(error)}`);
-      commit(step, enqueue);
+      return changes(step);
     }),
-    onTick: enqueueActions(({ context, enqueue }) => {
+    onTick: assign(({ context }) => {
       const step = begin(context);
       tick(step);
-      commit(step, enqueue);
+      return changes(step);
+    }),
+    flushOutbox: enqueueActions(({ context, enqueue }) => {
+      const { requests, emitted } = context.outbox!;
+      enqueue.assign({ outbox: undefined });
+      for (const request of requests) enqueue.sendTo('launcher', request);
+      for (const event of emitted) enqueue.emit(event);
     }),
     scheduleTick: raise({ type: 'supervisor.tick' }, { delay: 'tick', id: 'supervisor.tick' }),
     markKilled: assign({ killed: true }),
@@ -643,6 +656,7 @@ export const supervisorMachine = setup({
       const status = blockListGet(context.invocations, event.invocation)?.status;
       return status === 'pending' || (event.type !== 'launch.accepted' && status === 'accepted');
     },
+    outboxFull: ({ context }) => context.outbox !== undefined,
     jobOver: ({ context }) =>
       context.counts.connected === 0 && (context.counts.waiting === 0 || workersStillExpected(context) === 0),
     killTimeoutSet: ({ context }) => context.killAfterMs !== undefined,
@@ -666,7 +680,7 @@ export const supervisorMachine = setup({
         }),
         onError: { actions: 'failPendingLaunches' },
       },
-      always: { guard: 'jobOver', target: 'over' },
+      always: [{ guard: 'outboxFull', actions: 'flushOutbox' }, { guard: 'jobOver', target: 'over' }],
       on: {
         'worker.hello': [{ guard: 'helloAdmissible', actions: 'admitWorker' }, { actions: 'rejectWorker' }],
         'worker.finished': { guard: 'holdsChunk', actions: 'recordFinished' },
