@@ -49,3 +49,12 @@ export function blockListMap<T, U>(list: BlockList<T>, f: (item: T, index: numbe
   list.blocks.forEach((block, b) => block.forEach((item, i) => out.push(f(item, b * BLOCK_SIZE + i))));
   return out;
 }
+
+/** A new list one item longer (the supervisor's invocation table grows with retries); the old one is untouched. */
+export function blockListPush<T>(list: BlockList<T>, value: T): BlockList<T> {
+  const blocks = list.blocks.slice();
+  const last = blocks.at(-1);
+  if (last === undefined || last.length === BLOCK_SIZE) blocks.push([value]);
+  else blocks[blocks.length - 1] = [...last, value];
+  return { length: list.length + 1, blocks };
+}

@@ -22,30 +22,62 @@ export type ConnectionOutput = { status: 'done' } | { status: 'failed'; reason: 
 export type SupervisorEvent =
   | { type: 'worker.hello'; connection: number; invocation?: number }
   | { type: 'worker.finished'; connection: number; chunk: number }
-  | { type: 'worker.failed'; connection: number; chunk: number; reason: string; state: string }
+  /** `retryable: false`: the failure cannot change on a retry (an input missing, an option refused). */
+  | { type: 'worker.failed'; connection: number; chunk: number; reason: string; state: string; retryable?: boolean }
+  /** The supervisor's own clock (raised by itself every `tickMs`; the runtime never sends it). */
+  | { type: 'supervisor.tick' }
   | LaunchEvent;
 
 /** What the launcher actor reports back to the supervisor, once per invocation. */
 export type LaunchEvent =
   | { type: 'launch.accepted'; invocation: number }
+  /** The worker is running from now (a local process spawned): its arrival deadline counts from here. */
+  | { type: 'launch.started'; invocation: number }
   | { type: 'launch.failed'; invocation: number; reason: string }
   /** Stop the job now (Ctrl-C): running and missing chunks are reported with the reason. */
   | { type: 'job.cancel'; reason: string };
 
+/**
+ * Sent by the supervisor to its `launcher` actor for every attempt after the initial launch (a
+ * retry, or a speculative copy of a straggler): start one more worker, numbered `invocation`
+ * (fresh, never used before), and report it with `launch.*` like the initial ones.
+ */
+export type LauncherEvent = { type: 'launch.request'; invocation: number; chunk: number; kind: 'retry' | 'speculative' };
+
 /** The supervisor's decisions, emitted for the runtime. Chunk numbers are relative to the offset. */
 export type SupervisorEmitted =
-  | { type: 'worker.admitted'; connection: number; chunk: number; invocation?: number }
+  /** `attempt`: the chunk's attempt number (2, 3, ...), absent for its first. */
+  | { type: 'worker.admitted'; connection: number; chunk: number; invocation?: number; attempt?: number }
   | { type: 'worker.rejected'; connection: number; reason: string }
+  /** Another attempt of the chunk finished first: tell this worker `quit:` and stop its machine. */
+  | { type: 'worker.cancelled'; connection: number; chunk: number; reason: string }
   | { type: 'job.finished'; summary: JobSummary };
+
+/** One attempt at a chunk: a worker (an invocation, a connection, or both) given that chunk. */
+export type AttemptOutcome = {
+  kind: 'first' | 'retry' | 'speculative';
+  outcome: 'done' | 'failed' | 'cancelled';
+  invocation?: number;
+  connection?: number;
+  reason?: string;
+  /** Last state of the worker's machine, for attempts that failed while connected. */
+  state?: string;
+  /** On the supervisor's clock (ms since the job started, to its tick): when the worker started, and when the attempt ended. */
+  startMs?: number;
+  endMs?: number;
+};
 
 export type ChunkOutcome = {
   chunk: number;
-  status: 'done' | 'failed' | 'missing';
+  /** `skipped`: its outputs were already there (`--resume`), so it was never launched. */
+  status: 'done' | 'failed' | 'missing' | 'skipped';
   reason?: string;
   /** Last state of the worker's machine, for failed chunks. */
   state?: string;
   connection?: number;
   invocation?: number;
+  /** Every attempt, in the order they began (empty for skipped chunks). */
+  attempts: AttemptOutcome[];
 };
 
 /** The supervisor's output (and the payload of `job.finished`). */

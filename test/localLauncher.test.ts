@@ -5,12 +5,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { COORDINATOR_NAME, generateCredentials, type RunCredentials } from '../runtime/tls/certs.js';
-import { forEachBounded, invocationPayload, type Launcher, type LaunchReport, type LaunchRequest } from '../runtime/launch/launcher.js';
+import { invocationPayload, type Launcher, type LaunchReport, type LaunchRequest } from '../runtime/launch/launcher.js';
 import { createLocalLauncher, defaultWorkerCommand, type LocalLauncherOptions } from '../runtime/launch/localLauncher.js';
 import { createNoneLauncher } from '../runtime/launch/noneLauncher.js';
 import { createWorkerServer, type WorkerConnection, type WorkerServer } from '../runtime/coordinator/workerServer.js';
 import type { WorkerEvent } from '../worker/event.js';
 import { WAIT } from './support/wait.js';
+import { ConfigError } from '../common/errors.js';
 
 const FAKE_WORKER = fileURLToPath(new URL('./support/launcherFakeWorker.mjs', import.meta.url));
 
@@ -78,44 +79,14 @@ describe('invocationPayload', () => {
   });
 });
 
-describe('forEachBounded', () => {
-  it('never runs more than the limit at once and runs everything', async () => {
-    let inFlight = 0;
-    let peak = 0;
-    const done: number[] = [];
-    await forEachBounded(
-      Array.from({ length: 20 }, (_, i) => i),
-      3,
-      async (i) => {
-        inFlight++;
-        peak = Math.max(peak, inFlight);
-        await new Promise((resolve) => setImmediate(resolve));
-        inFlight--;
-        done.push(i);
-      },
-      () => false,
-      () => {},
-    );
-    expect(peak).toBe(3);
-    expect(done.sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i));
-  });
-
-  it('hands the rest to skipped once stopped', async () => {
-    const ran: number[] = [];
-    const skipped: number[] = [];
-    await forEachBounded([0, 1, 2, 3, 4], 1, async (i) => void ran.push(i), () => ran.length >= 2, (i) => skipped.push(i));
-    expect(ran).toEqual([0, 1]);
-    expect(skipped).toEqual([2, 3, 4]);
-  });
-});
-
 describe('local launcher', () => {
   it('starts workers that connect over mutual TLS and say hello with their invocation', async () => {
     const admitted: WorkerConnection[] = [];
     const server = await createWorkerServer({ host: '127.0.0.1', port: 0, credentials: creds, onHello: (c) => admitted.push(c) });
     servers.push(server);
     const { reports, report, exited } = collector();
-    const launcher = fakeLauncher('hello', { concurrency: 2 });
+    // These workers stay until told to quit, so all three must be alive at once.
+    const launcher = fakeLauncher('hello', { concurrency: 2, maxAlive: 3 });
     await launcher.launch(requests(3, () => event(server.address().port)), report);
     expect(reports.filter((r) => r.type === 'accepted').map((r) => r.invocation).sort()).toEqual([0, 1, 2]);
     await vi.waitFor(() => expect(admitted).toHaveLength(3), WAIT);
@@ -188,11 +159,86 @@ describe('local launcher', () => {
     ]);
   });
 
+  it('reports each worker accepted, then started, once it runs', async () => {
+    const { reports, report, exited } = collector();
+    await fakeLauncher('report').launch(requests(2), report);
+    await vi.waitFor(() => expect(exited(0) && exited(1)).toBeTruthy(), { timeout: 15_000 });
+    for (const invocation of [0, 1]) {
+      expect(reports.filter((r) => r.invocation === invocation).map((r) => r.type)).toEqual(['accepted', 'started', 'exited']);
+    }
+  });
+
   it('runs the package worker by default', () => {
     const { file, args } = defaultWorkerCommand();
     expect(file).toBe(process.execPath);
     expect(args.slice(1)).toEqual(['worker', '--event', '-']);
     expect(existsSync(args[0]!)).toBe(true);
+  });
+});
+
+describe('local launcher as a pool', () => {
+  /** Alive workers after each report: one more on `started`, one fewer on `exited` or a failed start. */
+  function peakAlive(reports: LaunchReport[]): number {
+    let alive = 0;
+    let peak = 0;
+    for (const r of reports) {
+      if (r.type === 'started') peak = Math.max(peak, ++alive);
+      else if (r.type === 'exited') alive--;
+    }
+    return peak;
+  }
+
+  async function aliveDir(name: string): Promise<string> {
+    const path = join(dir, name);
+    await rm(path, { recursive: true, force: true });
+    await mkdir(path);
+    return path;
+  }
+
+  it('runs 40 requests with at most maxAlive: 2 workers alive at once, every one of them', { timeout: 120_000 }, async () => {
+    const alive = await aliveDir('alive-40');
+    const { reports, report, exited } = collector();
+    const launcher = fakeLauncher('pool', { maxAlive: 2, env: { ...process.env, XC_FAKE_ALIVE_DIR: alive } });
+    await launcher.launch(requests(40), report);
+    const all = Array.from({ length: 40 }, (_, i) => i);
+    await vi.waitFor(() => expect(all.every((i) => exited(i) !== undefined)).toBe(true), { timeout: 100_000, interval: 200 });
+    expect(all.map((i) => exited(i)!.code)).toEqual(all.map(() => 0));
+    // Seen from the launcher (reports in order) and from the workers themselves (files in one dir).
+    const seen = all.map((i) => Number(/alive=(\d+)/.exec(exited(i)!.detail)![1]));
+    expect(Math.max(...seen)).toBeLessThanOrEqual(2);
+    expect(peakAlive(reports)).toBe(2);
+    expect(reports.filter((r) => r.type === 'started').map((r) => r.invocation)).toEqual(all);
+  });
+
+  it('takes more requests while it runs (retries, copies) into the same pool', { timeout: 60_000 }, async () => {
+    const alive = await aliveDir('alive-more');
+    const { reports, report, exited } = collector();
+    const launcher = fakeLauncher('pool', { maxAlive: 2, env: { ...process.env, XC_FAKE_ALIVE_DIR: alive } });
+    const first = launcher.launch(requests(4), report);
+    const more = launcher.launch([{ invocation: 4, event: event() }, { invocation: 5, event: event() }], report);
+    await Promise.all([first, more]);
+    await vi.waitFor(() => expect([0, 1, 2, 3, 4, 5].every((i) => exited(i)?.code === 0)).toBe(true), { timeout: 50_000, interval: 200 });
+    expect(peakAlive(reports)).toBe(2);
+  });
+
+  it('fails requests still queued when stopped, and ends the running ones', { timeout: 30_000 }, async () => {
+    const ready = await aliveDir('ready-stop');
+    const { reports, report, exited } = collector();
+    const launcher = fakeLauncher('sleep', { maxAlive: 1, killGraceMs: 300, env: { ...process.env, XC_FAKE_READY_DIR: ready } });
+    const launched = launcher.launch(requests(3), report);
+    await vi.waitFor(() => expect(existsSync(join(ready, '0'))).toBe(true), { timeout: 15_000 });
+    await launcher.stop();
+    await launched;
+    expect(exited(0)).toMatchObject({ signal: 'SIGTERM' });
+    expect(reports.filter((r) => r.type === 'failed')).toEqual([
+      { type: 'failed', invocation: 1, reason: 'launcher stopped' },
+      { type: 'failed', invocation: 2, reason: 'launcher stopped' },
+    ]);
+  });
+
+  it('refuses a pool size that is not a positive integer', () => {
+    expect(() => createLocalLauncher({ maxAlive: 0 })).toThrow('local workers must be a positive integer (got 0)');
+    expect(() => createLocalLauncher({ maxAlive: 1.5 })).toThrow(ConfigError);
   });
 });
 

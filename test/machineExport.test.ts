@@ -87,7 +87,7 @@ describe('stately export', () => {
   it('names the implementations xc-orch provides and leaves out what is computed from the input', () => {
     const source = toStatelySource(MACHINES.supervisor!.machine);
     expect(source).toContain('//   actors: launcher');
-    expect(source).toContain('//   delays: arrivalTimeout, killTimeout');
+    expect(source).toContain('//   delays: killTimeout');
     expect(source).toMatch(/guards: .*helloAdmissible/);
     expect(source).toContain('left out here: context, input, output');
     expect(source).not.toMatch(/=>|function/);

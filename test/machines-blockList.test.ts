@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BLOCK_SIZE, blockListGet, blockListMap, blockListOf, blockListSet } from '../machines/blockList.js';
+import { BLOCK_SIZE, blockListGet, blockListMap, blockListOf, blockListPush, blockListSet } from '../machines/blockList.js';
 
 describe('blockList', () => {
   it('reads back what it was made of, across block boundaries', () => {
@@ -28,5 +28,17 @@ describe('blockList', () => {
     expect([blockListGet(list, -1), blockListGet(list, 2), blockListGet(list, 0.5)]).toEqual([undefined, undefined, undefined]);
     expect(() => blockListSet(list, 2, 1)).toThrow(RangeError);
     expect(blockListOf(0, () => 0)).toEqual({ length: 0, blocks: [] });
+  });
+
+  it('grows by one item, starting a block when the last is full, and leaves the old list untouched', () => {
+    const list = blockListOf(BLOCK_SIZE - 1, (i) => i);
+    const full = blockListPush(list, BLOCK_SIZE - 1);
+    const more = blockListPush(full, BLOCK_SIZE);
+    expect([list.length, full.length, more.length]).toEqual([BLOCK_SIZE - 1, BLOCK_SIZE, BLOCK_SIZE + 1]);
+    expect(more.blocks.map((b) => b.length)).toEqual([BLOCK_SIZE, 1]);
+    expect(more.blocks[0]).toBe(full.blocks[0]);
+    expect(blockListGet(list, BLOCK_SIZE - 1)).toBeUndefined();
+    expect(blockListMap(more, (v) => v)).toEqual(Array.from({ length: BLOCK_SIZE + 1 }, (_, i) => i));
+    expect(blockListPush(blockListOf(0, () => 0), 7)).toEqual({ length: 1, blocks: [[7]] });
   });
 });

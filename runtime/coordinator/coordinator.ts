@@ -52,7 +52,7 @@ export type CoordinatorState = 'created' | 'running' | 'finishing' | 'closed';
  */
 export interface ChunkResult {
   chunk: number;
-  status: 'done' | 'failed' | 'missing';
+  status: 'done' | 'failed' | 'missing' | 'skipped';
   reason?: string;
   /** The last state of the chunk's machine, for chunks that did not finish. */
   state?: string;

@@ -12,12 +12,15 @@ export interface LaunchRequest {
 }
 
 /**
- * What became of one invocation. `accepted`: the worker was started (it may still fail to
- * connect). `failed`: it could not be started. `exited`: a local worker process ended; `detail`
- * is the tail of its stderr, to explain workers that died before or while working.
+ * What became of one invocation. `accepted`: the launcher has handed it on (a Lambda Invoke
+ * answered, a local process spawned); the worker may still fail to connect. `started`: the worker
+ * is running from now, for launchers that know it (local); its arrival deadline counts from the
+ * later of the two. `failed`: it could not be started. `exited`: a local worker process ended;
+ * `detail` is the tail of its stderr, to explain workers that died before or while working.
  */
 export type LaunchReport =
   | { type: 'accepted'; invocation: number }
+  | { type: 'started'; invocation: number }
   | { type: 'failed'; invocation: number; reason: string }
   | { type: 'exited'; invocation: number; code: number | null; signal: string | null; detail: string };
 
@@ -30,8 +33,10 @@ export type LaunchReport =
 export interface Launcher {
   /**
    * Start every request, at most the launcher's concurrency at a time, reporting each one as
-   * `accepted` or `failed`. Resolves when every request has been reported; never rejects for a
-   * single worker's failure. `report` may keep being called after that (e.g. `exited`).
+   * `accepted` (and `started`, where known) or `failed`. May be called again while earlier calls
+   * run (retries, speculative copies): the requests join the same pool, in order. Resolves when
+   * every request of this call has been reported; never rejects for a single worker's failure.
+   * `report` may keep being called after that (e.g. `exited`).
    */
   launch(requests: LaunchRequest[], report: (report: LaunchReport) => void): Promise<void>;
   /** Stop launching, end whatever this launcher still runs, and resolve when it is gone. */
@@ -47,32 +52,4 @@ export interface Launcher {
 export function invocationPayload(request: LaunchRequest): string {
   const id = String(request.invocation);
   return JSON.stringify({ ...request.event, id: request.invocation }).replaceAll('##ID##', id);
-}
-
-/**
- * Run `task` on every item with at most `limit` in flight; resolves when all have settled.
- * Stops starting new items once `stopped()` returns true (the rest are handed to `skipped`).
- *
- * @example await forEachBounded(requests, 16, (r) => start(r), () => false, () => {});
- */
-export async function forEachBounded<T>(
-  items: readonly T[],
-  limit: number,
-  task: (item: T) => Promise<void>,
-  stopped: () => boolean,
-  skipped: (item: T) => void,
-): Promise<void> {
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    while (next < items.length) {
-      const item = items[next++]!;
-      if (stopped()) {
-        skipped(item);
-        continue;
-      }
-      await task(item);
-    }
-  };
-  const lanes = Math.max(1, Math.min(Math.floor(limit), items.length));
-  await Promise.all(Array.from({ length: lanes }, lane));
 }

@@ -6,9 +6,10 @@
 //   noisy     write ~100 KB to stderr, ending with a last line, and exit 1
 //   sleep     wait (until killed)
 //   stubborn  ignore SIGTERM and wait (until SIGKILL)
+//   pool      put <XC_FAKE_ALIVE_DIR>/<id> there, print alive=<entries in that dir>, wait 50 ms, remove it, exit 0
 // Every mode gives up after 30 s so that a broken test can never leave a process behind.
 // With XC_FAKE_READY_DIR set, the sleeping modes create <dir>/<id> once their signal handling is set.
-import { writeFileSync } from 'node:fs';
+import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import tls from 'node:tls';
 
@@ -65,6 +66,17 @@ switch (mode) {
     for (let i = 0; i < 1000; i++) process.stderr.write(`${'x'.repeat(99)}\n`);
     process.stderr.write('the last line\n', () => process.exit(1));
     break;
+  case 'pool': {
+    const dir = process.env.XC_FAKE_ALIVE_DIR;
+    const marker = join(dir, String(event.id));
+    writeFileSync(marker, 'alive');
+    process.stderr.write(`alive=${readdirSync(dir).length}\n`);
+    setTimeout(() => {
+      rmSync(marker);
+      process.exit(0);
+    }, 50);
+    break;
+  }
   case 'sleep':
     process.stderr.write('sleeping\n');
     waitForever();
