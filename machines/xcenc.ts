@@ -10,10 +10,11 @@
 import { commandList, forLoop, pipelined } from './blocks.js';
 import type { CommandScope } from './commandTemplate.js';
 import { createConnectionMachine } from './connectionMachine.js';
-import { DEFAULT_ANSWER_TIMEOUT_MS } from './connectionSetup.js';
 
 /** How long workers wait for a state by default (the worker's `stateWaitMs`, worker/stateFiles.ts). */
 export const DEFAULT_XCENC_STATE_WAIT_MS = 600_000;
+/** What the answer timeout allows beyond the state wait: the worker's FAIL naming the state comes first. */
+const STATE_WAIT_MARGIN_MS = 60_000;
 
 export interface XcencInput {
   /** Absolute chunk number c (the run's offset already added). */
@@ -120,7 +121,7 @@ export const xcencMachine = createConnectionMachine({
       outputKey: keys.outputKey,
     };
   },
-  answerTimeoutMs: (input) => input.answerTimeoutMs ?? (input.stateWaitMs ?? DEFAULT_XCENC_STATE_WAIT_MS) + DEFAULT_ANSWER_TIMEOUT_MS,
+  answerTimeoutMs: (input) => input.answerTimeoutMs ?? (input.stateWaitMs ?? DEFAULT_XCENC_STATE_WAIT_MS) + STATE_WAIT_MARGIN_MS,
   blocks: [
     // Set before anything runs (commands are served in arrival order): background runs, so that a
     // pass's state is sent when it ends; silent, one answer per command.
