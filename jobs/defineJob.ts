@@ -63,6 +63,11 @@ export interface RunInput {
    * says `relay: true`, the embedded relay's address as workers dial it, or `-H/-T`.
    */
   relay?: { host: string; port: number };
+  /**
+   * Given with `relay`: how long a worker's `##INSTATEWAIT##` waits for its peer's state (`--state-wait`).
+   * A `run:` that waits answers only after it, so its answer timeout should be `answerTimeoutMs` more.
+   */
+  stateWaitMs?: number;
 }
 
 export interface JobSpec<TOptions extends OptionTable, TInput> {
