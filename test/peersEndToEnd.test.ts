@@ -5,7 +5,7 @@
  * that dies mid-chain; the relay's counts in the status, --json and the dashboard; bad -H/-T.
  */
 import { spawn } from 'node:child_process';
-import { createServer, type Server } from 'node:net';
+import { connect, createServer, type Server } from 'node:net';
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
@@ -125,6 +125,14 @@ describe('from code', () => {
     // After the job the status keeps the closed relay's counts, as the summary does.
     expect(summary.relay?.status).toMatchObject({ relayedFrames: 2, heldFrames: 0 });
     expect(status!()).toContain('relayed 2 ');
+    // The relay closed with the job: nothing listens on its port any more.
+    const probe = connect(summary.relay!.port, '127.0.0.1');
+    const outcome = await new Promise<string>((resolve) => {
+      probe.once('connect', () => resolve('connected'));
+      probe.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+    });
+    probe.destroy();
+    expect(outcome).toBe('ECONNREFUSED');
   });
 });
 
