@@ -10,7 +10,11 @@ import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { DefinitionError } from '../common/errors.js';
+import { defineJob, type JobSpec } from '../jobs/defineJob.js';
 import { loadJobFile } from '../jobs/loadJobFile.js';
+import type { OptionTable } from '../common/optionTable.js';
+import { compileRunOptions } from '../runtime/coordinator/runOptions.js';
 import type { JobSummary } from '../runtime/coordinator/coordinator.js';
 import { runJob } from '../runtime/coordinator/runJob.js';
 import { createLocalLauncher } from '../runtime/launch/localLauncher.js';
@@ -136,7 +140,16 @@ describe('from code', () => {
   });
 });
 
-describe('bad -H/-T', () => {
+describe('bad input', () => {
+  it('refuses a job whose relay is not a boolean, and -H with -T 0', async () => {
+    const notBoolean = { ...(await loadJobFile(CHAIN)), relay: 'yes' } as unknown as JobSpec<OptionTable, unknown>;
+    expect(() => defineJob(notBoolean)).toThrow(DefinitionError);
+    expect(() => defineJob(notBoolean)).toThrow('job chain: relay must be true or false, got "yes"');
+    const tls = { caCert: 'ca.pem', serverCert: 'cert.pem', serverKey: 'key.pem' };
+    expect(() => compileRunOptions({ ...tls, relayHost: 'relay.example', relayPort: 0 }, {})).toThrow("-T 0 (any free port) is for the coordinator's own relay");
+    expect(compileRunOptions({ ...tls, relayHost: 'relay.example' }, {}).relay).toEqual({ kind: 'external', host: 'relay.example', port: 13337 });
+  });
+
   it('refuses -H/-T for a job without peer links, -H without the run\'s certificates, and a relay port in use, each with one line', async () => {
     const noPeers = await xc(['run', 'png2y4m', '-b', `file:${store()}`, '-T', '4000']);
     expect(noPeers.code).toBe(2);
