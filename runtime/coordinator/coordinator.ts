@@ -46,7 +46,7 @@ export interface CoordinatorJob {
   relay?: boolean;
 }
 
-/** The relay of a job with peer links: where its workers dial it, and its counts when embedded. */
+/** The relay of a job with peer links: where its workers dial it, and whose it is. */
 export interface RunRelay {
   host: string;
   port: number;
