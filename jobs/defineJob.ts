@@ -58,6 +58,16 @@ export interface JobWorker<TValues> {
 /** Added to every chunk's machine input by the run. */
 export interface RunInput {
   answerTimeoutMs?: number;
+  /**
+   * Where workers reach the relay (`connect:{host}:{port}:HELLO_STATE:...`): given when the job
+   * says `relay: true`, the embedded relay's address as workers dial it, or `-H/-T`.
+   */
+  relay?: { host: string; port: number };
+  /**
+   * Given with `relay`: how long a worker's `##INSTATEWAIT##` waits for its peer's state (`--state-wait`).
+   * A `run:` that waits answers only after it, so its answer timeout should be `answerTimeoutMs` more.
+   */
+  stateWaitMs?: number;
 }
 
 export interface JobSpec<TOptions extends OptionTable, TInput> {
@@ -72,6 +82,11 @@ export interface JobSpec<TOptions extends OptionTable, TInput> {
   /** The per-connection machine, started once per chunk with the chunk's input. */
   machine: ConnectionMachine<TInput & RunInput>;
   worker?: JobWorker<ResolvedValues<TOptions>>;
+  /**
+   * The workers talk to each other through the relay (peer links): the run starts one in-process
+   * (or uses `-H/-T`) and gives its address to every chunk as `RunInput.relay`. Default false.
+   */
+  relay?: boolean;
 }
 
 const JOB = Symbol.for('xc-orch.job');
@@ -89,6 +104,7 @@ export interface AnyJob {
   plan(values: Readonly<Record<string, unknown>>, context: PlanContext): JobPlan<unknown> | Promise<JobPlan<unknown>>;
   readonly machine: AnyStateMachine;
   readonly worker?: JobWorker<Readonly<Record<string, unknown>>>;
+  readonly relay?: boolean;
 }
 
 /** True for any value made by {@link defineJob}, whichever copy of the package made it. */
@@ -119,6 +135,7 @@ export function defineJob<const TOptions extends OptionTable, TInput>(spec: JobS
     throw bad('machine must be a state machine (createConnectionMachine from blocks)');
   }
   checkOptions(spec.options, bad);
+  if (spec.relay !== undefined && typeof spec.relay !== 'boolean') throw bad(`relay must be true or false, got ${JSON.stringify(spec.relay)}`);
   const executables = spec.worker?.executables ?? [];
   for (const exe of executables) if (typeof exe !== 'string' || !/^[A-Za-z0-9._+-]+$/.test(exe)) throw bad(`executable ${JSON.stringify(exe)} must be a program name`);
   return Object.freeze({ ...spec, [JOB]: true as const });

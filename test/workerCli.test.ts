@@ -58,6 +58,13 @@ describe('parseEvent', () => {
     expect(message).not.toContain('TOP-SECRET');
   });
 
+  it('takes state_wait_s, a positive number of seconds a timer can wait, and refuses anything else', () => {
+    expect(parseEvent({ command: 'true', state_wait_s: 2.5 }).state_wait_s).toBe(2.5);
+    for (const wait of [0, -1, '600', 3e6]) {
+      expect(() => parseEvent({ command: 'true', state_wait_s: wait })).toThrow('state_wait_s must be a positive number of seconds, at most 2147483');
+    }
+  });
+
   it('rejects non-objects and a mode-0 event without a command', () => {
     expect(() => parseEvent([])).toThrow('must be a JSON object');
     expect(() => parseEvent({ mode: 0 })).toThrow('command is required in mode 0');

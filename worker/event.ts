@@ -61,6 +61,8 @@ export interface WorkerEvent {
    * only inside the worker's temp dir (symlinks followed). Not a sandbox: `run:` is a shell.
    */
   files_outside_tmpdir?: 0 | 1;
+  /** How long `##INSTATEWAIT##` waits for the predecessor's state, in seconds (default 600). */
+  state_wait_s?: number;
   /** Exit cleanly after this many seconds without a command (default 300). */
   idle_timeout_s?: number;
   /** Largest frame accepted from the coordinator, in bytes (default 64 MiB). */

@@ -15,7 +15,7 @@ import { createActor, fromCallback, type Actor, type AnyStateMachine } from 'xst
 import type { Logger } from 'pino';
 import { supervisorMachine, type SupervisorOutput } from '../../machines/supervisor.js';
 import type { ConnectionOutput } from '../../machines/events.js';
-import { loadCredentials } from '../tls/credentials.js';
+import { loadCredentials, type LoadedCredentials } from '../tls/credentials.js';
 import { ConfigError, IllegalStateError, describeError } from '../../common/errors.js';
 import type { Launcher, LaunchReport, LaunchRequest } from '../launch/launcher.js';
 import { createLocalLauncher } from '../launch/localLauncher.js';
@@ -25,6 +25,7 @@ import type { JobStatus } from '../observe/statusDisplay.js';
 import type { ObjectStore } from '../../store/store.js';
 import type { JobInspection, JobObserver } from '../observe/jobObserver.js';
 import { createWorkerServer, type WorkerConnection, type WorkerServer } from './workerServer.js';
+import { startRelay, type Relay, type RelayStatus } from '../relay/relayServer.js';
 import type { WorkerEvent } from '../../worker/event.js';
 
 /** What the coordinator needs of a job, its plan already made (runJob builds it). */
@@ -41,6 +42,16 @@ export interface CoordinatorJob {
   nonblock: boolean;
   /** Work items per chunk (frames), for the summary line. */
   units?: { name: string; perChunk: number };
+  /** The workers talk to each other through a relay (the job's `relay`). Default false. */
+  relay?: boolean;
+}
+
+/** The relay of a job with peer links: where its workers dial it, and whose it is. */
+export interface RunRelay {
+  host: string;
+  port: number;
+  /** True when this coordinator runs it; false for `-H/-T`. */
+  embedded: boolean;
 }
 
 export type CoordinatorState = 'created' | 'running' | 'finishing' | 'closed';
@@ -78,6 +89,8 @@ export interface JobSummary {
   launchFailures: Array<{ invocation: number; reason: string }>;
   /** Local workers that exited abnormally, with the tail of their stderr. */
   workerExits: Array<{ invocation: number; code: number | null; signal: string | null; detail: string }>;
+  /** For a job with peer links: its relay, with the embedded relay's counts as the job ended. */
+  relay?: RunRelay & { status?: RelayStatus };
 }
 
 export interface CoordinatorDeps {
@@ -116,6 +129,7 @@ export class Coordinator {
     private readonly server: WorkerServer,
     private readonly launcher: Launcher,
     private readonly events: (invocation: number | undefined) => WorkerEvent,
+    private readonly relay: { address: RunRelay; server?: Relay } | undefined,
   ) {
     this.chunkStates = new Array<string | undefined>(job.chunks.length).fill(undefined);
     this.chunkFailed = new Array<boolean>(job.chunks.length).fill(false);
@@ -137,6 +151,13 @@ export class Coordinator {
       }),
     );
     const port = server.address().port;
+    let relay: { address: RunRelay; server?: Relay } | undefined;
+    try {
+      relay = job.relay ? await openRelay(options, credentials, deps.log) : undefined;
+    } catch (error) {
+      await server.close();
+      throw error;
+    }
     const events = (invocation: number | undefined): WorkerEvent => ({
       mode: 1,
       addr: options.host,
@@ -154,9 +175,17 @@ export class Coordinator {
       bg_silent: 0,
       rm_tmpdir: 1,
       hash_s3keys: options.hashKeys ? 1 : 0,
+      ...(relay ? { state_wait_s: options.stateWaitMs / 1000 } : {}),
     });
-    const launcher = deps.launcher ?? (await chooseLauncher(options, deps.log, events(undefined)));
-    coordinator = new Coordinator(options, job, { store: deps.store, log: deps.log, observers: deps.observers ?? [], inspection: deps.inspection ?? {} }, server, launcher, events);
+    let launcher: Launcher;
+    try {
+      launcher = deps.launcher ?? (await chooseLauncher(options, deps.log, events(undefined)));
+    } catch (error) {
+      await Promise.allSettled([server.close(), relay?.server?.close()]);
+      throw error;
+    }
+    const observing = { store: deps.store, log: deps.log, observers: deps.observers ?? [], inspection: deps.inspection ?? {} };
+    coordinator = new Coordinator(options, job, observing, server, launcher, events, relay);
     return coordinator;
   }
 
@@ -165,8 +194,15 @@ export class Coordinator {
     return { host: this.options.host, port: this.server.address().port };
   }
 
+  /** Where the workers of a job with peer links dial the relay (undefined for other jobs). */
+  relayAddress(): RunRelay | undefined {
+    return this.relay && { ...this.relay.address };
+  }
+
   status(): JobStatus {
+    const relay = this.relay?.server;
     return {
+      ...(relay ? { relay: relay.status() } : {}),
       elapsedMs: performance.now() - this.startedAt,
       parts: this.job.chunks.length,
       launched: this.launched,
@@ -283,7 +319,11 @@ export class Coordinator {
     const offset = this.job.firstChunk;
     const inspect = this.deps.inspection.worker?.(offset + chunk);
     const actor: ChunkActor = createActor(this.job.machine, {
-      input: { ...this.job.chunks[chunk]!.input, answerTimeoutMs: this.options.answerTimeoutMs },
+      input: {
+        ...this.job.chunks[chunk]!.input,
+        answerTimeoutMs: this.options.answerTimeoutMs,
+        ...(this.relay ? { relay: { host: this.relay.address.host, port: this.relay.address.port }, stateWaitMs: this.options.stateWaitMs } : {}),
+      },
       ...(inspect ? { inspect } : {}),
     });
     this.actors.set(connectionId, actor);
@@ -363,7 +403,8 @@ export class Coordinator {
     }
     this.connections.clear();
     this.supervisor?.stop();
-    await Promise.allSettled([this.launcher.stop(), this.server.close(), ...this.deps.observers.map((o) => o.close?.())]);
+    // The relay closes with the job; its counts stay readable for the summary.
+    await Promise.allSettled([this.launcher.stop(), this.server.close(), this.relay?.server?.close(), ...this.deps.observers.map((o) => o.close?.())]);
     this.state = 'closed';
   }
 
@@ -402,6 +443,7 @@ export class Coordinator {
       }),
       launchFailures: output.launchFailures,
       workerExits: this.exits,
+      ...(this.relay ? { relay: { ...this.relay.address, ...(this.relay.server ? { status: this.relay.server.status() } : {}) } } : {}),
     };
   }
 }
@@ -419,6 +461,26 @@ async function listenOrExplain<T>(options: CompiledRunOptions, listen: () => Pro
     if (code === 'EACCES') throw new ConfigError(`not allowed to listen on ${where}: choose a port above 1023 with -t PORT`);
     throw error;
   }
+}
+
+/**
+ * The relay a job with peer links uses: `-H/-T`'s, or one started here on the address the
+ * coordinator listens on, presenting the server certificate and admitting the run's workers.
+ */
+async function openRelay(options: CompiledRunOptions, credentials: LoadedCredentials, log: Logger): Promise<{ address: RunRelay; server?: Relay }> {
+  if (options.relay.kind === 'external') return { address: { host: options.relay.host, port: options.relay.port, embedded: false } };
+  const { caCert, serverCert, serverKey } = credentials;
+  let server: Relay;
+  try {
+    server = await startRelay({ credentials: { caCert, serverCert, serverKey }, host: options.listenHost, port: options.relay.port, logger: log.child({ component: 'relay' }) });
+  } catch (error) {
+    const code = ((error as { cause?: NodeJS.ErrnoException }).cause ?? {}).code;
+    const where = `${options.listenHost}:${options.relay.port}`;
+    if (code === 'EADDRINUSE') throw new ConfigError(`the relay's port ${options.relay.port} is already in use (${where}): choose another with -T PORT, or leave -T out for any free port`, { cause: error });
+    if (code === 'EACCES') throw new ConfigError(`not allowed to listen on ${where} for the relay: choose a port above 1023 with -T PORT`, { cause: error });
+    throw error;
+  }
+  return { address: { host: options.host, port: server.address().port, embedded: true }, server };
 }
 
 async function chooseLauncher(options: CompiledRunOptions, log: Logger, payload: WorkerEvent): Promise<Launcher> {

@@ -101,6 +101,7 @@ export async function planJob(job: AnyJob, values: Readonly<Record<string, unkno
       chunks: plan.chunks.map((c) => ({ input: c.input as object, outputs: c.outputs.map((key) => storedKey(options, key)) })),
       ...(command === undefined ? {} : { command: typeof command === 'string' ? command : command(values) }),
       nonblock: job.worker?.nonblock ?? false,
+      relay: job.relay ?? false,
       ...(plan.units === undefined ? {} : { units: plan.units }),
     },
   };
@@ -109,6 +110,9 @@ export async function planJob(job: AnyJob, values: Readonly<Record<string, unkno
 /** Run a job from options already compiled (the CLI compiles them once to say what is wrong). */
 export async function executeJob(job: AnyJob, values: Readonly<Record<string, unknown>>, options: CompiledRunOptions, hooks: RunHooks = {}): Promise<JobSummary> {
   const log = hooks.logger ?? createLogger({ name: 'coordinator', debug: options.debug });
+  if (!job.relay && (options.relay.kind === 'external' || options.relay.port !== 0)) {
+    throw new ConfigError(`job ${job.name} has no peer links: -H/-T (the relay) are for jobs whose workers talk to each other`);
+  }
   await checkLocalFolder(options.bucket);
   const store = await openStore(options.bucket, { region: options.regions[0], endpoint: options.s3Endpoint });
   const { plan, job: planned } = await planJob(job, values, options, store);
@@ -169,6 +173,8 @@ async function runCoordinator(
     const { host, port } = coordinator.address();
     notes.push(`coordinator listening on ${options.listenHost}:${port}; workers dial ${host}:${port} (${options.launcher} launcher)`);
     if (options.hostNote) notes.push(options.hostNote);
+    const relay = coordinator.relayAddress();
+    if (relay) notes.push(`${relay.embedded ? `relay listening on ${options.listenHost}:${relay.port}; ` : 'relay: '}workers dial ${relay.host}:${relay.port}`);
     const workers = parts + options.spares;
     if (options.launcher === 'local' && workers > LOCAL_WORKERS_NOTE_ABOVE) {
       notes.push(

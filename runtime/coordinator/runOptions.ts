@@ -16,6 +16,7 @@ import { DEFAULT_BUCKET } from '../../store/openStore.js';
 import { CREDENTIAL_ENV, type CredentialOptions } from '../tls/credentials.js';
 import { plotFormat } from '../observe/timelinePlot.js';
 import { DEFAULT_COORDINATOR_PORT } from '../../protocol/messages.js';
+import { DEFAULT_RELAY_PORT } from '../relay/relayOptions.js';
 
 export type LauncherKind = 'local' | 'none' | 'lambda';
 export const LAUNCHER_KINDS = ['local', 'none', 'lambda'] as const satisfies readonly LauncherKind[];
@@ -49,6 +50,10 @@ export const RUN_OPTIONS = optionTable({
     flag: 'arrival-timeout', type: 'seconds', section: WORKERS, default: 120, zeroMeans: 'wait',
     help: 'seconds within which launched workers must connect, else their\nlaunch counts as failed (0: wait; --launcher none waits unless given one)',
   },
+  stateWaitS: {
+    flag: 'state-wait', type: 'seconds', section: WORKERS, default: 600,
+    help: "jobs whose workers talk to each other: seconds a worker waits for its\npeer's state (##INSTATEWAIT##) before that run: fails, naming it",
+  },
   launchConcurrency: { flag: 'launch-concurrency', type: 'integer', section: WORKERS, min: 1, max: 10_000, default: 64, help: 'launches in flight at once' },
   functionName: { flag: 'function', short: 'l', type: 'string', arg: 'NAME', section: WORKERS, default: 'png2y4m', help: 'Lambda function name' },
   functionCopies: {
@@ -75,6 +80,16 @@ export const RUN_OPTIONS = optionTable({
   serverKey: {
     flag: 'server-key', short: 'k', type: 'string', arg: 'FILE', section: NETWORK,
     help: `server private key (env ${CREDENTIAL_ENV.serverKey}); the workers' pair is\nworker_cert.pem/worker_key.pem beside -s (as 'xc-orch genkeys' writes\nthem) or env ${CREDENTIAL_ENV.workerCert}/${CREDENTIAL_ENV.workerKey}; env values may be paths or PEM text`,
+  },
+  relayHost: {
+    flag: 'relay-host', short: 'H', type: 'string', arg: 'HOST', section: NETWORK, pattern: /^\S+$/, expected: 'a host name or address',
+    defaultText: 'a relay in this coordinator, for jobs whose workers talk to each other',
+    help: "an external relay (xc-orch rendezvous, started with this run's -c/-s/-k)\nthat workers dial instead of the coordinator's own",
+  },
+  relayPort: {
+    flag: 'relay-port', short: 'T', type: 'integer', section: NETWORK, min: 0, max: 65535,
+    defaultText: `${DEFAULT_RELAY_PORT} with -H; else any free port`,
+    help: "the relay's port: -H's, or the one the coordinator's own relay listens on",
   },
   maxFrameBytes: {
     flag: 'max-frame-bytes', type: 'integer', section: NETWORK, min: 1024, max: 2 ** 31, default: DEFAULT_MAX_ANSWER_BYTES,
@@ -110,7 +125,7 @@ type Resolved = ResolvedValues<typeof RUN_OPTIONS>;
 
 /** Compiled run options: defaults applied, durations in ms, derived addresses and TLS sources. */
 export interface CompiledRunOptions
-  extends Omit<Resolved, 'killAfterS' | 'answerTimeoutS' | 'arrivalTimeoutS' | 'caCert' | 'serverCert' | 'serverKey' | 'inspect' | 'inspectPort' | 'inspectSample' | 'inspectRecord' | 'dashboardPort' | 'dashboardHost' | 'listen' | 'host'> {
+  extends Omit<Resolved, 'killAfterS' | 'answerTimeoutS' | 'arrivalTimeoutS' | 'stateWaitS' | 'caCert' | 'serverCert' | 'serverKey' | 'inspect' | 'inspectPort' | 'inspectSample' | 'inspectRecord' | 'dashboardPort' | 'dashboardHost' | 'listen' | 'host' | 'relayHost' | 'relayPort'> {
   host: string;
   /** Address the worker server binds (`--listen`). */
   listenHost: string;
@@ -120,12 +135,18 @@ export interface CompiledRunOptions
   killAfterMs?: number;
   answerTimeoutMs: number;
   arrivalTimeoutMs?: number;
+  stateWaitMs: number;
   /** How `host` was chosen, said to the user when it was detected. */
   hostNote?: string;
   /** Present when inspecting: `port` only with `--inspect`. */
   inspect?: { port?: number; sample: number; recordFile?: string };
   /** Present with `--dashboard`. */
   dashboard?: { port: number; host: string };
+  /**
+   * Where the workers of a job with peer links meet: a relay elsewhere (`-H/-T`), or one the
+   * coordinator runs on `listenHost`, port `port` (0: any free one). Unused by other jobs.
+   */
+  relay: { kind: 'external'; host: string; port: number } | { kind: 'embedded'; port: number };
 }
 
 const seconds = (s: number | undefined) => (s === undefined ? undefined : Math.round(s * 1000));
@@ -155,7 +176,11 @@ export function compileRunOptions(options: RunOptions, env: NodeJS.ProcessEnv = 
   if (launcher === 'none' && o.payloadOut === undefined) {
     throw new ConfigError('--launcher none needs --payload-out FILE (where to write the payload for workers started by hand)');
   }
-  const { killAfterS, answerTimeoutS, arrivalTimeoutS, caCert, serverCert, serverKey, inspect, inspectPort, inspectSample, inspectRecord, dashboardPort, dashboardHost, listen: _listen, host: _host, ...rest } = o;
+  if (o.relayHost !== undefined && tlsGiven.length === 0) {
+    throw new ConfigError("-H (an external relay) needs -c, -s and -k: the relay, the run and its workers must share one CA (make the files with 'xc-orch genkeys DIR')");
+  }
+  if (o.relayHost !== undefined && o.relayPort === 0) throw new ConfigError("-T 0 (any free port) is for the coordinator's own relay: with -H, give the external relay's port");
+  const { killAfterS, answerTimeoutS, arrivalTimeoutS, stateWaitS, caCert, serverCert, serverKey, inspect, inspectPort, inspectSample, inspectRecord, dashboardPort, dashboardHost, listen: _listen, host: _host, relayHost, relayPort, ...rest } = o;
   return {
     ...rest,
     s3Endpoint,
@@ -166,6 +191,7 @@ export function compileRunOptions(options: RunOptions, env: NodeJS.ProcessEnv = 
     env,
     killAfterMs: seconds(killAfterS),
     answerTimeoutMs: seconds(answerTimeoutS)!,
+    stateWaitMs: seconds(stateWaitS)!,
     // 0 waits; without the option, workers started by hand are waited for.
     arrivalTimeoutMs: arrivalTimeoutS === 0 || (launcher === 'none' && options.arrivalTimeoutS === undefined) ? undefined : seconds(arrivalTimeoutS),
     inspect:
@@ -173,6 +199,7 @@ export function compileRunOptions(options: RunOptions, env: NodeJS.ProcessEnv = 
         ? { ...(inspect ? { port: inspectPort } : {}), sample: inspectSample, ...(inspectRecord === undefined ? {} : { recordFile: inspectRecord }) }
         : undefined,
     dashboard: dashboardPort === undefined ? undefined : { port: dashboardPort, host: dashboardHost ?? '127.0.0.1' },
+    relay: relayHost === undefined ? { kind: 'embedded', port: relayPort ?? 0 } : { kind: 'external', host: relayHost, port: relayPort ?? DEFAULT_RELAY_PORT },
   };
 }
 

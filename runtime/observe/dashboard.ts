@@ -1,7 +1,8 @@
 /**
  * `--dashboard`: a live page of the job served on 127.0.0.1, a {@link JobObserver} of the
  * coordinator. Counts (waiting, connected, done, failed, launched) are read from the coordinator's
- * own status, the one the terminal display shows, so the two cannot disagree; the grid, the
+ * own status, the one the terminal display shows, so the two cannot disagree (the embedded relay's
+ * counts too, for a job whose workers talk to each other); the grid, the
  * per-state counts and each worker's history come from observer calls.
  *
  * Cheap at thousands of workers: an observer call is O(1) (a typed-array write, a counter, a
@@ -22,6 +23,7 @@ import type { JobObserver } from './jobObserver.js';
 import type { LaunchReport } from '../launch/launcher.js';
 import { isLoopback, localRequestAllowed } from './localRequest.js';
 import type { JobStatus } from './statusDisplay.js';
+import type { RelayStatus } from '../relay/relayServer.js';
 
 export interface DashboardOptions {
   /** Chunks of the job (`-n`), the first chunk's number (`-o`), and frames per chunk (`-f`). */
@@ -79,6 +81,8 @@ export interface DashboardSnapshot {
   perState: Array<[string, number]>;
   cells: Array<[number, number, CellKind]>;
   throughput: { chunksPerS: number; framesPerS: number; recentChunksPerS: number };
+  /** The embedded relay's counts, when the job has one. */
+  relay?: RelayStatus;
   finished?: DashboardFinish;
 }
 
@@ -160,6 +164,10 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     return entry;
   };
 
+  const relayCounts = (): { relay?: RelayStatus } => {
+    const relay = options.status()?.relay;
+    return relay ? { relay } : {};
+  };
   const counts = (): DashboardCounts => {
     const status = options.status();
     return {
@@ -203,6 +211,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       perState: perStateList(),
       cells,
       throughput: throughput(c.done, now),
+      ...relayCounts(),
       ...(finished ? { finished } : {}),
     };
   };
@@ -235,6 +244,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       perState: perStateList(),
       cells: [...dirty].map(cell),
       throughput: throughput(c.done, now),
+      ...relayCounts(),
       ...(namesChanged ? { names } : {}),
       ...(finished ? { finished } : {}),
     };

@@ -7,7 +7,9 @@
  *
  * Elements the browser test reads: `#count-waiting`, `#count-connected`, `#count-done`,
  * `#count-failed`, `#launched`, `#job-state` (`running`, `finished`, `failed`), `.cell[data-chunk]`
- * with `data-kind` (`waiting`, `active`, `done`, `failed`), `#detail`. The last message carries the
+ * with `data-kind` (`waiting`, `active`, `done`, `failed`), `#detail`, and for a job with an embedded
+ * relay `#relay` with `#relay-connections`, `#relay-pairs`, `#relay-waiting`, `#relay-tombstones`,
+ * `#relay-held`. The last message carries the
  * details of failed workers, so they can still be looked at after the coordinator has exited.
  *
  * @example response.end(dashboardPage('png2y4m · 100 chunks'));
@@ -84,6 +86,18 @@ export function dashboardPage(title: string): string {
     <section class="panel">
       <h2>Workers per state</h2>
       <table id="states"><tbody></tbody></table>
+    </section>
+    <section class="panel" id="relay" hidden>
+      <h2>Relay</h2>
+      <table><tbody>
+        <tr><td>connections</td><td class="n" id="relay-connections">0</td></tr>
+        <tr><td>pairs</td><td class="n" id="relay-pairs">0</td></tr>
+        <tr><td>waiting for a partner</td><td class="n" id="relay-waiting">0</td></tr>
+        <tr><td>tombstones</td><td class="n" id="relay-tombstones">0</td></tr>
+        <tr><td>bytes held</td><td class="n" id="relay-held">0</td></tr>
+        <tr><td>relayed</td><td class="n" id="relay-relayed">0</td></tr>
+        <tr><td>refused</td><td class="n" id="relay-refused">0</td></tr>
+      </tbody></table>
     </section>
     <section class="panel" id="detail"><span class="muted">Click a cell to see its worker's history and last messages.</span></section>
   </aside>
@@ -164,6 +178,17 @@ export function dashboardPage(title: string): string {
       count.textContent = String(n);
     }
     if (m.perState.length === 0) body.insertRow().insertCell().textContent = 'no worker running';
+    if (m.relay) {
+      const r = m.relay;
+      $('relay').hidden = false;
+      text('relay-connections', r.connections);
+      text('relay-pairs', r.pairs);
+      text('relay-waiting', r.waiting);
+      text('relay-tombstones', r.tombstones);
+      text('relay-held', r.heldBytes + ' B in ' + r.heldFrames + ' frames');
+      text('relay-relayed', r.relayedBytes + ' B in ' + r.relayedFrames + ' frames');
+      text('relay-refused', r.refused + (r.refusedFrames + r.expiredFrames > 0 ? ' · frames lost ' + (r.refusedFrames + r.expiredFrames) : ''));
+    }
     if (m.finished) {
       for (const detail of m.finished.failures) kept.set(detail.chunk, detail);
       const state = $('job-state');

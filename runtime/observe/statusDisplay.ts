@@ -4,6 +4,8 @@
  * stderr is not a terminal (CI, logs) it prints a plain line at a slow, fixed interval instead.
  * Rendering reads a snapshot the coordinator keeps up to date in O(1) per event.
  */
+import type { RelayStatus } from '../relay/relayServer.js';
+import { relayCounts } from '../relay/relayStatusLine.js';
 
 export interface JobStatus {
   elapsedMs: number;
@@ -18,6 +20,8 @@ export interface JobStatus {
   /** Per chunk: the current state name of its worker, or undefined while waiting. */
   chunkStates: ReadonlyArray<string | undefined>;
   chunkFailed: ReadonlyArray<boolean>;
+  /** The embedded relay's counts, for a job whose workers talk to each other. */
+  relay?: RelayStatus;
 }
 
 export interface StatusDisplayOptions {
@@ -42,7 +46,8 @@ export function summaryLine(status: JobStatus): string {
   const seconds = (status.elapsedMs / 1000).toFixed(1);
   return (
     `[${seconds}s] active ${status.active}  done ${status.done}/${status.parts}  ` +
-    `not yet connected ${status.waiting}  error ${status.failed}  launched ${status.launched}`
+    `not yet connected ${status.waiting}  error ${status.failed}  launched ${status.launched}` +
+    (status.relay ? `  | relay: ${relayCounts(status.relay)}` : '')
   );
 }
 
