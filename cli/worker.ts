@@ -46,7 +46,7 @@ export async function run(args: string[]): Promise<number> {
     if (positionals.length > 0) throw new ConfigError(`unexpected argument '${positionals[0]}'`);
     source = resolveOptions(WORKER_OPTIONS, values).event;
   } catch (error) {
-    return usageError(describeError(error));
+    return usageError(error instanceof Error ? error.message : String(error));
   }
   if (source === undefined || source === '') return usageError('missing --event FILE|-');
 
