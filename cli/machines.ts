@@ -4,12 +4,12 @@
  * them, NAME being a machine, a job or a job file, as a Mermaid diagram, Stately editor source or
  * XState JSON (see runtime/observe/machineExport.ts).
  */
-import { parseArgs } from 'node:util';
 import type { AnyStateMachine, AnyStateNode } from 'xstate';
 import { supervisorMachine } from '../machines/supervisor.js';
 import { ConfigError } from '../common/errors.js';
+import { formatCommandHelp, optionTable, parseOptionArgs, resolveOptions } from '../common/optionTable.js';
 import { isJobPath, findJob, jobs } from '../jobs/registry.js';
-import { exportMachine, MACHINE_FORMATS, type MachineFormat } from '../runtime/observe/machineExport.js';
+import { exportMachine, MACHINE_FORMATS } from '../runtime/observe/machineExport.js';
 import { reportError } from './args.js';
 
 /** The machines a user can look at, by name. */
@@ -20,17 +20,25 @@ export const MACHINES: Readonly<Record<string, { machine: AnyStateMachine; summa
   ),
 };
 
-export const MACHINES_HELP = `Usage: xc-orch machines
-       xc-orch machines show NAME [--format mermaid|stately|json]
+export const MACHINES_OPTIONS = optionTable({
+  format: {
+    flag: 'format', short: 'f', type: 'choice', choices: MACHINE_FORMATS, default: 'mermaid',
+    help: 'mermaid: a Mermaid state diagram (for any Mermaid renderer);\nstately: createMachine({...}) source for Stately\'s editor (Import code);\njson: XState\'s JSON definition of the machine',
+  },
+});
 
-Lists the statecharts xc-orch runs, or prints one (NAME may also be the path of a job file):
-  mermaid   a Mermaid state diagram (paste into any Mermaid renderer, or a \`\`\`mermaid block)
-  stately   createMachine({...}) source for Stately's editor (Import code)
-  json      XState's JSON definition of the machine
+export const MACHINES_OPERANDS = [
+  { name: 'list', help: 'the statecharts xc-orch runs, with their number of states (the default)' },
+  { name: 'show NAME', help: 'print one: a machine of the list, a built-in job, or a job file' },
+] as const;
 
-  -f, --format FORMAT   output format                              [mermaid]
-  -h, --help            this help
-`;
+export const MACHINES_HELP = formatCommandHelp({
+  usage: ['xc-orch machines [list]', 'xc-orch machines show NAME [--format mermaid|stately|json]'],
+  about: 'Lists the statecharts xc-orch runs (the supervisor and every built-in job\'s connection\nmachine), or prints one of them.',
+  operands: MACHINES_OPERANDS,
+  tables: [MACHINES_OPTIONS],
+  notes: 'Exit status: 0 on success, 2 for an unknown machine, format or action.',
+});
 
 function countStates(node: AnyStateNode): number {
   return (Object.values(node.states) as AnyStateNode[]).reduce((sum, child) => sum + 1 + countStates(child), 0);
@@ -46,15 +54,12 @@ export function listMachines(): string {
 
 export async function run(args: string[]): Promise<number> {
   try {
-    const { values, positionals } = parseArgs({
-      args,
-      allowPositionals: true,
-      options: { format: { type: 'string', short: 'f' }, help: { type: 'boolean', short: 'h' } },
-    });
-    if (values.help) {
+    const { values, positionals, help } = parseOptionArgs(MACHINES_OPTIONS, args);
+    if (help) {
       process.stdout.write(MACHINES_HELP);
       return 0;
     }
+    const { format } = resolveOptions(MACHINES_OPTIONS, values);
     const [action, name, extra] = positionals;
     if (action === undefined || action === 'list') {
       if (name !== undefined) throw new ConfigError(`unexpected argument '${name}'`);
@@ -66,8 +71,6 @@ export async function run(args: string[]): Promise<number> {
     if (extra !== undefined) throw new ConfigError(`unexpected argument '${extra}'`);
     const entry = Object.hasOwn(MACHINES, name) ? MACHINES[name] : isJobPath(name) ? { machine: (await findJob(name)).machine } : undefined;
     if (!entry) throw new ConfigError(`no machine named '${name}' (known: ${Object.keys(MACHINES).join(', ')}; or a job file)`);
-    const format = (values.format ?? 'mermaid') as MachineFormat;
-    if (!MACHINE_FORMATS.includes(format)) throw new ConfigError(`--format must be one of ${MACHINE_FORMATS.join(', ')}, got '${format}'`);
     process.stdout.write(exportMachine(entry.machine, format));
     return 0;
   } catch (error) {

@@ -3,18 +3,33 @@
  * lambda_state_server.py). It shares the run's CA with the workers, so it needs the certificate
  * files `xc-orch genkeys` writes; a status line on stderr; Ctrl-C closes it cleanly.
  */
-import { parseArgs } from 'node:util';
 import { ConfigError } from '../common/errors.js';
 import { createLogger } from '../common/logger.js';
-import { DEFAULT_MAX_HELD_BYTES, DEFAULT_RELAY_PORT, DEFAULT_TOMBSTONE_TIMEOUT_MS } from '../runtime/relay/relayOptions.js';
+import { formatCommandHelp, optionTable, parseOptionArgs, resolveOptions, type OptionValues } from '../common/optionTable.js';
+import { RELAY_OPTIONS, type RelayOptions } from '../runtime/relay/relayOptions.js';
 import { startRelay, type Relay } from '../runtime/relay/relayServer.js';
 import { relayStatusLine } from '../runtime/relay/relayStatusLine.js';
 import { CREDENTIAL_ENV, CREDENTIAL_FILES, loadCredentials } from '../runtime/tls/credentials.js';
-import { intOption, numberOption, reportError } from './args.js';
+import { reportError } from './args.js';
 
-export const RENDEZVOUS_HELP = `Usage: xc-orch rendezvous -c CA -s CERT -k KEY [options]
+export const RENDEZVOUS_OPTIONS = optionTable({
+  port: RELAY_OPTIONS.port,
+  host: RELAY_OPTIONS.host,
+  caCert: { flag: 'ca-cert', short: 'c', type: 'string', arg: 'FILE', help: `the run's CA certificate (env ${CREDENTIAL_ENV.caCert})` },
+  serverCert: { flag: 'server-cert', short: 's', type: 'string', arg: 'FILE', help: `the relay's certificate (env ${CREDENTIAL_ENV.serverCert})` },
+  serverKey: {
+    flag: 'server-key', short: 'k', type: 'string', arg: 'FILE',
+    help: `its private key (env ${CREDENTIAL_ENV.serverKey}); env values may be paths or PEM text`,
+  },
+  tombstoneTimeoutS: RELAY_OPTIONS.tombstoneTimeoutS,
+  maxHeldBytes: RELAY_OPTIONS.maxHeldBytes,
+  quiet: { flag: 'quiet', short: 'q', type: 'boolean', help: 'no status line on stderr' },
+  debug: { flag: 'debug', short: 'D', type: 'boolean', help: 'debug logging on stderr' },
+});
 
-The relay through which workers pass state to each other (mu's rendezvous server). A worker
+export const RENDEZVOUS_HELP = formatCommandHelp({
+  usage: ['xc-orch rendezvous -c CA -s CERT -k KEY [options]'],
+  about: `The relay through which workers pass state to each other (mu's rendezvous server). A worker
 connects over mutual TLS, says HELLO_STATE:RUN:ME:PARTNER, and every later frame it sends goes to
 worker RUN_PARTNER, unchanged and in order (ids are RUN_int(N): 00000002 and 2 are the same).
 Frames for a partner not connected yet are held and delivered when it connects, also after their
@@ -24,70 +39,49 @@ sender's link closed, with the reason.
 The relay admits only clients whose certificate the run's CA issued, so it needs the files
 'xc-orch genkeys DIR' writes, and the run must use the same ones:
   xc-orch rendezvous -c DIR/${CREDENTIAL_FILES.caCert} -s DIR/${CREDENTIAL_FILES.serverCert} -k DIR/${CREDENTIAL_FILES.serverKey}
-(the worker pair beside them is checked against the same CA).
+(the worker pair beside them is checked against the same CA).`,
+  tables: [RENDEZVOUS_OPTIONS],
+  notes: 'Exit status: 0 after Ctrl-C or SIGTERM, 1 when the relay cannot listen, 2 for bad options.',
+}, 30);
 
-Options:
-  -t, --port N               TLS port to listen on (0: any free port)      [${DEFAULT_RELAY_PORT}]
-      --host ADDR            interface to listen on                        [0.0.0.0]
-  -c, --ca-cert FILE         CA certificate        (env ${CREDENTIAL_ENV.caCert})
-  -s, --server-cert FILE     the relay's certificate (env ${CREDENTIAL_ENV.serverCert})
-  -k, --server-key FILE      its private key       (env ${CREDENTIAL_ENV.serverKey}); env values may be paths or PEM text
-      --tombstone-timeout S  seconds frames wait for their partner after their sender left [${DEFAULT_TOMBSTONE_TIMEOUT_MS / 1000}]
-      --max-held-bytes N     bytes held for partners not connected, all together [${DEFAULT_MAX_HELD_BYTES}]
-  -q, --quiet                no status line on stderr
-  -D, --debug                debug logging on stderr
-  -h, --help                 this help
-
-Exit status: 0 after Ctrl-C or SIGTERM, 1 when the relay cannot listen, 2 for bad options.
-`;
+/**
+ * The command line's values as the relay's options: defaults from the table, credentials read
+ * (from the files or `env`), the one place this command reads the environment.
+ */
+export async function compileRendezvousOptions(
+  values: OptionValues<typeof RENDEZVOUS_OPTIONS>,
+  env: NodeJS.ProcessEnv,
+): Promise<{ relay: Omit<RelayOptions, 'logger'>; quiet: boolean; debug: boolean }> {
+  const o = resolveOptions(RENDEZVOUS_OPTIONS, values, env);
+  const roles = ['caCert', 'serverCert', 'serverKey'] as const;
+  if (roles.every((role) => (o[role] ?? '').trim() === '' && (env[CREDENTIAL_ENV[role]] ?? '').trim() === '')) {
+    throw new ConfigError(
+      `needs the run's CA and a certificate: -c CA -s CERT -k KEY (or env ${CREDENTIAL_ENV.caCert}, ${CREDENTIAL_ENV.serverCert}, ` +
+        `${CREDENTIAL_ENV.serverKey}), such as the files 'xc-orch genkeys DIR' writes, the same the run uses (see --help)`,
+    );
+  }
+  const credentials = await loadCredentials({ caCert: o.caCert, serverCert: o.serverCert, serverKey: o.serverKey }, env);
+  return {
+    relay: { credentials, host: o.host, port: o.port, tombstoneTimeoutMs: Math.round(o.tombstoneTimeoutS * 1000), maxHeldBytes: o.maxHeldBytes },
+    quiet: o.quiet,
+    debug: o.debug,
+  };
+}
 
 /** @example await run(['-t', '0', '-c', 'keys/ca_cert.pem', '-s', 'keys/server_cert.pem', '-k', 'keys/server_key.pem']) */
 export async function run(args: string[]): Promise<number> {
   let relay: Relay;
   let quiet: boolean;
   try {
-    const { values, positionals } = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: true,
-      options: {
-        port: { type: 'string', short: 't' },
-        host: { type: 'string' },
-        'ca-cert': { type: 'string', short: 'c' },
-        'server-cert': { type: 'string', short: 's' },
-        'server-key': { type: 'string', short: 'k' },
-        'tombstone-timeout': { type: 'string' },
-        'max-held-bytes': { type: 'string' },
-        quiet: { type: 'boolean', short: 'q' },
-        debug: { type: 'boolean', short: 'D' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-    if (values.help) {
+    const { values, positionals, help } = parseOptionArgs(RENDEZVOUS_OPTIONS, args);
+    if (help) {
       process.stdout.write(RENDEZVOUS_HELP);
       return 0;
     }
     if (positionals.length > 0) throw new ConfigError(`unexpected argument '${positionals[0]}' (see --help)`);
-    const envNames = [CREDENTIAL_ENV.caCert, CREDENTIAL_ENV.serverCert, CREDENTIAL_ENV.serverKey];
-    const given = [values['ca-cert'], values['server-cert'], values['server-key'], ...envNames.map((name) => process.env[name])];
-    if (given.every((value) => value === undefined || value.trim() === '')) {
-      throw new ConfigError(
-        `needs the run's CA and a certificate: -c CA -s CERT -k KEY (or env ${CREDENTIAL_ENV.caCert}, ${CREDENTIAL_ENV.serverCert}, ` +
-          `${CREDENTIAL_ENV.serverKey}), such as the files 'xc-orch genkeys DIR' writes, the same the run uses (see --help)`,
-      );
-    }
-    const tombstoneS = numberOption('--tombstone-timeout', values['tombstone-timeout']);
-    if (tombstoneS !== undefined && !(tombstoneS > 0)) throw new ConfigError(`--tombstone-timeout must be more than 0 seconds, got ${tombstoneS}`);
-    const credentials = await loadCredentials({ caCert: values['ca-cert'], serverCert: values['server-cert'], serverKey: values['server-key'] });
-    quiet = values.quiet === true;
-    relay = await startRelay({
-      credentials,
-      host: values.host,
-      port: intOption('--port', values.port),
-      tombstoneTimeoutMs: tombstoneS === undefined ? undefined : tombstoneS * 1000,
-      maxHeldBytes: intOption('--max-held-bytes', values['max-held-bytes']),
-      logger: createLogger({ name: 'relay', debug: values.debug === true }),
-    });
+    const options = await compileRendezvousOptions(values, process.env);
+    quiet = options.quiet;
+    relay = await startRelay({ ...options.relay, logger: createLogger({ name: 'relay', debug: options.debug }) });
   } catch (error) {
     return reportError('rendezvous', error);
   }

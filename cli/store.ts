@@ -4,45 +4,45 @@
  */
 import { mkdir, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { parseArgs } from 'node:util';
 import { ConfigError, StoreError } from '../common/errors.js';
 import { DEFAULT_BUCKET, openStore } from '../store/openStore.js';
 import { S3Store } from '../store/s3Store.js';
 import type { ObjectStore } from '../store/store.js';
-import { intOption, reportError } from './args.js';
+import { formatCommandHelp, optionTable, parseOptionArgs, resolveOptions, type ResolvedValues } from '../common/optionTable.js';
+import { reportError } from './args.js';
 
-export const STORE_HELP = `Usage:
-  xc-orch store put [options] LOCAL [KEY]   copy a file to KEY, or every file of a folder under KEY/
-                                            (KEY defaults to the file's or folder's name; a KEY
-                                            ending in / receives the file under its own name)
-  xc-orch store get [options] KEY [LOCAL]   copy object KEY to the file LOCAL; if there is no object
-                                            KEY, copy every object under KEY/ into the folder LOCAL
-                                            (LOCAL defaults to the last part of KEY)
-  xc-orch store ls  [options] [PREFIX]      list the keys that begin with PREFIX, one a line
+export const STORE_OPTIONS = optionTable({
+  bucket: { flag: 'bucket', short: 'b', type: 'string', arg: 'STORE', default: DEFAULT_BUCKET, help: 'file:DIR (a local folder) or an S3 bucket name' },
+  region: { flag: 'region', short: 'r', type: 'string', arg: 'REGION', defaultText: "the SDK's standard configuration", help: 'AWS region of the bucket' },
+  endpoint: {
+    flag: 's3-endpoint', type: 'string', arg: 'URL',
+    help: 'endpoint of an S3-compatible service, path-style (env\nAWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL; AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true\nignores them)',
+  },
+  jobs: { flag: 'jobs', short: 'j', type: 'integer', min: 1, max: 256, default: 8, help: 'files copied at once' },
+  quiet: { flag: 'quiet', short: 'q', type: 'boolean', help: 'no summary line on stderr' },
+});
 
-Options:
-  -b, --bucket STORE       file:DIR (a local folder) or an S3 bucket name  [${DEFAULT_BUCKET}]
-  -r, --region REGION      AWS region of the bucket               [the SDK's standard configuration]
-      --s3-endpoint URL    endpoint of an S3-compatible service, path-style  [env AWS_ENDPOINT_URL_S3]
-  -j, --jobs N             files copied at once                   [8]
-  -q, --quiet              no summary line on stderr
-  -h, --help               this help
+export const STORE_OPERANDS = [
+  { name: 'put LOCAL [KEY]', help: "copy a file to KEY, or every file of a folder under KEY/ (KEY: the\nfile's or folder's name; a KEY ending in / gets the file under its name)" },
+  { name: 'get KEY [LOCAL]', help: 'copy object KEY to the file LOCAL; if there is no object KEY, every\nobject under KEY/ into the folder LOCAL (LOCAL: the last part of KEY)' },
+  { name: 'ls [PREFIX]', help: 'list the keys that begin with PREFIX, one a line' },
+] as const;
 
-S3 credentials come from the AWS SDK's standard chain (AWS_PROFILE, AWS_ACCESS_KEY_ID and
+export const STORE_HELP = formatCommandHelp({
+  usage: ['xc-orch store put [options] LOCAL [KEY]', 'xc-orch store get [options] KEY [LOCAL]', 'xc-orch store ls [options] [PREFIX]'],
+  about: 'Copies files and folders between disk and a store (a local folder or an S3 bucket).',
+  operands: STORE_OPERANDS,
+  tables: [STORE_OPTIONS],
+  notes: `S3 credentials come from the AWS SDK's standard chain (AWS_PROFILE, AWS_ACCESS_KEY_ID and
 AWS_SECRET_ACCESS_KEY, SSO, or a role), never from the command line.
 
-Exit status: 0 on success, 1 when a copy failed, 2 for bad options.
-`;
+Exit status: 0 on success, 1 when a copy failed, 2 for bad options.`,
+});
 
 /** Parsed command line of `xc-orch store`. */
-export interface StoreCommand {
+export interface StoreCommand extends ResolvedValues<typeof STORE_OPTIONS> {
   action: 'put' | 'get' | 'ls';
   operands: string[];
-  bucket: string;
-  region: string | undefined;
-  endpoint: string | undefined;
-  jobs: number;
-  quiet: boolean;
 }
 
 /**
@@ -51,20 +51,8 @@ export interface StoreCommand {
  * @example parseStoreArgs(['ls', '-b', 'frames', 'sintel/']) // { action: 'ls', operands: ['sintel/'], bucket: 'frames', ... }
  */
 export function parseStoreArgs(args: string[]): StoreCommand | 'help' {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    strict: true,
-    options: {
-      bucket: { type: 'string', short: 'b' },
-      region: { type: 'string', short: 'r' },
-      's3-endpoint': { type: 'string' },
-      jobs: { type: 'string', short: 'j' },
-      quiet: { type: 'boolean', short: 'q' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help) return 'help';
+  const { values, positionals, help } = parseOptionArgs(STORE_OPTIONS, args);
+  if (help) return 'help';
   const [action, ...operands] = positionals;
   if (action !== 'put' && action !== 'get' && action !== 'ls') {
     throw new ConfigError(action === undefined ? 'missing action: put, get or ls (see --help)' : `unknown action '${action}': put, get or ls`);
@@ -73,17 +61,7 @@ export function parseStoreArgs(args: string[]): StoreCommand | 'help' {
   if (operands.length < arity[0]! || operands.length > arity[1]!) {
     throw new ConfigError(`store ${action} takes ${arity[0]} to ${arity[1]} operands, got ${operands.length} (see --help)`);
   }
-  const jobs = intOption('--jobs', values.jobs) ?? 8;
-  if (jobs < 1 || jobs > 256) throw new ConfigError(`--jobs must be from 1 to 256, got ${jobs}`);
-  return {
-    action,
-    operands,
-    bucket: values.bucket ?? DEFAULT_BUCKET,
-    region: values.region,
-    endpoint: values['s3-endpoint'],
-    jobs,
-    quiet: values.quiet ?? false,
-  };
+  return { action, operands, ...resolveOptions(STORE_OPTIONS, values) };
 }
 
 export async function run(args: string[]): Promise<number> {

@@ -7,43 +7,46 @@
 import { readFile } from 'node:fs/promises';
 import { ConfigError, describeError } from '../common/errors.js';
 import { createLogger } from '../common/logger.js';
+import { formatCommandHelp, optionTable, parseOptionArgs, resolveOptions } from '../common/optionTable.js';
 import { parseEvent } from '../worker/parseEvent.js';
 import { runWorker } from '../worker/worker.js';
+import { BIN_DIR_ENV } from '../worker/binDir.js';
+import { IN_PROCESS_ENV } from '../worker/builtinTools.js';
 
-const HELP = `Usage: xc-orch worker --event FILE|-
+export const WORKER_OPTIONS = optionTable({
+  event: { flag: 'event', short: 'e', type: 'string', arg: 'FILE|-', help: "the invocation payload (JSON); '-' reads it from standard input" },
+});
 
-Run one worker from an invocation payload (JSON): in mode 1 it connects to the
-coordinator at addr:port over mutual TLS and serves its commands until quit:;
-in mode 0 it runs the payload's command once and prints mu's answer.
+export const WORKER_HELP = formatCommandHelp({
+  usage: ['xc-orch worker --event FILE|-'],
+  about: `Runs one worker from an invocation payload: in mode 1 it connects to the coordinator at
+addr:port over mutual TLS and serves its commands until quit:; in mode 0 it runs the payload's
+command once and prints mu's answer.`,
+  tables: [WORKER_OPTIONS],
+  notes: `Environment:
+  XC_LOG_LEVEL            pino log level on stderr (default: warn)
+  ${BIN_DIR_ENV}         folder put first on PATH for run: (default: the package's bin/)
+  ${IN_PROCESS_ENV}=0  every png2y4m frame runs as a process, not in the worker's thread
 
-Options:
-  -e, --event FILE   the payload; '-' reads it from standard input
-  -h, --help         show this help
-
-Environment:
-  XC_LOG_LEVEL       pino log level on stderr (default: warn)
-  XC_ORCH_BIN_DIR    folder put first on PATH for run: (default: the package's bin/)
-`;
+Exit status: 0 after quit: (mode 0: after a command that returned 0), 1 for any other end, 2 for
+bad options or a bad payload.`,
+});
 
 /**
  * @example await run(['--event', 'payload.json']) // 0 after the coordinator said quit:
  */
 export async function run(args: string[]): Promise<number> {
   let source: string | undefined;
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (arg === '-h' || arg === '--help') {
-      process.stdout.write(HELP);
+  try {
+    const { values, positionals, help } = parseOptionArgs(WORKER_OPTIONS, args);
+    if (help) {
+      process.stdout.write(WORKER_HELP);
       return 0;
     }
-    if (arg === '-e' || arg === '--event') {
-      source = args[++i];
-      if (source === undefined) return usageError('--event needs a file name or -');
-    } else if (arg.startsWith('--event=')) {
-      source = arg.slice('--event='.length);
-    } else {
-      return usageError(`unexpected argument '${arg}'`);
-    }
+    if (positionals.length > 0) throw new ConfigError(`unexpected argument '${positionals[0]}'`);
+    source = resolveOptions(WORKER_OPTIONS, values).event;
+  } catch (error) {
+    return usageError(error instanceof Error ? error.message : String(error));
   }
   if (source === undefined || source === '') return usageError('missing --event FILE|-');
 
@@ -80,7 +83,7 @@ export async function run(args: string[]): Promise<number> {
 }
 
 function usageError(message: string): number {
-  process.stderr.write(`xc-orch worker: ${message}\n\n${HELP}`);
+  process.stderr.write(`xc-orch worker: ${message}\n\n${WORKER_HELP}`);
   return 2;
 }
 

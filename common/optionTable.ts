@@ -151,12 +151,57 @@ export function formatOptionHelp(tables: readonly OptionTable[], width = 28): st
       const fallback = defaultLabel(spec);
       const env = spec.env ? ` (env ${spec.env})` : '';
       help[help.length - 1] += `${env}${fallback === undefined ? '' : ` [${fallback}]`}`;
-      lines.push(label.length + 2 <= width ? `${label.padEnd(width)}${help[0]}` : `${label}\n${' '.repeat(width)}${help[0]}`);
-      for (const more of help.slice(1)) lines.push(`${' '.repeat(width)}${more}`);
+      lines.push(helpColumns(label, help, width));
       sections.set(section, lines);
     }
   }
   return [...sections].map(([section, lines]) => `${section}:\n${lines.join('\n')}`).join('\n');
+}
+
+/** A positional argument (an operand) as `--help` describes it: `DIR`, `EXECUTABLE`. */
+export interface OperandSpec {
+  name: string;
+  help: string;
+}
+
+/** Everything a command's `--help` says; the option lines come from its tables. */
+export interface CommandHelp {
+  /** Usage lines without `Usage: ` (the first gets it, the others are aligned under it). */
+  usage: readonly string[];
+  /** What the command does, a paragraph or more. */
+  about?: string;
+  operands?: readonly OperandSpec[];
+  tables: readonly OptionTable[];
+  /** What follows the options: environment, exit status. */
+  notes?: string;
+}
+
+/**
+ * A command's whole `--help`: usage, description, operands, the options of its tables (and
+ * `-h, --help`), notes.
+ *
+ * @example formatCommandHelp({ usage: ['xc-orch genkeys [options] DIR'], operands: [{ name: 'DIR', help: 'where' }], tables: [GENKEYS_OPTIONS] })
+ */
+export function formatCommandHelp(help: CommandHelp, width = 28): string {
+  const [first = '', ...more] = help.usage;
+  const parts = [[`Usage: ${first}`, ...more.map((line) => `       ${line}`)].join('\n')];
+  if (help.about !== undefined) parts.push(help.about.trimEnd());
+  const sections: string[] = [];
+  if (help.operands?.length) {
+    sections.push(`Arguments:\n${help.operands.map((operand) => helpColumns(`  ${operand.name}`, operand.help.split('\n'), width)).join('\n')}`);
+  }
+  const options = formatOptionHelp(help.tables, width);
+  sections.push(`${options === '' ? 'Options:' : options}\n${helpColumns('  -h, --help', ['this help'], width)}`);
+  parts.push(sections.join('\n'));
+  if (help.notes !== undefined) parts.push(help.notes.trimEnd());
+  return `${parts.join('\n\n')}\n`;
+}
+
+/** A label and its help lines, the help starting in column `width` (on the next line when the label is too long). */
+function helpColumns(label: string, help: readonly string[], width: number): string {
+  const lines = [label.length + 2 <= width ? `${label.padEnd(width)}${help[0]}` : `${label}\n${' '.repeat(width)}${help[0]}`];
+  for (const more of help.slice(1)) lines.push(`${' '.repeat(width)}${more}`);
+  return lines.join('\n');
 }
 
 export interface ParsedArgs<T extends OptionTable> {

@@ -110,8 +110,8 @@ describe('xc-orch genkeys', () => {
     [[], /expects one folder, got 0/],
     [['a', 'b'], /expects one folder, got 2/],
     [['--days', 'ten', 'x'], /--days expects a whole number/],
-    [['--days', '0', 'x'], /--days must be between 1 and 36500/],
-    [['--colour', 'x'], /Unknown option '--colour'/],
+    [['--days', '0', 'x'], /--days must be a whole number from 1 to 36500, got 0: --days N: validity of the certificates in days \(1-36500\)/],
+    [['--colour', 'x'], /unknown option '--colour'/],
   ])('rejects bad arguments %j with exit code 2', async (args, message) => {
     const { code, stderr } = await capture(() => run(args));
     expect(code).toBe(2);

@@ -208,7 +208,7 @@ describe('lambdaize packaging', () => {
 
   it('refuses bad options with clear messages', () => {
     expect(() => compileLambdaizeOptions({})).toThrow(/EXECUTABLE.*--builtin/);
-    expect(() => compileLambdaizeOptions({ builtin: 'vpxenc', skipUpload: true })).toThrow(/--builtin must be one of png2y4m/);
+    expect(() => compileLambdaizeOptions({ builtin: 'vpxenc' as 'png2y4m', skipUpload: true })).toThrow(/--builtin must be one of png2y4m/);
     expect(() => compileLambdaizeOptions({ builtin: 'png2y4m' }, {})).toThrow(/--role \(or env AWS_ROLE\)/);
     expect(() => compileLambdaizeOptions({ builtin: 'png2y4m', role: 'admin' }, {})).toThrow(/IAM role ARN/);
     expect(() => compileLambdaizeOptions({ builtin: 'png2y4m', skipUpload: true, memoryMb: 64 })).toThrow(/--memory/);
@@ -235,7 +235,7 @@ describe('lambdaize packaging', () => {
       extraFiles: ['a', '-b'],
     });
     expect(parseLambdaizeArgs(['--skip-upload', '--', '-tool'])).toMatchObject({ skipUpload: true, executable: '-tool' });
-    expect(() => parseLambdaizeArgs(['--bogus', 'tool'])).toThrow(/Unknown option '--bogus'/);
+    expect(() => parseLambdaizeArgs(['--bogus', 'tool'])).toThrow(/unknown option '--bogus'/);
   });
 });
 

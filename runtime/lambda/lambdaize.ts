@@ -22,10 +22,12 @@ import { CreateFunctionCommand, GetFunctionCommand, LambdaClient, waitUntilFunct
 import { build } from 'esbuild';
 import yazl from 'yazl';
 import { MANIFEST_FILE, type LambdaManifest } from '../../worker/lambdaHandler.js';
+import { DEFAULT_REGION } from '../../worker/parseEvent.js';
 import { quietAwsSdkNodeNotice } from '../../common/awsSdkNotice.js';
 import { ConfigError, describeError } from '../../common/errors.js';
+import { optionTable, resolveOptions, unknownKeys, type OptionValues, type ResolvedValues } from '../../common/optionTable.js';
 import { resolveEndpointOverride } from '../launch/lambdaLauncher.js';
-import { functionCopyNames } from './functionCopies.js';
+import { MAX_FUNCTION_COPIES, functionCopyNames } from './functionCopies.js';
 
 /** Lambda's deployment limits: a zip uploaded directly, and the unpacked function. */
 export const LAMBDA_LIMITS = { zippedBytes: 50 * 1024 * 1024, unzippedBytes: 250 * 1024 * 1024 } as const;
@@ -39,41 +41,43 @@ export const BUILTIN_COMMANDS: Readonly<Record<Builtin, string>> = {
   png2y4m: 'png2y4m -i -d -o ##OUTFILE## ##INFILE##',
 };
 
-export interface LambdaizeOptions {
+/** The options of `xc-orch lambdaize` with their defaults, by the name they have in {@link LambdaizeOptions}. */
+export const LAMBDAIZE_OPTIONS = optionTable({
+  builtin: { flag: 'builtin', type: 'choice', arg: 'NAME', choices: BUILTINS, help: 'pack our own tool instead of an EXECUTABLE' },
+  name: { flag: 'name', type: 'string', arg: 'NAME', defaultText: "the executable's name, a dash, 8 random hex digits", help: 'function name' },
+  copies: {
+    flag: 'copies', type: 'integer', arg: 'K', min: 1, max: MAX_FUNCTION_COPIES, default: 1,
+    help: 'create K identical functions NAME-0 .. NAME-(K-1) from the one zip\n(Lambda starts at most 1,000 workers per 10 s per function)',
+  },
+  memoryMb: { flag: 'memory', type: 'integer', arg: 'MB', min: 128, max: 10_240, default: 1536, help: "the function's memory in MB (Lambda gives CPU in proportion)" },
+  timeoutS: { flag: 'timeout', type: 'integer', arg: 'S', min: 1, max: 900, default: 180, help: 'seconds one invocation (one worker) may run' },
+  region: { flag: 'region', type: 'string', arg: 'REGION', env: 'AWS_REGION', default: DEFAULT_REGION, help: 'region the function is created in' },
+  role: { flag: 'role', type: 'string', arg: 'ARN', env: 'AWS_ROLE', help: "the function's execution role, needed unless --skip-upload" },
+  runtime: { flag: 'runtime', type: 'string', arg: 'NAME', default: 'nodejs22.x', help: 'Lambda runtime' },
+  skipUpload: { flag: 'skip-upload', type: 'boolean', help: 'write the zip and stop' },
+  allowDynamic: {
+    flag: 'allow-dynamic', type: 'boolean',
+    help: 'pack a dynamically linked executable with its shared libraries\n(copied into lib/, on LD_LIBRARY_PATH; libc and the loader are not)',
+  },
+  outDir: { flag: 'out', type: 'string', arg: 'DIR', default: '.', help: 'folder the zip is written to' },
+  endpoint: {
+    flag: 'lambda-endpoint', type: 'string', arg: 'URL', defaultText: "AWS's",
+    help: 'a Lambda-compatible API instead of AWS (env AWS_ENDPOINT_URL_LAMBDA,\nAWS_ENDPOINT_URL; AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true\nignores them)',
+  },
+});
+
+/** What to pack and how to create it: the table's options, and what goes in the zip. */
+export interface LambdaizeOptions extends OptionValues<typeof LAMBDAIZE_OPTIONS> {
   /** The executable to pack (exclusive with `builtin`). */
   executable?: string;
-  /** `--builtin png2y4m`: pack our own tool instead of an executable. */
-  builtin?: string;
   /** Arguments before and after the executable in the command template. Default empty. */
   preArgs?: string;
   postArgs?: string;
   /** More files for `bin/`, modes kept. Default none. */
   extraFiles?: string[];
-  /** `--name`: the function's name. Default: the executable's name and a random suffix. */
-  name?: string;
-  /** `--copies K`: create K identical functions `NAME-0` .. `NAME-(K-1)` instead of `NAME`. Default 1. */
-  copies?: number;
-  /** `--memory` MB. Default 1536. */
-  memoryMb?: number;
-  /** `--timeout` seconds. Default 180. */
-  timeoutS?: number;
-  /** `--region`. Default: env AWS_REGION, else us-east-1. */
-  region?: string;
-  /** `--role`: execution role ARN. Default: env AWS_ROLE. Needed unless `skipUpload`. */
-  role?: string;
-  /** `--runtime`. Default nodejs22.x. */
-  runtime?: string;
-  /** `--skip-upload`: stop once the zip is written. */
-  skipUpload?: boolean;
-  /** `--allow-dynamic`: pack a dynamically linked executable with its shared libraries. */
-  allowDynamic?: boolean;
-  /** `--out DIR`: where the zip is written. Default: the current folder. */
-  outDir?: string;
-  /** `--lambda-endpoint URL`. Default: the SDK's (env AWS_ENDPOINT_URL_LAMBDA honoured). */
-  endpoint?: string;
 }
 
-export interface CompiledLambdaizeOptions {
+export interface CompiledLambdaizeOptions extends Omit<ResolvedValues<typeof LAMBDAIZE_OPTIONS>, 'builtin' | 'name' | 'copies' | 'endpoint'> {
   source: { kind: 'builtin'; builtin: Builtin } | { kind: 'executable'; path: string };
   preArgs: string;
   postArgs: string;
@@ -82,72 +86,54 @@ export interface CompiledLambdaizeOptions {
   name: string;
   /** Every function to create: `[name]`, or its copies. */
   functions: string[];
-  memoryMb: number;
-  timeoutS: number;
-  region: string;
-  role: string | undefined;
-  runtime: string;
-  skipUpload: boolean;
-  allowDynamic: boolean;
+  /** An absolute path. */
   outDir: string;
   endpoint: string | undefined;
 }
 
-export const LAMBDAIZE_DEFAULTS = { memoryMb: 1536, timeoutS: 180, region: 'us-east-1', runtime: 'nodejs22.x' } as const;
-
 /**
- * Check the options once; picks the function name (with a random suffix) when none is given.
+ * Check the options once, defaults and env (`AWS_REGION`, `AWS_ROLE`, the endpoint's) applied;
+ * picks the function name (with a random suffix) when none is given.
  *
  * @example compileLambdaizeOptions({ builtin: 'png2y4m', skipUpload: true }).name // 'png2y4m-3f9a1c2e'
  */
 export function compileLambdaizeOptions(options: LambdaizeOptions, env: NodeJS.ProcessEnv = process.env): CompiledLambdaizeOptions {
-  if ((options.executable === undefined) === (options.builtin === undefined)) {
+  const { executable, preArgs, postArgs, extraFiles, ...values } = options;
+  const unknown = unknownKeys(values, [LAMBDAIZE_OPTIONS]);
+  if (unknown.length > 0) throw new ConfigError(`unknown lambdaize option ${unknown.join(', ')}`);
+  const { builtin, name: given, copies, endpoint, ...o } = resolveOptions(LAMBDAIZE_OPTIONS, values, env);
+  if ((executable === undefined) === (builtin === undefined)) {
     throw new ConfigError('name an EXECUTABLE to pack, or --builtin png2y4m (not both)');
   }
   let source: CompiledLambdaizeOptions['source'];
-  if (options.builtin !== undefined) {
-    if (!(BUILTINS as readonly string[]).includes(options.builtin)) throw new ConfigError(`--builtin must be one of ${BUILTINS.join(', ')}, got ${options.builtin}`);
-    if (options.preArgs || options.postArgs || options.extraFiles?.length) throw new ConfigError('--builtin takes no PRE_ARGS, POST_ARGS or extra files');
-    source = { kind: 'builtin', builtin: options.builtin as Builtin };
+  if (builtin !== undefined) {
+    if (preArgs || postArgs || extraFiles?.length) throw new ConfigError('--builtin takes no PRE_ARGS, POST_ARGS or extra files');
+    source = { kind: 'builtin', builtin };
   } else {
-    source = { kind: 'executable', path: resolve(options.executable!) };
+    source = { kind: 'executable', path: resolve(executable!) };
   }
-  const copies = options.copies ?? 1;
   // Room for the copy suffix (`-99`) within Lambda's 64 characters.
   const suffixLength = copies > 1 ? String(copies - 1).length + 1 : 0;
   const base = source.kind === 'builtin' ? source.builtin : basename(source.path);
-  const name = options.name ?? `${base.replace(/[^a-zA-Z0-9_-]/g, '-').slice(0, 55 - suffixLength) || 'worker'}-${randomBytes(4).toString('hex')}`;
+  const name = given ?? `${base.replace(/[^a-zA-Z0-9_-]/g, '-').slice(0, 55 - suffixLength) || 'worker'}-${randomBytes(4).toString('hex')}`;
   const badName = () => new ConfigError(`--name must be 1-64 letters, digits, '-' or '_'${copies > 1 ? ' (its copy suffix included)' : ''}, got ${JSON.stringify(name)}`);
   if (!/^[a-zA-Z0-9_-]+$/.test(name)) throw badName();
   const functions = functionCopyNames(name, copies);
   if (functions.some((fn) => fn.length > 64)) throw badName();
-  const memoryMb = options.memoryMb ?? LAMBDAIZE_DEFAULTS.memoryMb;
-  if (!Number.isInteger(memoryMb) || memoryMb < 128 || memoryMb > 10_240) throw new ConfigError(`--memory must be 128 to 10240 MB, got ${memoryMb}`);
-  const timeoutS = options.timeoutS ?? LAMBDAIZE_DEFAULTS.timeoutS;
-  if (!Number.isInteger(timeoutS) || timeoutS < 1 || timeoutS > 900) throw new ConfigError(`--timeout must be 1 to 900 seconds, got ${timeoutS}`);
-  const role = options.role ?? env.AWS_ROLE;
-  const skipUpload = options.skipUpload ?? false;
-  if (!skipUpload) {
-    if (!role) throw new ConfigError('--role (or env AWS_ROLE) must name the execution role ARN, unless --skip-upload');
-    if (!/^arn:aws[a-z-]*:iam::\d{12}:role\/\S+$/.test(role)) throw new ConfigError(`--role must be an IAM role ARN (arn:aws:iam::123456789012:role/NAME), got ${JSON.stringify(role)}`);
+  if (!o.skipUpload) {
+    if (!o.role) throw new ConfigError('--role (or env AWS_ROLE) must name the execution role ARN, unless --skip-upload');
+    if (!/^arn:aws[a-z-]*:iam::\d{12}:role\/\S+$/.test(o.role)) throw new ConfigError(`--role must be an IAM role ARN (arn:aws:iam::123456789012:role/NAME), got ${JSON.stringify(o.role)}`);
   }
-  const endpoint = resolveEndpointOverride(options.endpoint, env);
   return {
+    ...o,
     source,
-    preArgs: (options.preArgs ?? '').trim(),
-    postArgs: (options.postArgs ?? '').trim(),
-    extraFiles: (options.extraFiles ?? []).map((file) => resolve(file)),
+    preArgs: (preArgs ?? '').trim(),
+    postArgs: (postArgs ?? '').trim(),
+    extraFiles: (extraFiles ?? []).map((file) => resolve(file)),
     name,
     functions,
-    memoryMb,
-    timeoutS,
-    region: options.region ?? env.AWS_REGION ?? LAMBDAIZE_DEFAULTS.region,
-    role,
-    runtime: options.runtime ?? LAMBDAIZE_DEFAULTS.runtime,
-    skipUpload,
-    allowDynamic: options.allowDynamic ?? false,
-    outDir: resolve(options.outDir ?? '.'),
-    endpoint: endpoint?.href,
+    outDir: resolve(o.outDir),
+    endpoint: resolveEndpointOverride(endpoint, env)?.href,
   };
 }
 

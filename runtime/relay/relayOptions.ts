@@ -1,17 +1,24 @@
 /**
  * The relay's options, their defaults, and their compiled form (every field present, times in ms,
- * sizes in bytes). Compiled once in {@link compileRelayOptions}; nothing downstream re-checks them.
+ * sizes in bytes). The options a user sets (`xc-orch rendezvous`) are a table with their defaults;
+ * compiled once in {@link compileRelayOptions}; nothing downstream re-checks them.
  */
 import { pino, type Logger } from 'pino';
 import { ConfigError } from '../../common/errors.js';
+import { optionTable } from '../../common/optionTable.js';
 import { DEFAULT_MAX_FRAME_BYTES } from '../../protocol/frame.js';
 
-/** mu's rendezvous port. */
-export const DEFAULT_RELAY_PORT = 13337;
-/** mu kept the frames of a departed sender this long (600 s). */
-export const DEFAULT_TOMBSTONE_TIMEOUT_MS = 600_000;
-/** Room for the states of a few hundred ExCamera chunks (0.7 MB each) waiting for their partners. */
-export const DEFAULT_MAX_HELD_BYTES = 1024 * 1024 * 1024;
+/** Where the relay listens and what it holds: the defaults of {@link RelayOptions} and the command's flags. */
+export const RELAY_OPTIONS = optionTable({
+  // mu's rendezvous port.
+  port: { flag: 'port', short: 't', type: 'integer', min: 0, max: 65535, default: 13337, help: 'TLS port to listen on (0: any free port)' },
+  host: { flag: 'host', type: 'string', arg: 'ADDR', default: '0.0.0.0', help: 'interface to listen on (workers dial in from elsewhere)' },
+  // mu kept the frames of a departed sender this long.
+  tombstoneTimeoutS: { flag: 'tombstone-timeout', type: 'seconds', default: 600, help: 'seconds frames wait for their partner after their sender left' },
+  // Room for the states of a few hundred ExCamera chunks (0.7 MB each) waiting for their partners.
+  maxHeldBytes: { flag: 'max-held-bytes', type: 'integer', min: 1, max: 2 ** 40, default: 2 ** 30, help: 'bytes held for partners not connected yet, all senders together' },
+});
+
 /** As the coordinator's: long enough for thousands of handshakes queued on one busy core. */
 export const DEFAULT_RELAY_HELLO_TIMEOUT_MS = 30_000;
 /** Node's default listen backlog (511) stalls thousands of simultaneous connects. */
@@ -26,13 +33,13 @@ export interface RelayCredentials {
 
 export interface RelayOptions {
   credentials: RelayCredentials;
-  /** Interface to listen on. Default '0.0.0.0' (workers dial in from elsewhere). */
+  /** Interface to listen on. Default in {@link RELAY_OPTIONS}, as for the fields below. */
   host?: string;
-  /** Port; 0 picks a free one. Default {@link DEFAULT_RELAY_PORT}. */
+  /** Port; 0 picks a free one. */
   port?: number;
-  /** How long frames are kept for their partner after their sender left. Default 600 s. */
+  /** How long frames are kept for their partner after their sender left. */
   tombstoneTimeoutMs?: number;
-  /** Bound on the bytes held for partners not connected, all senders together. Default 1 GiB. */
+  /** Bound on the bytes held for partners not connected, all senders together. */
   maxHeldBytes?: number;
   /** Largest frame accepted, in bytes. Default {@link DEFAULT_MAX_FRAME_BYTES} (64 MiB). */
   maxFrameBytes?: number;
@@ -65,7 +72,7 @@ export function compileRelayOptions(options: RelayOptions): CompiledRelayOptions
   if (!credentials?.caCert || !credentials.serverCert || !credentials.serverKey) {
     throw new ConfigError('the relay needs the CA certificate, a server certificate and its key');
   }
-  const port = options.port ?? DEFAULT_RELAY_PORT;
+  const port = options.port ?? RELAY_OPTIONS.port.default;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`invalid relay port ${port}`);
   const positive = (name: string, value: number) => {
     if (!Number.isFinite(value) || value <= 0) throw new ConfigError(`${name} must be a positive number (got ${value})`);
@@ -75,10 +82,10 @@ export function compileRelayOptions(options: RelayOptions): CompiledRelayOptions
   if (!Number.isFinite(keepAliveMs) || keepAliveMs < 0) throw new ConfigError(`keepAliveMs must be 0 or more (got ${keepAliveMs})`);
   return {
     credentials,
-    host: options.host ?? '0.0.0.0',
+    host: options.host ?? RELAY_OPTIONS.host.default,
     port,
-    tombstoneTimeoutMs: positive('tombstoneTimeoutMs', options.tombstoneTimeoutMs ?? DEFAULT_TOMBSTONE_TIMEOUT_MS),
-    maxHeldBytes: positive('maxHeldBytes', options.maxHeldBytes ?? DEFAULT_MAX_HELD_BYTES),
+    tombstoneTimeoutMs: positive('tombstoneTimeoutMs', options.tombstoneTimeoutMs ?? RELAY_OPTIONS.tombstoneTimeoutS.default * 1000),
+    maxHeldBytes: positive('maxHeldBytes', options.maxHeldBytes ?? RELAY_OPTIONS.maxHeldBytes.default),
     maxFrameBytes: positive('maxFrameBytes', options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES),
     helloTimeoutMs: positive('helloTimeoutMs', options.helloTimeoutMs ?? DEFAULT_RELAY_HELLO_TIMEOUT_MS),
     backlog: positive('backlog', options.backlog ?? MIN_BACKLOG),
