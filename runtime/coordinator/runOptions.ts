@@ -16,7 +16,10 @@ import { DEFAULT_BUCKET } from '../../store/openStore.js';
 import { CREDENTIAL_ENV, type CredentialOptions } from '../tls/credentials.js';
 import { plotFormat } from '../observe/timelinePlot.js';
 import { DEFAULT_COORDINATOR_PORT } from '../../protocol/messages.js';
-import { DEFAULT_RELAY_PORT } from '../relay/relayOptions.js';
+import { RELAY_OPTIONS } from '../relay/relayOptions.js';
+
+/** mu's rendezvous port: where an external relay (-H) listens unless -T says otherwise. */
+const DEFAULT_RELAY_PORT = RELAY_OPTIONS.port.default;
 
 export type LauncherKind = 'local' | 'none' | 'lambda';
 export const LAUNCHER_KINDS = ['local', 'none', 'lambda'] as const satisfies readonly LauncherKind[];
