@@ -129,7 +129,7 @@ class Group {
     const entry = this.workers.get(chunk)!;
     for (const [to, n] of this.held.filter(([to]) => to === chunk)) entry.states.add(n);
     const vals = entry.worker.vals;
-    const on = (key: string) => vals.get(key) === '1';
+    const on = (key: string) => String(vals.get(key)) === '1';
     if (!on('nonblock') || !on('bg_silent')) this.problems.push(`chunk ${chunk}: ran ${command.slice(4, 20)} in the foreground or not silently`);
     const runIter = Number(vals.get('run_iter'));
     const needs = command.includes('##INSTATEWAIT##') && on('expect_statefile') && runIter > 0 ? [runIter - 1, ...(runIter > 1 && on('minimal_recode') ? [0] : [])] : [];
