@@ -53,11 +53,18 @@ export interface JobWorker<TValues> {
   nonblock?: boolean;
   /** Programs the commands call: found on PATH for local workers, packed by `lambdaize`. */
   executables?: readonly string[];
+  /**
+   * Seconds a worker's `##INSTATEWAIT##` waits for a peer's state before its `run:` fails naming
+   * it (payload `state_wait_s`); default the worker's own, 600 s.
+   */
+  stateWaitS?: number | OfValues<TValues, number>;
 }
 
 /** Added to every chunk's machine input by the run. */
 export interface RunInput {
   answerTimeoutMs?: number;
+  /** Where the workers reach the relay, given when the job has `relay: true`. */
+  relay?: { host: string; port: number };
 }
 
 export interface JobSpec<TOptions extends OptionTable, TInput> {
@@ -72,6 +79,8 @@ export interface JobSpec<TOptions extends OptionTable, TInput> {
   /** The per-connection machine, started once per chunk with the chunk's input. */
   machine: ConnectionMachine<TInput & RunInput>;
   worker?: JobWorker<ResolvedValues<TOptions>>;
+  /** True when the job's workers talk to each other through the relay. Default false. */
+  relay?: boolean;
 }
 
 const JOB = Symbol.for('xc-orch.job');

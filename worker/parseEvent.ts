@@ -13,7 +13,7 @@ export const DEFAULT_PORT = 13579;
 export const DEFAULT_REGION = 'us-east-1';
 /** An idle worker (no command for this long) exits cleanly. */
 export const DEFAULT_IDLE_TIMEOUT_S = 300;
-/** Node's timers hold at most 2^31-1 ms; a longer delay fires at once, so the field is bounded. */
+/** Node's timers hold at most 2^31-1 ms; a longer delay fires at once, so the fields are bounded. */
 export const MAX_IDLE_TIMEOUT_S = Math.floor((2 ** 31 - 1) / 1000);
 
 const SECRET_FIELDS = ['cacert', 'wrkcert', 'wrkkey'] as const;
@@ -102,6 +102,10 @@ export function parseEvent(value: unknown): WorkerEvent {
   if (typeof idle !== 'number' || !(idle > 0) || !(idle <= MAX_IDLE_TIMEOUT_S)) {
     problems.push(`idle_timeout_s must be a positive number of seconds, at most ${MAX_IDLE_TIMEOUT_S} (about 24 days)`);
   }
+  const stateWait = input.state_wait_s;
+  if (stateWait !== undefined && (typeof stateWait !== 'number' || !(stateWait > 0) || !(stateWait <= MAX_IDLE_TIMEOUT_S))) {
+    problems.push(`state_wait_s must be a positive number of seconds, at most ${MAX_IDLE_TIMEOUT_S} (about 24 days)`);
+  }
   const runIter = input.run_iter === undefined ? undefined : toInteger(input.run_iter);
   if (input.run_iter !== undefined && runIter === undefined) problems.push('run_iter must be a non-negative integer');
   const maxFrame = input.max_frame_bytes === undefined ? undefined : toInteger(input.max_frame_bytes);
@@ -126,6 +130,7 @@ export function parseEvent(value: unknown): WorkerEvent {
   };
   if (id !== undefined) event.id = id;
   if (runIter !== undefined) event.run_iter = runIter;
+  if (stateWait !== undefined) event.state_wait_s = stateWait as number;
   if (maxFrame !== undefined) event.max_frame_bytes = maxFrame;
   for (const field of TEXT_FIELDS) {
     const text = input[field];

@@ -47,7 +47,7 @@ export interface WorkerOptions {
   png2y4mPath?: string;
   /** Bound on one `run:`'s OUTPUT(...) (default 64 KiB). */
   maxOutputBytes?: number;
-  /** How long `##INSTATEWAIT##` waits for the predecessor's state (default 600 s). */
+  /** Overrides the event's `state_wait_s`: how long `##INSTATEWAIT##` waits for a state (default 600 s). */
   stateWaitMs?: number;
   /** Default: store/openStore.ts. */
   openStore?: StoreOpener;
@@ -111,7 +111,7 @@ function compile(event: WorkerEvent, options: WorkerOptions): CompiledOptions {
     env,
     png2y4mPath: options.png2y4mPath,
     maxOutputBytes: options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES,
-    stateWaitMs: options.stateWaitMs,
+    stateWaitMs: options.stateWaitMs ?? (event.state_wait_s === undefined ? undefined : event.state_wait_s * 1000),
     openStore: options.openStore,
     log: options.logger ?? pino({ level: 'silent' }),
     signal: options.signal,

@@ -39,6 +39,8 @@ export interface CoordinatorJob {
   /** The command of a bare `run:` and mu's nonblock flag, for the workers' payload. */
   command?: string;
   nonblock: boolean;
+  /** How long workers wait for a peer's state, seconds (payload `state_wait_s`); the worker's default when absent. */
+  stateWaitS?: number;
   /** Work items per chunk (frames), for the summary line. */
   units?: { name: string; perChunk: number };
 }
@@ -151,6 +153,7 @@ export class Coordinator {
       srvname: credentials.serverName,
       ...(job.command === undefined ? {} : { command: job.command }),
       nonblock: job.nonblock ? 1 : 0,
+      ...(job.stateWaitS === undefined ? {} : { state_wait_s: job.stateWaitS }),
       bg_silent: 0,
       rm_tmpdir: 1,
       hash_s3keys: options.hashKeys ? 1 : 0,

@@ -92,6 +92,7 @@ export async function planJob(job: AnyJob, values: Readonly<Record<string, unkno
     },
   });
   const command = job.worker?.command;
+  const stateWaitS = job.worker?.stateWaitS;
   return {
     plan,
     job: {
@@ -101,6 +102,7 @@ export async function planJob(job: AnyJob, values: Readonly<Record<string, unkno
       chunks: plan.chunks.map((c) => ({ input: c.input as object, outputs: c.outputs.map((key) => storedKey(options, key)) })),
       ...(command === undefined ? {} : { command: typeof command === 'string' ? command : command(values) }),
       nonblock: job.worker?.nonblock ?? false,
+      ...(stateWaitS === undefined ? {} : { stateWaitS: typeof stateWaitS === 'number' ? stateWaitS : stateWaitS(values) }),
       ...(plan.units === undefined ? {} : { units: plan.units }),
     },
   };
