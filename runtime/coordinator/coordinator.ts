@@ -80,6 +80,8 @@ export interface JobSummary {
   launchFailures: Array<{ invocation: number; reason: string }>;
   /** Local workers that exited abnormally, with the tail of their stderr. */
   workerExits: Array<{ invocation: number; code: number | null; signal: string | null; detail: string }>;
+  /** The job's after-run step (runJob), when it had one to do: what it did or why it failed. */
+  after?: { ok: boolean; line: string; outputs: string[] };
 }
 
 export interface CoordinatorDeps {
