@@ -9,8 +9,8 @@ import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { joinIvf, parseIvf } from '../runtime/video/ivf.js';
-import { keyFrameIndexes, missingXcencTools, runTool, xcencByHand, xcencClip, XCENC_PATH } from './support/xcencByHand.js';
+import { joinIvf, parseIvf, vp8KeyFrames } from '../runtime/video/ivf.js';
+import { missingXcencTools, runTool, xcencByHand, xcencClip, XCENC_PATH } from './support/xcencByHand.js';
 import { runXcencChain, type XcencChainResult } from './support/xcencChain.js';
 
 const { missing, hint } = missingXcencTools();
@@ -62,8 +62,8 @@ describe.skipIf(missing.length > 0)('xcenc chain, real tools, without the coordi
     const joined = joinIvf(chain.outputs.map((bytes, c) => ({ name: `${c}.ivf`, bytes: bytes! })));
     const frames = parseIvf(joined, 'joined').frames;
     expect(frames).toHaveLength(CHUNKS * FRAMES);
-    expect(keyFrameIndexes(frames)).toEqual([0, K * FRAMES]);
-    const independentKeys = hand.independent.flatMap((file, c) => keyFrameIndexes(parseIvf(file, `v${c}`).frames).map((i) => c * FRAMES + i));
+    expect(vp8KeyFrames(frames)).toEqual([0, K * FRAMES]);
+    const independentKeys = hand.independent.flatMap((file, c) => vp8KeyFrames(parseIvf(file, `v${c}`).frames).map((i) => c * FRAMES + i));
     expect(independentKeys).toEqual([0, 6, 12, 18, 24, 30]);
     const independentBytes = hand.independent.reduce((sum, file) => sum + file.byteLength, 0);
     expect(joined.byteLength).toBeLessThan(independentBytes);

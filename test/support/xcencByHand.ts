@@ -89,8 +89,3 @@ export async function xcencByHand(dir: string, count: number, K: number, quality
   const read = (names: string[]) => Promise.all(names.map((name) => readFile(join(dir, name))));
   return { finals: await read(finals), independent: await read(Array.from({ length: count }, (_, c) => `v${c}.ivf`)), finalStates: await read(states) };
 }
-
-/** Indexes of the key frames of IVF frames (VP8 frame tag: bit 0 of the first byte is 0 for a key frame). */
-export function keyFrameIndexes(frames: readonly Buffer[]): number[] {
-  return frames.flatMap((frame, i) => ((frame[0]! & 1) === 0 ? [i] : []));
-}
