@@ -6,12 +6,14 @@
  * decoding to every frame with key frames at the group heads only, and a missing state failing its
  * dependant, naming it, within the state wait.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../common/errors.js';
 import { resolveOptions } from '../common/optionTable.js';
+import { missingExcameraTools } from '../cli/demo.js';
 import { runHelp } from '../cli/run.js';
 import { defineJob, type JobPlan } from '../jobs/defineJob.js';
 import { jobs } from '../jobs/registry.js';
@@ -20,14 +22,15 @@ import { xcencMachine, type XcencChunkInput } from '../machines/xcenc.js';
 import type { JobSummary } from '../runtime/coordinator/coordinator.js';
 import { compileJobRun, planJob, runJob } from '../runtime/coordinator/runJob.js';
 import { startRelay, type Relay } from '../runtime/relay/relayServer.js';
+import { checkJoinedStream } from '../runtime/demo/checkJoinedStream.js';
 import { generateCredentials } from '../runtime/tls/certs.js';
-import { parseIvf } from '../runtime/video/ivf.js';
+import { parseIvf, vp8KeyFrames } from '../runtime/video/ivf.js';
 import { LocalStore } from '../store/localStore.js';
 import { parseEvent } from '../worker/parseEvent.js';
 import { runWorker } from '../worker/worker.js';
 import { runConnection } from './support/runConnection.js';
 import { startScriptedCoordinator } from './support/scriptedCoordinator.js';
-import { keyFrameIndexes, missingXcencTools, runTool, xcencByHand, xcencClip, XCENC_PATH } from './support/xcencByHand.js';
+import { missingXcencTools, runTool, xcencByHand, xcencClip, XCENC_PATH } from './support/xcencByHand.js';
 
 const plan = (values: Record<string, unknown>) =>
   xcenc.plan(resolveOptions(xcenc.options, values), { storeName: 'file:x', list: () => { throw new Error('xcenc lists nothing'); } }) as JobPlan<XcencChunkInput>;
@@ -129,6 +132,19 @@ describe('the payload\'s state_wait_s', () => {
   });
 });
 
+describe('demo excamera without its tools', () => {
+  it('says in one line what to install, and exits 2', async () => {
+    expect(await missingExcameraTools('')).toBe(
+      'vpxenc, vpxdec, xc-enc, xc-dump not found on PATH: install vpx-tools for vpxenc and vpxdec (apt-get install vpx-tools); ' +
+        'build xc-enc and xc-dump with scripts/build-alfalfa.sh SRC_DIR OUT_DIR and put OUT_DIR on PATH',
+    );
+    const cli = spawnSync(process.execPath, ['bin/xc-orch.js', 'demo', 'excamera'], { env: { ...process.env, PATH: '/nonexistent' }, encoding: 'utf8' });
+    expect(cli.status).toBe(2);
+    expect(cli.stderr).toMatch(/^xc-orch demo excamera: vpxenc, vpxdec, xc-enc, xc-dump not found on PATH: install vpx-tools .*\n$/);
+    expect(cli.stdout).toBe('');
+  });
+});
+
 const { missing, hint } = missingXcencTools();
 if (missing.length > 0) console.warn(`xcenc end-to-end tests skipped: ${missing.join(', ')} not found (${hint})`);
 
@@ -227,10 +243,23 @@ describe.skipIf(missing.length > 0)('xcenc end to end: local workers, the relay,
     expect(summary.after).toEqual({ ok: true, line: `joined ${CHUNKS} chunks (${CHUNKS * FRAMES} frames) into ${file}`, outputs: [file] });
     const frames = parseIvf(await readFile(file), file).frames;
     expect(frames).toHaveLength(CHUNKS * FRAMES);
-    expect(keyFrameIndexes(frames)).toEqual([0, K * FRAMES]);
+    expect(vp8KeyFrames(frames)).toEqual([0, K * FRAMES]);
     const yuv = join(dir, 'joined.yuv');
     await runTool('vpxdec', ['--i420', '-o', yuv, file]);
     expect((await stat(yuv)).size).toBe(CHUNKS * FRAMES * WIDTH * HEIGHT * 1.5);
+  });
+
+  it('the demo\'s check accepts the joined stream and names what is wrong with a wrong expectation', async () => {
+    const file = join(dir, 'joined.ivf');
+    expect(await missingExcameraTools(XCENC_PATH)).toBeUndefined();
+    expect(await checkJoinedStream(file, { frames: CHUNKS * FRAMES, groupFrames: K * FRAMES, width: WIDTH, height: HEIGHT })).toEqual([]);
+    expect(await checkJoinedStream(file, { frames: CHUNKS * FRAMES, groupFrames: FRAMES, width: WIDTH, height: HEIGHT })).toEqual([
+      `${file} has key frames at 0, 18, not only at the group heads 0, 6, 12, 18, 24`,
+    ]);
+    expect(await checkJoinedStream(file, { frames: 31, groupFrames: K * FRAMES, width: WIDTH, height: HEIGHT })).toEqual([
+      `${file} holds 30 frames, not 31`,
+      `vpxdec decoded 30 frames of ${WIDTH}x${HEIGHT} from ${file}, not 31`,
+    ]);
   });
 
   it('a state that never comes fails its dependant within --state-wait, naming the state, and --join is not attempted', async () => {
