@@ -3,12 +3,11 @@
  * written under a temporary name and renamed, so OUT is never half written. Refused inputs (not
  * IVF, cut short, another codec or size, missing) exit 2 with one line; OUT's path goes to stdout.
  */
-import { randomBytes } from 'node:crypto';
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { ConfigError, describeError } from '../common/errors.js';
-import { IvfError, joinIvf } from '../runtime/video/ivf.js';
+import { IvfError } from '../runtime/video/ivf.js';
+import { writeJoinedIvf } from '../runtime/video/writeJoinedIvf.js';
 import { reportError } from './args.js';
 
 export const IVF_HELP = `Usage: xc-orch ivf join OUT IN...
@@ -38,19 +37,11 @@ export async function run(args: string[]): Promise<number> {
     const [action, out, ...inputs] = positionals;
     if (action !== 'join') throw new ConfigError(action === undefined ? 'missing the action (join); see --help' : `unknown action '${action}' (known: join)`);
     if (out === undefined || inputs.length === 0) throw new ConfigError('join needs OUT and at least one IN; see --help');
-    let joined: Buffer;
+    const read = await Promise.all(inputs.map(readInput));
     try {
-      joined = joinIvf(await Promise.all(inputs.map(readInput)));
+      await writeJoinedIvf(out, read);
     } catch (error) {
       throw error instanceof IvfError ? new ConfigError(error.message, { cause: error }) : error;
-    }
-    const partial = join(dirname(out), `.${basename(out)}.${randomBytes(6).toString('hex')}.part`);
-    try {
-      await writeFile(partial, joined);
-      await rename(partial, out);
-    } catch (error) {
-      await rm(partial, { force: true });
-      throw new Error(`cannot write ${out}: ${describeError(error)}`, { cause: error });
     }
     process.stdout.write(`${out}\n`);
     return 0;

@@ -7,7 +7,7 @@ type Subcommand = { summary: string; load: () => Promise<{ run(args: string[]): 
 
 const SUBCOMMANDS: Record<string, Subcommand> = {
   png2y4m: { summary: 'convert PNG frames to a Y4M stream (the daala_tools png2y4m, byte-exact)', load: () => import('./png2y4m.js') },
-  demo: { summary: 'run the png2y4m job on a synthetic clip, all on this machine', load: () => import('./demo.js') },
+  demo: { summary: 'run the png2y4m job on a synthetic clip, all on this machine (demo excamera: then ExCamera)', load: () => import('./demo.js') },
   run: { summary: 'run a job: xc-orch run JOB [options] (a built-in job or a job file)', load: () => import('./run.js') },
   jobs: { summary: 'list the built-in jobs', load: () => import('./jobs.js') },
   machines: { summary: 'list the statecharts, or print one as Mermaid, Stately source or JSON', load: () => import('./machines.js') },

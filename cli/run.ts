@@ -93,8 +93,10 @@ export async function run(args: string[]): Promise<number> {
   }
   if (options.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
   process.stderr.write(`${formatSummary(summary)}\n`);
+  if (summary.after) process.stderr.write(`${summary.after.line}\n`);
   if (summary.ok && !options.json) {
     for (const chunk of summary.chunks) for (const location of chunk.locations) process.stdout.write(`${location}\n`);
+    for (const output of summary.after?.outputs ?? []) process.stdout.write(`${output}\n`);
   }
   return summary.ok ? 0 : 1;
 }

@@ -7,7 +7,9 @@ import type { AnyStateMachine } from 'xstate';
 import { DefinitionError, ConfigError } from '../common/errors.js';
 import { resolveOptions, type OptionTable, type ResolvedValues } from '../common/optionTable.js';
 import type { ConnectionMachine } from '../machines/connectionMachine.js';
+import type { JobSummary } from '../runtime/coordinator/coordinator.js';
 import { RUN_OPTIONS } from '../runtime/coordinator/runOptions.js';
+import type { ObjectStore } from '../store/store.js';
 
 /** One chunk of a job: what its machine starts with, the keys it reads and the keys it writes. */
 export interface JobChunk<TInput> {
@@ -70,6 +72,18 @@ export interface RunInput {
   stateWaitMs?: number;
 }
 
+/** What a job's {@link JobSpec.afterRun} is given: the run's summary (every chunk done) and its store. */
+export interface AfterRunContext {
+  summary: JobSummary;
+  store: ObjectStore;
+}
+
+/** What an after-run step did: one line for people, and the files it wrote (printed on stdout). */
+export interface AfterRunResult {
+  line: string;
+  outputs: string[];
+}
+
 export interface JobSpec<TOptions extends OptionTable, TInput> {
   /** `xc-orch run NAME`: lower case letters, digits and dashes. */
   name: string;
@@ -87,6 +101,11 @@ export interface JobSpec<TOptions extends OptionTable, TInput> {
    * (or uses `-H/-T`) and gives its address to every chunk as `RunInput.relay`. Default false.
    */
   relay?: boolean;
+  /**
+   * Runs on this machine once every chunk is done (xcenc's `--join`); nothing to do: undefined.
+   * A throw fails the run with its message.
+   */
+  afterRun?(values: ResolvedValues<TOptions>, context: AfterRunContext): Promise<AfterRunResult | undefined>;
 }
 
 const JOB = Symbol.for('xc-orch.job');
@@ -105,6 +124,7 @@ export interface AnyJob {
   readonly machine: AnyStateMachine;
   readonly worker?: JobWorker<Readonly<Record<string, unknown>>>;
   readonly relay?: boolean;
+  afterRun?(values: Readonly<Record<string, unknown>>, context: AfterRunContext): Promise<AfterRunResult | undefined>;
 }
 
 /** True for any value made by {@link defineJob}, whichever copy of the package made it. */

@@ -8,9 +8,10 @@ import { loadJobFile } from './loadJobFile.js';
 import { map } from './map.js';
 import { png2y4m } from './png2y4m.js';
 import { vpxenc } from './vpxenc.js';
+import { xcenc } from './xcenc.js';
 
 /** The built-in jobs, importable by name: `runJob(jobs.png2y4m, {...})`. */
-export const jobs = { png2y4m, vpxenc, map } as const;
+export const jobs = { png2y4m, vpxenc, map, xcenc } as const;
 
 /** True when `target` names a file rather than a built-in job. */
 export function isJobPath(target: string): boolean {

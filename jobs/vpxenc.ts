@@ -6,6 +6,7 @@
 import { optionTable } from '../common/optionTable.js';
 import { commandList } from '../machines/blocks.js';
 import { createConnectionMachine } from '../machines/connectionMachine.js';
+import { vpxencCommand } from '../machines/vpxencCommand.js';
 import { defineJob } from './defineJob.js';
 import { CHUNKED_FRAME_OPTIONS, checkKeyNumbers } from './png2y4m.js';
 
@@ -19,11 +20,8 @@ export interface VpxencInput {
   answerTimeoutMs?: number;
 }
 
-/** ExCamera's encoder settings; `##QUALITY##` is the chunk's `cmdquality`. */
-export const VPXENC_COMMAND =
-  'vpxenc --ivf -q --codec=vp8 --good --cpu-used=0 --end-usage=cq --min-q=0 --max-q=63 --cq-level=##QUALITY## ' +
-  '--buf-initial-sz=10000 --buf-optimal-sz=20000 --buf-sz=40000 --undershoot-pct=100 --passes=2 --auto-alt-ref=1 ' +
-  '--threads=1 --token-parts=0 --tune=ssim --target-bitrate=4294967295 -o ##OUTFILE## ##INFILE##';
+/** ExCamera's encoder settings on the worker's `##INFILE##`; `##QUALITY##` is the chunk's `cmdquality`. */
+export const VPXENC_COMMAND = vpxencCommand('##OUTFILE##', '##INFILE##');
 
 const pad = (n: number, width: number) => String(n).padStart(width, '0');
 

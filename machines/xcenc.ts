@@ -5,18 +5,20 @@
  * Place 1 rebases onto its predecessor's pass-0 state (pass 1), places 2.. then rebase again onto
  * the predecessor's final state (pass 2), a chain through the group. States travel between workers
  * over the relay; the worker's own variables and placeholders do the rest (worker/stateFiles.ts).
- * Timelines read `setup.collect`, `pass0.vpxenc`, `pass0.xc_dump`, `rebase.pass.xc_enc`, `upload.upload`.
+ * Timelines read `setup.collect`, `pass0.vpxenc`, `pass0.xc_dump`, `rebase.pass.xc_enc`, `upload.upload`
+ * (with `-u` also `keepFirst.first.upload`, `keepState.finalState.upload`).
  */
 import { commandList, forLoop, pipelined } from './blocks.js';
 import type { CommandScope } from './commandTemplate.js';
 import { createConnectionMachine } from './connectionMachine.js';
+import { DEFAULT_ANSWER_TIMEOUT_MS } from './connectionSetup.js';
+import { vpxencCommand } from './vpxencCommand.js';
 
 /** How long workers wait for a state by default (the worker's `stateWaitMs`, worker/stateFiles.ts). */
 export const DEFAULT_XCENC_STATE_WAIT_MS = 600_000;
-/** What the answer timeout allows beyond the state wait: the worker's FAIL naming the state comes first. */
-const STATE_WAIT_MARGIN_MS = 60_000;
 
-export interface XcencInput {
+/** One chunk of the job, as its plan gives it (jobs/xcenc.ts). */
+export interface XcencChunkInput {
   /** Absolute chunk number c (the run's offset already added). */
   chunk: number;
   /** The run's last chunk: it is the last of its group even when the group is short. */
@@ -29,19 +31,25 @@ export interface XcencInput {
   inFormat: string;
   /** vpxenc's `--cq-level` (0-63). */
   quality: number;
-  /** Where the workers reach the relay, and the run's name there (`HELLO_STATE:RUN:c:c+1`). */
-  relayHost: string;
-  relayPort: number;
+  /** The run's name at the relay (`HELLO_STATE:RUN:c:c+1`): printable, no `:`. */
   runId: string;
   /**
-   * How long the workers wait for a state (their `stateWaitMs`); default
-   * {@link DEFAULT_XCENC_STATE_WAIT_MS}. Only used to derive the default answer timeout.
+   * How long the workers wait for a state (their payload's `state_wait_s`); default
+   * {@link DEFAULT_XCENC_STATE_WAIT_MS}. Only used to derive the answer timeout.
    */
   stateWaitMs?: number;
+  /** Also upload pass 0's vpxenc output and the final decoder state (mu's `-u`). Default false. */
+  keepIntermediates?: boolean;
+}
+
+/** What the machine starts with: the chunk, and what the run adds (jobs/defineJob.ts `RunInput`). */
+export interface XcencInput extends XcencChunkInput {
+  /** Where the workers reach the relay; the coordinator gives it to jobs with `relay: true`. */
+  relay?: { host: string; port: number };
   /**
-   * Bound on every answer; default `stateWaitMs` + 60 s, so that a state that never arrives is
-   * reported by the worker, naming it (`FAIL(run: 0.state did not arrive within 600 s)`), before
-   * this fires. A `run:` answer includes the wait for its state, since the worker answers only at the end.
+   * Bound on an answer once any state it needs is there; default 120 s. Every answer is allowed
+   * `stateWaitMs` on top, since a `run:` answers only after its wait, so a state that never
+   * arrives is reported by the worker, naming it (`FAIL(run: 0.state did not arrive within 600 s)`).
    */
   answerTimeoutMs?: number;
 }
@@ -50,29 +58,34 @@ export interface XcencInput {
 export interface XcencChunkKeys {
   /** `VIDEO-INFMT/C.y4m`. */
   inputKey: string;
-  /** `VIDEO/out_Q_kK/C.ivf`. */
+  /** `VIDEO/out_Q_kK/C.ivf`: the chunk's part of the joined stream. */
   outputKey: string;
+  /** `VIDEO/first_Q/C.ivf`: pass 0's vpxenc output, before any rebase (kept with `-u`). */
+  firstKey: string;
+  /** `VIDEO/final_state_Q_kK/C.state`: the decoder state the chunk's output ends in (kept with `-u`). */
+  finalStateKey: string;
 }
 
 const pad = (n: number, width: number) => String(n).padStart(width, '0');
 
 /**
  * @example xcencChunkKeys({ chunk: 2, video: 'sintel-1k', inFormat: 'y4m_06', quality: 30, groupSize: 16 })
- * // { inputKey: 'sintel-1k-y4m_06/00000002.y4m', outputKey: 'sintel-1k/out_30_k16/00000002.ivf' }
+ * // { inputKey: 'sintel-1k-y4m_06/00000002.y4m', outputKey: 'sintel-1k/out_30_k16/00000002.ivf',
+ * //   firstKey: 'sintel-1k/first_30/00000002.ivf', finalStateKey: 'sintel-1k/final_state_30_k16/00000002.state' }
  */
 export function xcencChunkKeys(input: Pick<XcencInput, 'chunk' | 'video' | 'inFormat' | 'quality' | 'groupSize'>): XcencChunkKeys {
   const { chunk, video, inFormat, quality, groupSize } = input;
+  const c = pad(chunk, 8);
   return {
-    inputKey: `${video}-${inFormat}/${pad(chunk, 8)}.y4m`,
-    outputKey: `${video}/out_${quality}_k${groupSize}/${pad(chunk, 8)}.ivf`,
+    inputKey: `${video}-${inFormat}/${c}.y4m`,
+    outputKey: `${video}/out_${quality}_k${groupSize}/${c}.ivf`,
+    firstKey: `${video}/first_${quality}/${c}.ivf`,
+    finalStateKey: `${video}/final_state_${quality}_k${groupSize}/${c}.state`,
   };
 }
 
 /** The encode of pass 0, ExCamera's vpxenc command (deterministic with `--threads=1`); quality from `cmdquality`. */
-export const XCENC_VPXENC_COMMAND =
-  'vpxenc --ivf -q --codec=vp8 --good --cpu-used=0 --end-usage=cq --min-q=0 --max-q=63 --cq-level=##QUALITY## ' +
-  '--buf-initial-sz=10000 --buf-optimal-sz=20000 --buf-sz=40000 --undershoot-pct=100 --passes=2 --auto-alt-ref=1 ' +
-  '--threads=1 --token-parts=0 --tune=ssim --target-bitrate=4294967295 -o "##TMPDIR##/output.ivf" "##TMPDIR##/input.y4m"';
+export const XCENC_VPXENC_COMMAND = vpxencCommand('"##TMPDIR##/output.ivf"', '"##TMPDIR##/input.y4m"');
 
 /**
  * The rebase of passes 1 and 2: the worker holds it until the state it needs is there and fills in
@@ -98,13 +111,14 @@ function rebaseSendsState({ vars }: CommandScope): string {
 /**
  * @example
  * const actor = createActor(xcencMachine, { input: { chunk: 5, lastChunk: 7, groupSize: 4, video: 'v', inFormat: 'y4m_06',
- *   quality: 30, relayHost: '127.0.0.1', relayPort: 13337, runId: 'r1' } });
+ *   quality: 30, runId: 'r1', relay: { host: '127.0.0.1', port: 13337 } } });
  */
 export const xcencMachine = createConnectionMachine({
   id: 'xcenc',
   vars: (input: XcencInput) => {
     if (!Number.isInteger(input.groupSize) || input.groupSize < 1) throw new RangeError(`xcenc: groupSize must be a whole number >= 1, got ${input.groupSize}`);
     if (!(input.chunk <= input.lastChunk)) throw new RangeError(`xcenc: chunk ${input.chunk} is past the run's last chunk ${input.lastChunk}`);
+    if (!input.relay) throw new RangeError(`xcenc: no relay address in the input: the coordinator gives one to jobs with relay: true`);
     const place = input.chunk % input.groupSize;
     const keys = xcencChunkKeys(input);
     return {
@@ -114,14 +128,17 @@ export const xcencMachine = createConnectionMachine({
       lastPass: Math.min(place, 2),
       lastOfGroup: place === input.groupSize - 1 || input.chunk === input.lastChunk ? 1 : 0,
       quality: input.quality,
-      relayHost: input.relayHost,
-      relayPort: input.relayPort,
+      relayHost: input.relay.host,
+      relayPort: input.relay.port,
       runId: input.runId,
       inputKey: keys.inputKey,
       outputKey: keys.outputKey,
+      firstKey: keys.firstKey,
+      finalStateKey: keys.finalStateKey,
+      keep: input.keepIntermediates ? 1 : 0,
     };
   },
-  answerTimeoutMs: (input) => input.answerTimeoutMs ?? (input.stateWaitMs ?? DEFAULT_XCENC_STATE_WAIT_MS) + STATE_WAIT_MARGIN_MS,
+  answerTimeoutMs: (input) => (input.stateWaitMs ?? DEFAULT_XCENC_STATE_WAIT_MS) + (input.answerTimeoutMs ?? DEFAULT_ANSWER_TIMEOUT_MS),
   blocks: [
     // Set before anything runs (commands are served in arrival order): background runs, so that a
     // pass's state is sent when it ends; silent, one answer per command.
@@ -142,6 +159,13 @@ export const xcencMachine = createConnectionMachine({
       // Sends STATE(0) and keeps output.ivf as prev.ivf, which pass 1 rebases.
       { name: 'xc_dump', send: 'run:xc-dump "##TMPDIR##/output.ivf" "##TMPDIR##/final.state"', expect: 'OK:RETVAL(0)' },
     ]),
+    // A loop run once with -u, never without: keeps vpxenc's output before any rebase changes it.
+    forLoop('keepFirst', {
+      counter: 'kept',
+      from: 1,
+      to: 'keep',
+      body: commandList('first', [{ name: 'upload', send: 'upload:{firstKey}\0##TMPDIR##/output.ivf', expect: 'OK:UPLOAD(' }]),
+    }),
     forLoop('rebase', {
       counter: 'pass',
       from: 1,
@@ -154,5 +178,11 @@ export const xcencMachine = createConnectionMachine({
       ]),
     }),
     commandList('upload', [{ send: 'upload:{outputKey}\0##TMPDIR##/output.ivf', expect: 'OK:UPLOAD(' }]),
+    forLoop('keepState', {
+      counter: 'kept',
+      from: 1,
+      to: 'keep',
+      body: commandList('finalState', [{ name: 'upload', send: 'upload:{finalStateKey}\0##TMPDIR##/final.state', expect: 'OK:UPLOAD(' }]),
+    }),
   ],
 });

@@ -50,7 +50,7 @@ describe('help from the tables', () => {
   it('xc-orch jobs lists the built-in jobs, one line each', async () => {
     const { code, stdout } = await xc(['jobs']);
     expect(code).toBe(0);
-    expect(stdout.trim().split('\n').map((l) => l.split(/\s+/)[0])).toEqual(['png2y4m', 'vpxenc', 'map']);
+    expect(stdout.trim().split('\n').map((l) => l.split(/\s+/)[0])).toEqual(['png2y4m', 'vpxenc', 'map', 'xcenc']);
   });
 });
 
@@ -62,7 +62,7 @@ describe('bad input: exit 2, one line', () => {
     ['no regions', ['run', 'png2y4m', '-r', ''], /--regions must be a comma-separated list of non-empty names/],
     ['a duration a timer cannot wait', ['run', 'png2y4m', '--answer-timeout', '2147484'], /--answer-timeout must be a number of seconds above 0 and at most 2147483/],
     ['frame numbers past %08d', ['run', 'png2y4m', '-o', '16666666', '-f', '6'], /the last frame number would be 100000002, but key names hold 8 digits/],
-    ['an unknown job', ['run', 'nope'], /unknown job 'nope' \(known: png2y4m, vpxenc, map; or the path of a job file/],
+    ['an unknown job', ['run', 'nope'], /unknown job 'nope' \(known: png2y4m, vpxenc, map, xcenc; or the path of a job file/],
     ['a missing job file', ['run', './missing.mjs'], /job file \.\/missing\.mjs: no such file/],
     ['an unknown option', ['run', 'png2y4m', '--framez', '3'], /unknown option '--framez'/],
   ];

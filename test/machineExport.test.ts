@@ -233,7 +233,7 @@ describe('xc-orch machines', () => {
     expect(await machinesCli(['draw'])).toBe(2);
     expect(await machinesCli(['show'])).toBe(2);
     expect(await machinesCli(['show', 'toString'])).toBe(2);
-    expect(err.join('')).toContain("no machine named 'nope' (known: supervisor, png2y4m, vpxenc, map; or a job file)");
+    expect(err.join('')).toContain("no machine named 'nope' (known: supervisor, png2y4m, vpxenc, map, xcenc; or a job file)");
     expect(err.join('')).toContain('--format must be one of mermaid, stately, json');
   });
 });

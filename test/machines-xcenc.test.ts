@@ -12,7 +12,7 @@ import { exportMachine } from '../runtime/observe/machineExport.js';
 import { runConnection } from './support/runConnection.js';
 import { SimulatedWorker, type Rule } from './support/simulatedWorker.js';
 
-const base = { video: 'clip', inFormat: 'y4m_06', quality: 30, relayHost: '127.0.0.1', relayPort: 4433, runId: 'r1' };
+const base = { video: 'clip', inFormat: 'y4m_06', quality: 30, runId: 'r1', relay: { host: '127.0.0.1', port: 4433 } };
 const input = (chunk: number, groupSize: number, lastChunk = 99): XcencInput => ({ ...base, chunk, groupSize, lastChunk });
 const connectAnswer: Rule = { when: 'connect:', then: { answer: 'OK:CONNECT(127.0.0.1:4433:HELLO_STATE)' } };
 
@@ -70,7 +70,12 @@ describe('xcenc machine: the commands of each place', () => {
 
   it('uses the keys of xcencChunkKeys, and refuses a group size that is not a whole number >= 1', () => {
     const keys = xcencChunkKeys({ chunk: 2, video: 'sintel-1k', inFormat: 'y4m_06', quality: 27, groupSize: 16 });
-    expect(keys).toEqual({ inputKey: 'sintel-1k-y4m_06/00000002.y4m', outputKey: 'sintel-1k/out_27_k16/00000002.ivf' });
+    expect(keys).toEqual({
+      inputKey: 'sintel-1k-y4m_06/00000002.y4m',
+      outputKey: 'sintel-1k/out_27_k16/00000002.ivf',
+      firstKey: 'sintel-1k/first_27/00000002.ivf',
+      finalStateKey: 'sintel-1k/final_state_27_k16/00000002.state',
+    });
     const run = runConnection(xcencMachine, { ...input(2, 16), video: 'sintel-1k', quality: 27 }, { rules: [connectAnswer] });
     expect(run.worker.commands).toContain(`retrieve:${keys.inputKey}\0##TMPDIR##/input.y4m`);
     expect(run.worker.commands).toContain(`upload:${keys.outputKey}\0##TMPDIR##/output.ivf`);
@@ -211,8 +216,8 @@ describe('xcenc machine: failures', () => {
     expect((run.output as { reason: string }).reason).toMatch(/1\.state did not arrive .* \(pass=2\)/);
   });
 
-  it('a worker silent past the answer timeout (state wait + 60 s) fails, naming the pass', () => {
-    const run = runConnection(xcencMachine, { ...input(1, 4), stateWaitMs: 30_000 }, {
+  it('a worker silent past the answer timeout (state wait + answer timeout) fails, naming the pass', () => {
+    const run = runConnection(xcencMachine, { ...input(1, 4), stateWaitMs: 30_000, answerTimeoutMs: 60_000 }, {
       rules: [connectAnswer, { when: (c) => c.includes('xc-enc'), then: { silent: true } }],
     });
     run.clock.increment(89_999);
@@ -223,6 +228,28 @@ describe('xcenc machine: failures', () => {
       state: 'rebase.pass.xc_enc',
       reason: 'no answer within 90000 ms in state rebase.pass.xc_enc (pass=1), expected "OK:RETVAL(0)"',
     });
+  });
+
+  // Regression: the coordinator gives every machine the run's answer timeout (120 s), which used to
+  // replace the state wait's allowance, so the machine gave up first with a reason naming no state.
+  it('the run\'s answer timeout does not cut the workers\' state wait short: the worker names the missing state', () => {
+    const run = runConnection(xcencMachine, { ...input(1, 4), stateWaitMs: 300_000, answerTimeoutMs: 120_000 }, {
+      rules: [connectAnswer, { when: (c) => c.includes('xc-enc'), then: { silent: true } }],
+    });
+    run.clock.increment(300_000);
+    expect(run.actor.getSnapshot().status).toBe('active');
+    run.worker.say('FAIL(run: 0.state did not arrive within 300 s)');
+    expect(run.output).toMatchObject({ status: 'failed', state: 'rebase.pass.xc_enc' });
+    expect((run.output as { reason: string }).reason).toContain('0.state did not arrive within 300 s');
+  });
+
+  it('refuses to start without a relay address, saying where it comes from', () => {
+    const { relay: _relay, ...noRelay } = input(2, 4);
+    const actor = createActor(xcencMachine, { input: noRelay });
+    const errors: unknown[] = [];
+    actor.subscribe({ error: (error) => errors.push(error) });
+    actor.start();
+    expect(String(errors[0])).toMatch(/no relay address in the input: the coordinator gives one to jobs with relay: true/);
   });
 
   it.each([
@@ -241,11 +268,38 @@ describe('xcenc machine: failures', () => {
     expect(run.worker.commands).not.toContain('quit:');
   });
 
-  it('the default answer timeout outlasts the workers\' default state wait (600 s)', () => {
+  it('the default answer timeout outlasts the workers\' default state wait (600 s) by the default answer timeout (120 s)', () => {
     const run = runConnection(xcencMachine, input(1, 4), { rules: [connectAnswer, { when: (c) => c.includes('xc-enc'), then: { silent: true } }] });
-    run.clock.increment(659_999);
+    run.clock.increment(719_999);
     expect(run.actor.getSnapshot().status).toBe('active');
     run.clock.increment(1);
     expect(run.output).toMatchObject({ status: 'failed', state: 'rebase.pass.xc_enc' });
+  });
+});
+
+describe('xcenc machine: -u keeps the intermediates', () => {
+  it('uploads pass 0\'s vpxenc output before any rebase and the final state after the output', () => {
+    const run = runConnection(xcencMachine, { ...input(6, 4), keepIntermediates: true }, { rules: [connectAnswer] }); // e = 2
+    const keys = xcencChunkKeys(input(6, 4));
+    expect(keys.firstKey).toBe('clip/first_30/00000006.ivf');
+    expect(keys.finalStateKey).toBe('clip/final_state_30_k4/00000006.state');
+    expect(run.worker.commands).toEqual([
+      ...setup(6), ...pass0(1),
+      `upload:${keys.firstKey}\0##TMPDIR##/output.ivf`,
+      ...rebase(1, 0), ...rebase(2, 1),
+      `upload:${keys.outputKey}\0##TMPDIR##/output.ivf`,
+      `upload:${keys.finalStateKey}\0##TMPDIR##/final.state`,
+      'quit:',
+    ]);
+    expect(run.entered).toContain('keepFirst.first.upload');
+    expect(run.entered).toContain('keepState.finalState.upload');
+    expect(run.output).toEqual({ status: 'done' });
+  });
+
+  it('a failed intermediate upload fails the chunk, naming its state', () => {
+    const run = runConnection(xcencMachine, { ...input(6, 4), keepIntermediates: true }, {
+      rules: [{ when: 'upload:clip/first_', then: { fail: 'uploading output.ivf: access denied' } }, connectAnswer],
+    });
+    expect(run.output).toMatchObject({ status: 'failed', state: 'keepFirst.first.upload' });
   });
 });

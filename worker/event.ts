@@ -61,10 +61,13 @@ export interface WorkerEvent {
    * only inside the worker's temp dir (symlinks followed). Not a sandbox: `run:` is a shell.
    */
   files_outside_tmpdir?: 0 | 1;
-  /** How long `##INSTATEWAIT##` waits for the predecessor's state, in seconds (default 600). */
-  state_wait_s?: number;
   /** Exit cleanly after this many seconds without a command (default 300). */
   idle_timeout_s?: number;
+  /**
+   * How long `##INSTATEWAIT##` waits for a peer's state before the `run:` fails naming it, in
+   * seconds (default 600). A job sets it below Lambda's function timeout, so the reason is reported.
+   */
+  state_wait_s?: number;
   /** Largest frame accepted from the coordinator, in bytes (default 64 MiB). */
   max_frame_bytes?: number;
 }

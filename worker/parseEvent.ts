@@ -12,7 +12,7 @@ import { isMuPayload, readMuCredentials, type MuCredentials } from './muPayload.
 export const DEFAULT_REGION = 'us-east-1';
 /** An idle worker (no command for this long) exits cleanly. */
 export const DEFAULT_IDLE_TIMEOUT_S = 300;
-/** Node's timers hold at most 2^31-1 ms; a longer delay fires at once, so the field is bounded. */
+/** Node's timers hold at most 2^31-1 ms; a longer delay fires at once, so the fields are bounded. */
 export const MAX_IDLE_TIMEOUT_S = Math.floor((2 ** 31 - 1) / 1000);
 
 const SECRET_FIELDS = ['cacert', 'wrkcert', 'wrkkey'] as const;

@@ -91,6 +91,8 @@ export interface JobSummary {
   workerExits: Array<{ invocation: number; code: number | null; signal: string | null; detail: string }>;
   /** For a job with peer links: its relay, with the embedded relay's counts as the job ended. */
   relay?: RunRelay & { status?: RelayStatus };
+  /** The job's after-run step (runJob), when it had one to do: what it did or why it failed. */
+  after?: { ok: boolean; line: string; outputs: string[] };
 }
 
 export interface CoordinatorDeps {

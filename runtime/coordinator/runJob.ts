@@ -119,7 +119,14 @@ export async function executeJob(job: AnyJob, values: Readonly<Record<string, un
   if (plan.chunks.length === 0) throw new ConfigError(plan.emptyReason ?? `job ${job.name} has no chunk to run`);
   await checkInputs(store, plan, options);
   if (options.launcher === 'local' && !hooks.launcher) await checkExecutables(job, options.env);
-  return runCoordinator(planned, plan, options, store, log, hooks);
+  const summary = await runCoordinator(planned, plan, options, store, log, hooks);
+  if (!summary.ok || !job.afterRun) return summary;
+  try {
+    const after = await job.afterRun(values, { summary, store });
+    return after ? { ...summary, after: { ok: true, ...after } } : summary;
+  } catch (error) {
+    return { ...summary, ok: false, after: { ok: false, line: `after the job: ${describeError(error)}`, outputs: [] } };
+  }
 }
 
 async function runCoordinator(

@@ -54,8 +54,10 @@ export const RUN_OPTIONS = optionTable({
     help: 'seconds within which launched workers must connect, else their\nlaunch counts as failed (0: wait; --launcher none waits unless given one)',
   },
   stateWaitS: {
-    flag: 'state-wait', type: 'seconds', section: WORKERS, default: 600,
-    help: "jobs whose workers talk to each other: seconds a worker waits for its\npeer's state (##INSTATEWAIT##) before that run: fails, naming it",
+    // Below the 180 s timeout lambdaize gives a function: on Lambda a missing state is reported,
+    // naming it, before the function is killed.
+    flag: 'state-wait', type: 'seconds', section: WORKERS, default: 150,
+    help: "jobs whose workers talk to each other: seconds a worker waits for its\npeer's state (##INSTATEWAIT##) before that run: fails, naming it;\nkeep it below the Lambda function's timeout",
   },
   launchConcurrency: { flag: 'launch-concurrency', type: 'integer', section: WORKERS, min: 1, max: 10_000, default: 64, help: 'launches in flight at once' },
   functionName: { flag: 'function', short: 'l', type: 'string', arg: 'NAME', section: WORKERS, default: 'png2y4m', help: 'Lambda function name' },

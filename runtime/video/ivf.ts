@@ -115,3 +115,12 @@ export function writeIvf(header: IvfHeader, frames: readonly Buffer[]): Buffer {
 function describe(header: IvfHeader): string {
   return `${JSON.stringify(header.fourcc)} ${header.width}x${header.height}`;
 }
+
+/**
+ * Indexes of the VP8 key frames among `frames` (bit 0 of a VP8 frame tag is 0 for a key frame).
+ *
+ * @example vp8KeyFrames(parseIvf(bytes, 'joined.ivf').frames) // [0, 18]: two groups of 18 frames
+ */
+export function vp8KeyFrames(frames: readonly Buffer[]): number[] {
+  return frames.flatMap((frame, i) => (frame.byteLength > 0 && (frame[0]! & 1) === 0 ? [i] : []));
+}

@@ -90,9 +90,9 @@ export async function runXcencChain(options: XcencChainOptions): Promise<XcencCh
     video,
     inFormat: IN_FORMAT,
     quality,
-    relayHost: '127.0.0.1',
-    relayPort: relay.address().port,
+    relay: { host: '127.0.0.1', port: relay.address().port },
     runId,
+    stateWaitMs: timeoutMs,
     answerTimeoutMs: timeoutMs,
   });
   try {
