@@ -25,6 +25,7 @@ import type { JobStatus } from '../observe/statusDisplay.js';
 import type { ObjectStore } from '../../store/store.js';
 import type { JobInspection, JobObserver } from '../observe/jobObserver.js';
 import { createWorkerServer, type WorkerConnection, type WorkerServer } from './workerServer.js';
+import { CoarseClock } from './coarseClock.js';
 import type { WorkerEvent } from '../../worker/event.js';
 
 /** What the coordinator needs of a job, its plan already made (runJob builds it). */
@@ -103,6 +104,8 @@ export class Coordinator {
   private readonly exits: JobSummary['workerExits'] = [];
   /** Invocations whose worker said hello (a later exit is then not a failed launch). */
   private readonly arrived = new Set<number>();
+  /** Every connection actor's answer deadlines, on one timer. */
+  private readonly clock = new CoarseClock();
   private supervisor: Actor<typeof supervisorMachine> | undefined;
   private launched = 0;
   private active = 0;
@@ -285,6 +288,7 @@ export class Coordinator {
     const inspect = this.deps.inspection.worker?.(offset + chunk);
     const actor: ChunkActor = createActor(this.job.machine, {
       input: { ...this.job.chunks[chunk]!.input, answerTimeoutMs: this.options.answerTimeoutMs },
+      clock: this.clock,
       ...(inspect ? { inspect } : {}),
     });
     this.actors.set(connectionId, actor);
