@@ -11,7 +11,7 @@
  *     machine per connection) with a launcher that starts the swarm.
  * Reported: total time, handshakes/s (connect + TLS + hello, seen by the swarm), server CPU per
  * frame (user + system of the server process / frames in both directions), peak RSS, and the
- * xc/echo ratios. Every conversation must finish, otherwise the bench says which did not and
+ * xc/echo ratios (peak RSS also as the difference per worker). Every conversation must finish, otherwise the bench says which did not and
  * exits 1.
  */
 import { spawn } from 'node:child_process';
@@ -385,7 +385,7 @@ function ratios(results: PhaseResult[]): string[] {
     out.push(
       `N=${xc.n}: coordinator/echo CPU per frame ${fixed(xc.cpuUsPerMessage / echo.cpuUsPerMessage, 2)}x, ` +
         `total time ${fixed(xc.totalMs / echo.totalMs, 2)}x, handshakes/s ${fixed(xc.handshakesPerS / echo.handshakesPerS, 2)}x, ` +
-        `peak RSS ${signed(xc.peakRssMb - echo.peakRssMb)} MB` +
+        `peak RSS ${signed(xc.peakRssMb - echo.peakRssMb)} MB (${signed(((xc.peakRssMb - echo.peakRssMb) * 1024) / xc.n)} KiB per worker)` +
         (xc.messages === echo.messages ? '' : ` (frame counts differ: ${xc.messages} vs ${echo.messages})`),
     );
   }

@@ -1,8 +1,10 @@
 /**
- * Who an answer belongs to. Every state waiting for an answer registers a {@link Waiting} entry
- * (keyed by its region: `''` on the main line, the region's path inside a superposition); an
- * answer goes to the waiting entry that expects it, by prefix. These functions are pure and O(number
- * of waiting regions), so routing costs O(1) per message for an ordinary sequential machine.
+ * Who an answer belongs to. A step on the main line waiting for one answer knows its own
+ * {@link Waiting} entry (it is in the state's params, so the context does not change per step);
+ * every other waiting state (pipelined steps, regions of a superposition, info watchers) registers
+ * its entry in the context, keyed by its region (`''` on the main line, the region's path inside a
+ * superposition), and an answer goes to the entry that expects it, by prefix. These functions are
+ * pure and O(number of waiting regions).
  */
 import { isFail } from '../protocol/messages.js';
 
@@ -89,13 +91,8 @@ export function quoteAnswer(answer: string): string {
   return JSON.stringify(`${answer.slice(0, QUOTED_HEAD)}...(${cut} characters)...${answer.slice(-QUOTED_TAIL)}`);
 }
 
-/** `state X (frame=9), expected "OK:SET"` for every waiting entry, and the state path(s). */
-export function describeWaiting(
-  waiting: WaitingTable,
-  vars: Readonly<Record<string, string | number>>,
-  only?: string,
-): { where: string; state: string } {
-  const entries = only !== undefined ? [waiting[only]].filter((e): e is Waiting => e !== undefined) : Object.values(waiting);
+/** `state X (frame=9), expected "OK:SET"` for every entry given, and the state path(s). */
+export function describeWaiting(entries: readonly Waiting[], vars: Readonly<Record<string, string | number>>): { where: string; state: string } {
   if (entries.length === 0) return { where: 'in state (unknown)', state: '(unknown)' };
   const parts = entries.map((entry) => {
     const loops = entry.loops.map((name) => `${name}=${String(vars[name])}`).join(', ');

@@ -4,9 +4,10 @@
  * dotted path, where to go when done, its region) and returns a compound or parallel state that
  * ends in a final child, so blocks nest and chain with plain `onDone`.
  *
- * Every waiting state registers itself in `context.waiting` (state path, expected prefixes); the
- * answer routing, reasons and timeouts all read that entry. Only named actions and guards are used
- * (see `connectionSetup.ts`), so diagrams show names and params.
+ * Every waiting state has a {@link Waiting} entry (state path, expected prefixes) that the answer
+ * routing, reasons and timeouts read: a one-answer step on the main line keeps it in its own
+ * params, every other waiting state registers it in `context.waiting`. Only named actions and
+ * guards are used (see `connectionSetup.ts`), so diagrams show names and params.
  *
  * @example
  * const machine = createConnectionMachine({
@@ -145,6 +146,7 @@ function waitingState(
   next: string,
 ): StateConfig {
   if (expects.length === 0) return { entry: sendActions(commands), always: { target: next } };
+  if (expects.length === 1 && !site.inRegion) return stepState(site, path, commands, expects[0]!, next);
   const region = site.region;
   const done = { type: 'stopWaiting', params: { region } } as const;
   const last = { guard: { type: 'lastAnswerFor', params: { region } }, target: next, actions: done } as const;
@@ -168,6 +170,30 @@ function waitingState(
       : {}),
     on: { 'socket.message': onAnswer },
     after: { answerTimeout: { target: site.fail, actions: { type: 'fail', params: { cause: 'timeout', region } } } },
+  };
+}
+
+/**
+ * The common step, one command and one answer on the main line: what it waits for is known here,
+ * so it is kept in the transitions' params instead of the context, and a step costs the machine
+ * no context update. It fails on its own (any other answer, info beyond its bounds, the
+ * connection closing, silence) with its own description; an `INFO:` that fits goes on to the
+ * machine's root, which records it.
+ */
+function stepState(site: Site, path: string, commands: readonly CommandSpec[], expect: string, next: string): StateConfig {
+  const at = { state: path, expects: [expect], order: site.order, loops: site.loops };
+  const fail = (cause: 'answer' | 'infoFull' | 'closed' | 'timeout') => ({ target: site.fail, actions: { type: 'fail', params: { cause, at } } }) as const;
+  return {
+    entry: sendActions(commands),
+    on: {
+      'socket.message': [
+        { guard: { type: 'lastAnswerFor', params: { region: site.region, expect } }, target: next },
+        { guard: 'infoOverflows', ...fail('infoFull') },
+        { guard: 'isAnswer', ...fail('answer') },
+      ],
+      'socket.closed': fail('closed'),
+    },
+    after: { answerTimeout: fail('timeout') },
   };
 }
 

@@ -20,6 +20,41 @@ export type CommandSpec = string | ((scope: CommandScope) => string);
 
 const PLACEHOLDER = /\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)(?::(\d{1,2}))?\}/g;
 
+/** A template split into literal text and variable references (`width`: zero-padded). */
+type Part = string | { name: string; width: number | undefined };
+
+/**
+ * Templates come from machine definitions, so a run renders the same few over and over: each is
+ * split once. Bounded all the same, in case a program builds machines from generated templates.
+ */
+const compiled = new Map<string, readonly Part[]>();
+const MAX_COMPILED = 4096;
+
+function compile(spec: string): readonly Part[] {
+  let parts = compiled.get(spec);
+  if (parts) return parts;
+  const list: Part[] = [];
+  let text = '';
+  let at = 0;
+  for (const match of spec.matchAll(PLACEHOLDER)) {
+    text += spec.slice(at, match.index);
+    at = match.index + match[0].length;
+    if (match[0] === '{{') text += '{';
+    else if (match[0] === '}}') text += '}';
+    else {
+      if (text !== '') list.push(text);
+      text = '';
+      list.push({ name: match[1]!, width: match[2] === undefined ? undefined : Number(match[2]) });
+    }
+  }
+  text += spec.slice(at);
+  if (text !== '') list.push(text);
+  parts = list;
+  if (compiled.size >= MAX_COMPILED) compiled.clear();
+  compiled.set(spec, parts);
+  return parts;
+}
+
 /**
  * Render a command for the wire.
  *
@@ -28,13 +63,17 @@ const PLACEHOLDER = /\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)(?::(\d{1,2}))?\}/g;
  */
 export function renderCommand(spec: CommandSpec, scope: CommandScope): string {
   if (typeof spec === 'function') return spec(scope);
-  return spec.replace(PLACEHOLDER, (whole: string, name: string | undefined, width: string | undefined) => {
-    if (whole === '{{') return '{';
-    if (whole === '}}') return '}';
-    const value = scope.vars[name!];
-    if (value === undefined) throw new Error(`command template ${JSON.stringify(spec)} names unknown variable "${name}"`);
-    return width === undefined ? String(value) : String(value).padStart(Number(width), '0');
-  });
+  let out = '';
+  for (const part of compile(spec)) {
+    if (typeof part === 'string') {
+      out += part;
+      continue;
+    }
+    const value = scope.vars[part.name];
+    if (value === undefined) throw new Error(`command template ${JSON.stringify(spec)} names unknown variable "${part.name}"`);
+    out += part.width === undefined ? String(value) : String(value).padStart(part.width, '0');
+  }
+  return out;
 }
 
 /**

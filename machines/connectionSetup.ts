@@ -9,6 +9,7 @@ import { assign, emit, enqueueActions, setup } from 'xstate';
 import { parseInfo, isFail } from '../protocol/messages.js';
 import {
   describeWaiting,
+  isClaimable,
   queuedIndexFor,
   quoteAnswer,
   routeAnswer,
@@ -31,7 +32,10 @@ export interface ConnectionContext {
   vars: JobVars;
   /** The worker's info record, from `INFO:K:V` answers (read with `infoValue`, `infoObject`). */
   info: InfoRecord;
-  /** States currently waiting for an answer, by region (`''` = main line). */
+  /**
+   * States currently waiting for an answer that registered themselves, by region (`''` = main
+   * line): pipelined steps, regions, info watchers. A one-answer step on the main line does not.
+   */
   waiting: WaitingTable;
   /** Answers nobody expected yet (superpositions only), oldest first. */
   queue: readonly string[];
@@ -65,12 +69,26 @@ function answerText(event: { type: string }): string | undefined {
   return event.type === 'socket.message' && 'text' in event && typeof event.text === 'string' ? event.text : undefined;
 }
 
-function failureOf(
-  context: ConnectionContext,
-  event: { type: string },
-  params: { cause: FailureCause; region?: string; state?: string },
-): { reason: string; state: string } {
-  const { where, state } = describeWaiting(context.waiting, context.vars, params.region);
+/**
+ * What `fail` is told: the cause, and where the machine was waiting: the step's own entry (`at`,
+ * a one-answer step on the main line), one region's registered entry, or else every registered one.
+ */
+export interface FailureParams {
+  cause: FailureCause;
+  at?: Waiting;
+  region?: string;
+  state?: string;
+}
+
+function waitingEntries(context: ConnectionContext, params: FailureParams): readonly Waiting[] {
+  if (params.at) return [params.at];
+  if (params.region === undefined) return Object.values(context.waiting);
+  const entry = context.waiting[params.region];
+  return entry ? [entry] : [];
+}
+
+function failureOf(context: ConnectionContext, event: { type: string }, params: FailureParams): { reason: string; state: string } {
+  const { where, state } = describeWaiting(waitingEntries(context, params), context.vars);
   const text = answerText(event) ?? '';
   switch (params.cause) {
     case 'answer':
@@ -177,7 +195,7 @@ export function connectionSetup<TInput>() {
         return { type: 'worker.info' as const, key: info.key, value: info.value };
       }),
       fail: assign({
-        failure: ({ context, event }, params: { cause: FailureCause; region?: string; state?: string }) =>
+        failure: ({ context, event }, params: FailureParams) =>
           context.failure ?? failureOf(context, event, params),
       }),
       loopStart: assign({
@@ -201,15 +219,22 @@ export function connectionSetup<TInput>() {
         return info !== undefined && infoOverflow(context.info, info.key, info.value) !== undefined;
       },
       isFail: ({ event }) => isFail(answerText(event) ?? ''),
+      /** Any answer but `INFO:` (which the machine records wherever it is). */
+      isAnswer: ({ event }) => answerText(event)?.startsWith('INFO:') === false,
       /** The answer is routed to this region (it expects it, and no earlier region does). */
       answerFor: ({ context, event }, params: { region: string }) => {
         const text = answerText(event);
         return text !== undefined && routeAnswer(context.waiting, text) === params.region;
       },
-      /** As `answerFor`, and it is the last answer this step waits for. */
-      lastAnswerFor: ({ context, event }, params: { region: string }) => {
+      /**
+       * The answer completes this step: it starts with `expect` (a one-answer step on the main line,
+       * which knows what it waits for), or it is routed to `region` as the last answer still due.
+       */
+      lastAnswerFor: ({ context, event }, params: { region: string; expect?: string }) => {
         const text = answerText(event);
-        if (text === undefined || routeAnswer(context.waiting, text) !== params.region) return false;
+        if (text === undefined) return false;
+        if (params.expect !== undefined) return text.startsWith(params.expect) && isClaimable(text);
+        if (routeAnswer(context.waiting, text) !== params.region) return false;
         return withoutClaimed(context.waiting[params.region]!.expects, text).length === 0;
       },
       queuedFor: ({ context }, params: { region: string }) =>

@@ -39,6 +39,14 @@ describe('command templates', () => {
     expect(templateVariables('a{x}b{y:08}{{z}}')).toEqual(['x', 'y']);
   });
 
+  it('renders a template it has rendered before from the variables of each call (templates are split once)', () => {
+    const template = 'set:inkey:{video}/{frame:08}.png{{x}}';
+    expect(renderCommand(template, { vars: { video: 'a', frame: 1 }, info: EMPTY_INFO })).toBe('set:inkey:a/00000001.png{x}');
+    expect(renderCommand(template, { vars: { video: 'b', frame: 123456789 }, info: EMPTY_INFO })).toBe('set:inkey:b/123456789.png{x}');
+    expect(() => renderCommand(template, { vars: { video: 'c' }, info: EMPTY_INFO })).toThrow('names unknown variable "frame"');
+    expect(renderCommand('{{}}', { vars: {}, info: EMPTY_INFO })).toBe('{}');
+  });
+
   it('refuses a template naming an unknown variable, and the machine errors instead of sending garbage', () => {
     expect(() => renderCommand('echo:{nope}', { vars: {}, info: EMPTY_INFO })).toThrow('names unknown variable "nope"');
     const run = runConnection(machineOf([commandList('a', ['echo:{nope}'])]), {});

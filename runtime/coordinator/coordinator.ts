@@ -26,6 +26,7 @@ import type { ObjectStore } from '../../store/store.js';
 import type { JobInspection, JobObserver } from '../observe/jobObserver.js';
 import { createWorkerServer, type WorkerConnection, type WorkerServer } from './workerServer.js';
 import { startRelay, type Relay, type RelayStatus } from '../relay/relayServer.js';
+import { CoarseClock } from './coarseClock.js';
 import type { WorkerEvent } from '../../worker/event.js';
 
 /** What the coordinator needs of a job, its plan already made (runJob builds it). */
@@ -118,6 +119,8 @@ export class Coordinator {
   private readonly exits: JobSummary['workerExits'] = [];
   /** Invocations whose worker said hello (a later exit is then not a failed launch). */
   private readonly arrived = new Set<number>();
+  /** Every connection actor's answer deadlines, on one timer. */
+  private readonly clock = new CoarseClock();
   private supervisor: Actor<typeof supervisorMachine> | undefined;
   private launched = 0;
   private active = 0;
@@ -326,6 +329,7 @@ export class Coordinator {
         answerTimeoutMs: this.options.answerTimeoutMs,
         ...(this.relay ? { relay: { host: this.relay.address.host, port: this.relay.address.port }, stateWaitMs: this.options.stateWaitMs } : {}),
       },
+      clock: this.clock,
       ...(inspect ? { inspect } : {}),
     });
     this.actors.set(connectionId, actor);
