@@ -72,6 +72,12 @@ export interface JobSpec<TOptions extends OptionTable, TInput> {
   /** The per-connection machine, started once per chunk with the chunk's input. */
   machine: ConnectionMachine<TInput & RunInput>;
   worker?: JobWorker<ResolvedValues<TOptions>>;
+  /**
+   * Whether a straggling chunk may get a second worker, the first to finish winning. Only for jobs
+   * whose chunks write the same outputs whoever runs them (deterministic), under their final names
+   * only once complete (the stores do), and may run twice (idempotent). Default true.
+   */
+  speculation?: boolean;
 }
 
 const JOB = Symbol.for('xc-orch.job');
@@ -89,6 +95,7 @@ export interface AnyJob {
   plan(values: Readonly<Record<string, unknown>>, context: PlanContext): JobPlan<unknown> | Promise<JobPlan<unknown>>;
   readonly machine: AnyStateMachine;
   readonly worker?: JobWorker<Readonly<Record<string, unknown>>>;
+  readonly speculation?: boolean;
 }
 
 /** True for any value made by {@link defineJob}, whichever copy of the package made it. */
@@ -119,6 +126,7 @@ export function defineJob<const TOptions extends OptionTable, TInput>(spec: JobS
     throw bad('machine must be a state machine (createConnectionMachine from blocks)');
   }
   checkOptions(spec.options, bad);
+  if (spec.speculation !== undefined && typeof spec.speculation !== 'boolean') throw bad('speculation must be true or false');
   const executables = spec.worker?.executables ?? [];
   for (const exe of executables) if (typeof exe !== 'string' || !/^[A-Za-z0-9._+-]+$/.test(exe)) throw bad(`executable ${JSON.stringify(exe)} must be a program name`);
   return Object.freeze({ ...spec, [JOB]: true as const });

@@ -89,7 +89,7 @@ describe('dashboard server', () => {
   let dashboard: Dashboard;
 
   beforeEach(async () => {
-    status = { elapsedMs: 0, parts: 4, launched: 4, waiting: 4, active: 0, done: 0, failed: 0, chunkStates: [], chunkFailed: [] };
+    status = { elapsedMs: 0, parts: 4, launched: 4, waiting: 4, active: 0, done: 0, failed: 0, skipped: 0, recovery: { retries: 0, speculative: 0, cancelled: 0 }, cost: { workerSeconds: 0 }, chunkStates: [], chunkFailed: [] };
     dashboard = await startDashboard({ parts: 4, offset: 10, framesPerChunk: 6, expected: 5, status: () => status, intervalMs: 20, messageLimit: 3, historyLimit: 4 });
   });
   afterEach(async () => {
