@@ -38,12 +38,12 @@ async function seeded(name: string): Promise<LocalStore> {
   return store;
 }
 
-/** The worker command behind a shell that appends `start PID` (and, without exec, `end PID`) to `log`. */
-async function loggedWorker(log: string, exec: boolean): Promise<{ file: string; args: string[] }> {
+/** The worker command behind a shell that appends `start PID` to `log`, then becomes the worker (same pid). */
+async function loggedWorker(log: string): Promise<{ file: string; args: string[] }> {
   const { file, args } = defaultWorkerCommand();
   const quoted = [file, ...args].map((a) => `'${a}'`).join(' ');
-  const script = join(dir, `worker-${exec ? 'exec' : 'wrap'}.sh`);
-  await writeFile(script, exec ? `echo "start $$" >> '${log}'\nexec ${quoted}\n` : `echo "start $$" >> '${log}'\n${quoted}\necho "end $$" >> '${log}'\n`);
+  const script = join(dir, `worker-${log.slice(log.lastIndexOf('/') + 1)}.sh`);
+  await writeFile(script, `echo "start $$" >> '${log}'\nexec ${quoted}\n`);
   return { file: 'sh', args: [script] };
 }
 
@@ -93,14 +93,14 @@ describe('recovery with local workers', () => {
   it('24 chunks, a quarter of the workers SIGKILLed at random moments: every chunk byte-identical to the run without faults', async () => {
     const store = await seeded('killed');
     const log = join(dir, 'killed.log');
-    const launcher = createLocalLauncher({ command: await loggedWorker(log, true), maxAlive: 4 });
+    const launcher = createLocalLauncher({ command: await loggedWorker(log), maxAlive: 4 });
     const random = prng(7);
     const victims = new Set<number>();
     while (victims.size < 6) victims.add(Math.floor(random() * 24));
     const killed: number[] = [];
     const seen = new Set<number>();
     let running = true;
-    // Watch the pid log; each victim gets SIGKILL 50-450 ms after it started.
+    // Watch the pid log; each victim gets SIGKILL 0.1-1.3 s after it started (before it connects, or mid-chunk).
     const watcher = (async () => {
       const until = Date.now() + 90_000;
       while (running && Date.now() < until) {
@@ -112,7 +112,7 @@ describe('recovery with local workers', () => {
             if (!alive(pid)) return;
             process.kill(pid, 'SIGKILL');
             killed.push(pid);
-          }, 50 + Math.floor(random() * 400));
+          }, 100 + Math.floor(random() * 1200));
         });
         await new Promise((resolve) => setTimeout(resolve, 25));
       }
@@ -133,7 +133,7 @@ describe('recovery with local workers', () => {
   it('one worker SIGSTOPped mid-chunk: a speculative copy finishes the job well within the answer timeout, and the frozen worker is killed at the end', async () => {
     const store = await seeded('frozen');
     const log = join(dir, 'frozen.log');
-    const launcher = createLocalLauncher({ command: await loggedWorker(log, true), maxAlive: 4, killGraceMs: 500 });
+    const launcher = createLocalLauncher({ command: await loggedWorker(log), maxAlive: 4, killGraceMs: 500 });
     let coordinator: Coordinator | undefined;
     const summaryPromise = runJob(
       png2y4m,
@@ -162,11 +162,23 @@ describe('recovery with local workers', () => {
   it('-n 40 --local-workers 2: never more than 2 workers alive at once, and every chunk right', async () => {
     const store = await seeded('pool');
     const log = join(dir, 'pool.log');
-    const command = await loggedWorker(log, false);
-    const summary = await runJob(png2y4m, { parts: 40, frames: 1, video: 'clip', bucket: store.name, port: 0, quiet: true, localWorkers: 2 }, {
-      launcher: createLocalLauncher({ command, maxAlive: 2 }),
-    });
-    expect(summary.ok).toBe(true);
+    // Every worker process (not its threads) logs its start and its exit, from its own side.
+    const preload = join(dir, 'count-workers.cjs');
+    await writeFile(
+      preload,
+      `const { appendFileSync } = require('node:fs');\n` +
+        `if (require('node:worker_threads').isMainThread && process.argv.includes('worker')) {\n` +
+        `  appendFileSync(${JSON.stringify(log)}, 'start ' + process.pid + '\\n');\n` +
+        `  process.on('exit', () => appendFileSync(${JSON.stringify(log)}, 'end ' + process.pid + '\\n'));\n` +
+        `}\n`,
+    );
+    vi.stubEnv('NODE_OPTIONS', `--require ${preload}`);
+    try {
+      const summary = await runJob(png2y4m, { parts: 40, frames: 1, video: 'clip', bucket: store.name, port: 0, quiet: true, localWorkers: 2 });
+      expect(summary.ok).toBe(true);
+    } finally {
+      vi.unstubAllEnvs();
+    }
     let live = 0;
     let most = 0;
     const lines = await logLines(log);
