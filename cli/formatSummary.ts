@@ -3,6 +3,7 @@
  * plan), invocation (one launch of a worker), connection (a worker that said hello).
  */
 import type { JobSummary } from '../runtime/coordinator/coordinator.js';
+import { formatCost } from '../runtime/coordinator/costEstimate.js';
 
 /**
  * @example formatSummary(summary) // 'done: 4/4 chunks (24 frames) in 3.10 s, store file:./xc-store'
@@ -10,9 +11,14 @@ import type { JobSummary } from '../runtime/coordinator/coordinator.js';
 export function formatSummary(summary: JobSummary): string {
   const done = summary.chunks.filter((c) => c.status === 'done').length;
   const units = summary.units ? ` (${done * summary.units.perChunk} ${summary.units.name})` : '';
-  const lines = [`${summary.ok ? 'done' : 'FAILED'}: ${done}/${summary.parts} chunks${units} in ${summary.seconds.toFixed(2)} s, store ${summary.store}`];
+  const skipped = summary.chunks.filter((c) => c.status === 'skipped').length;
+  const resumed = skipped > 0 ? ` (+${skipped} skipped: already in the store)` : '';
+  const lines = [`${summary.ok ? 'done' : 'FAILED'}: ${done}/${summary.parts} chunks${units}${resumed} in ${summary.seconds.toFixed(2)} s, store ${summary.store}`];
+  const { retries, speculative, cancelled } = summary.recovery;
+  if (retries + speculative > 0) lines.push(`  recovery: ${retries} retries, ${speculative} speculative copies, ${cancelled} attempts cancelled (another finished first)`);
+  lines.push(`  cost: ${formatCost(summary.cost)}`);
   for (const chunk of summary.chunks) {
-    if (chunk.status === 'done') continue;
+    if (chunk.status === 'done' || chunk.status === 'skipped') continue;
     const who = [
       chunk.connection === undefined ? 'no connection' : `connection ${chunk.connection}`,
       ...(chunk.invocation === undefined ? [] : [`invocation ${chunk.invocation}`]),

@@ -43,6 +43,14 @@ export interface SecondsSpec extends BaseSpec {
   zeroMeans?: string;
 }
 
+/** A number with a fraction allowed, above `above` (exclusive) and at most `max`. */
+export interface NumberSpec extends BaseSpec {
+  type: 'number';
+  default?: number;
+  above: number;
+  max: number;
+}
+
 export interface StringSpec extends BaseSpec {
   type: 'string';
   default?: string;
@@ -67,13 +75,13 @@ export interface ChoiceSpec<C extends string = string> extends BaseSpec {
   default?: C;
 }
 
-export type OptionSpec = IntegerSpec | SecondsSpec | StringSpec | BooleanSpec | ListSpec | ChoiceSpec;
+export type OptionSpec = IntegerSpec | SecondsSpec | NumberSpec | StringSpec | BooleanSpec | ListSpec | ChoiceSpec;
 
 /** Options by the property name they have in code (`parts`), each with its flag (`--parts`). */
 export type OptionTable = Readonly<Record<string, OptionSpec>>;
 
 /** The type a spec's value has in code. */
-export type ValueOf<S extends OptionSpec> = S extends IntegerSpec | SecondsSpec
+export type ValueOf<S extends OptionSpec> = S extends IntegerSpec | SecondsSpec | NumberSpec
   ? number
   : S extends BooleanSpec
     ? boolean
@@ -114,6 +122,8 @@ function argName(spec: OptionSpec): string {
       return 'N';
     case 'seconds':
       return 'S';
+    case 'number':
+      return 'X';
     case 'list':
       return 'A,B';
     case 'choice':
@@ -131,7 +141,7 @@ function defaultLabel(spec: OptionSpec): string | undefined {
 
 /** The one-line summary of an option used in error messages: flag, then the first help line. */
 export function helpLine(spec: OptionSpec): string {
-  const range = spec.type === 'integer' ? ` (${spec.min}-${spec.max})` : '';
+  const range = spec.type === 'integer' ? ` (${spec.min}-${spec.max})` : spec.type === 'number' ? ` (above ${spec.above}, at most ${spec.max})` : '';
   return `${flagLabel(spec).trim()}: ${spec.help.split('\n')[0]}${range}`;
 }
 
@@ -275,9 +285,11 @@ function convert(spec: OptionSpec, raw: string): unknown {
     case 'integer':
       if (!/^[+-]?\d+$/.test(raw.trim())) throw new ConfigError(`${flag} expects a whole number, got ${JSON.stringify(raw)}: ${helpLine(spec)}`);
       return Number(raw);
-    case 'seconds': {
+    case 'seconds':
+    case 'number': {
       const n = Number(raw);
-      if (raw.trim() === '' || !Number.isFinite(n)) throw new ConfigError(`${flag} expects a number of seconds, got ${JSON.stringify(raw)}: ${helpLine(spec)}`);
+      const what = spec.type === 'seconds' ? 'a number of seconds' : 'a number';
+      if (raw.trim() === '' || !Number.isFinite(n)) throw new ConfigError(`${flag} expects ${what}, got ${JSON.stringify(raw)}: ${helpLine(spec)}`);
       return n;
     }
     case 'list':
@@ -325,6 +337,9 @@ function check(spec: OptionSpec, value: unknown): unknown {
       if (!ok) throw bad(`a number of seconds above 0 and at most ${max}${zero}; timers cannot wait longer`);
       return value;
     }
+    case 'number':
+      if (typeof value !== 'number' || !Number.isFinite(value) || value <= spec.above || value > spec.max) throw bad(`a number above ${spec.above} and at most ${spec.max}`);
+      return value;
     case 'boolean':
       if (typeof value !== 'boolean') throw bad('true or false');
       return value;

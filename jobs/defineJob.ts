@@ -106,6 +106,12 @@ export interface JobSpec<TOptions extends OptionTable, TInput> {
    * A throw fails the run with its message.
    */
   afterRun?(values: ResolvedValues<TOptions>, context: AfterRunContext): Promise<AfterRunResult | undefined>;
+  /**
+   * Whether a straggling chunk may get a second worker, the first to finish winning. Only for jobs
+   * whose chunks write the same outputs whoever runs them (deterministic), under their final names
+   * only once complete (the stores do), and may run twice (idempotent). Default true.
+   */
+  speculation?: boolean;
 }
 
 const JOB = Symbol.for('xc-orch.job');
@@ -125,6 +131,7 @@ export interface AnyJob {
   readonly worker?: JobWorker<Readonly<Record<string, unknown>>>;
   readonly relay?: boolean;
   afterRun?(values: Readonly<Record<string, unknown>>, context: AfterRunContext): Promise<AfterRunResult | undefined>;
+  readonly speculation?: boolean;
 }
 
 /** True for any value made by {@link defineJob}, whichever copy of the package made it. */
@@ -156,6 +163,7 @@ export function defineJob<const TOptions extends OptionTable, TInput>(spec: JobS
   }
   checkOptions(spec.options, bad);
   if (spec.relay !== undefined && typeof spec.relay !== 'boolean') throw bad(`relay must be true or false, got ${JSON.stringify(spec.relay)}`);
+  if (spec.speculation !== undefined && typeof spec.speculation !== 'boolean') throw bad('speculation must be true or false');
   const executables = spec.worker?.executables ?? [];
   for (const exe of executables) if (typeof exe !== 'string' || !/^[A-Za-z0-9._+-]+$/.test(exe)) throw bad(`executable ${JSON.stringify(exe)} must be a program name`);
   return Object.freeze({ ...spec, [JOB]: true as const });

@@ -74,22 +74,28 @@ it('ends by itself after -m seconds when workers never arrive', async () => {
   ]);
 });
 
-it('does not wait for a worker whose process exited before connecting', async () => {
+it('does not wait for a worker whose process exited before connecting; each retry is a new invocation, and the chunk names every reason', async () => {
+  const launched: number[] = [];
   const launcher: Launcher = {
     async launch(requests, report) {
       for (const { invocation } of requests) {
+        launched.push(invocation);
         report({ type: 'accepted', invocation });
         report({ type: 'exited', invocation, code: 1, signal: null, detail: 'xc-orch worker: cannot connect to 10.0.0.1:13579' });
       }
     },
     async stop() {},
   };
-  const coordinator = await coordinatorFor({ parts: 2 }, launcher);
+  const coordinator = await coordinatorFor({ parts: 2, retries: 1 }, launcher);
   const result = await coordinator.run();
   expect(result.ok).toBe(false);
+  const exited = 'worker process exited with code 1 before connecting: xc-orch worker: cannot connect to 10.0.0.1:13579';
   expect(result.chunks.map((c) => c.reason)).toEqual([
-    'no worker arrived (launch of invocation 0 failed: worker process exited with code 1 before connecting: xc-orch worker: cannot connect to 10.0.0.1:13579)',
-    'no worker arrived (launch of invocation 1 failed: worker process exited with code 1 before connecting: xc-orch worker: cannot connect to 10.0.0.1:13579)',
+    `no worker arrived (2 attempts: 1) launch of invocation 0 failed: ${exited}; 2) launch of invocation 2 failed: ${exited})`,
+    `no worker arrived (2 attempts: 1) launch of invocation 1 failed: ${exited}; 2) launch of invocation 3 failed: ${exited})`,
   ]);
-  expect(result.launchFailures.map((f) => f.invocation)).toEqual([0, 1]);
+  expect(result.chunks[0]!.attempts.map((a) => [a.kind, a.outcome, a.invocation])).toEqual([['first', 'failed', 0], ['retry', 'failed', 2]]);
+  expect(launched.sort()).toEqual([0, 1, 2, 3]);
+  expect(result.recovery).toEqual({ retries: 2, speculative: 0, cancelled: 0 });
+  expect(result.launchFailures.map((f) => f.invocation).sort()).toEqual([0, 1, 2, 3]);
 });

@@ -38,6 +38,7 @@ function rogue(request: LaunchRequest, misbehave: Behaviour): Promise<void> {
   });
 }
 
+// Retries off: each misbehaviour is seen once, on the attempt it ruins.
 it('fails only the misbehaving workers, with the reason, tells a failed one to quit, and never admits an impostor', async () => {
   const store = new LocalStore(join(dir, 'store'));
   // Every chunk's input is there (inputs are checked before launching); only chunk 3 gets a real worker.
@@ -83,7 +84,7 @@ it('fails only the misbehaving workers, with the reason, tells a failed one to q
   // The worker server logs each refusal at debug level: the refusal count is read from there.
   const lines: string[] = [];
   const logger = pino({ level: 'debug' }, { write: (line: string) => lines.push(line) });
-  const summary = await runJob(png2y4m, { parts: 5, frames: 1, video: 'clip', bucket: store.name, port: 0, quiet: true, answerTimeoutS: 10 }, { launcher, logger });
+  const summary = await runJob(png2y4m, { parts: 5, frames: 1, video: 'clip', bucket: store.name, port: 0, quiet: true, answerTimeoutS: 10, retries: 0 }, { launcher, logger });
   await Promise.allSettled(peers);
 
   // The impostor was refused at the certificate check, once, and never heard a command.

@@ -89,7 +89,7 @@ describe('dashboard server', () => {
   let dashboard: Dashboard;
 
   beforeEach(async () => {
-    status = { elapsedMs: 0, parts: 4, launched: 4, waiting: 4, active: 0, done: 0, failed: 0, chunkStates: [], chunkFailed: [] };
+    status = { elapsedMs: 0, parts: 4, launched: 4, waiting: 4, active: 0, done: 0, failed: 0, skipped: 0, recovery: { retries: 0, speculative: 0, cancelled: 0 }, cost: { workerSeconds: 0 }, chunkStates: [], chunkFailed: [] };
     dashboard = await startDashboard({ parts: 4, offset: 10, framesPerChunk: 6, expected: 5, status: () => status, intervalMs: 20, messageLimit: 3, historyLimit: 4 });
   });
   afterEach(async () => {
@@ -104,9 +104,12 @@ describe('dashboard server', () => {
     dashboard.workerState(8, 12, 'retrieveLoop.frame.run');
     dashboard.workerState(9, 13, 'configure.set_cmdinfile');
     dashboard.workerEnded(9, 13, 'failed', 'FAIL(no such variable inkey)');
-    status = { ...status, waiting: 1, active: 2, failed: 1 };
+    status = { ...status, waiting: 1, active: 2, failed: 1, recovery: { retries: 1, speculative: 0, cancelled: 0 }, cost: { workerSeconds: 2.5 } };
     const snapshot = dashboard.snapshot();
-    expect(snapshot.counts).toEqual({ parts: 4, expected: 5, waiting: 1, connected: 2, done: 0, failed: 1, launched: 4, launchFailed: 1 });
+    expect(snapshot.counts).toEqual({
+      parts: 4, expected: 5, waiting: 1, connected: 2, done: 0, failed: 1, skipped: 0, retries: 1, speculative: 0, cancelled: 0, launched: 4, launchFailed: 1,
+      cost: { workerSeconds: 2.5 }, costText: '2.5 worker-s',
+    });
     expect(snapshot.perState).toEqual([
       ['configure.set_cmdinfile', 1],
       ['retrieveLoop.frame.run', 1],

@@ -11,10 +11,11 @@
  * const coordinator = await Coordinator.create(compileRunOptions({ port: 0 }), job, { store, log });
  * const summary = await coordinator.run();
  */
-import { createActor, fromCallback, type Actor, type AnyStateMachine } from 'xstate';
+import { createActor, fromCallback, type Actor, type AnyStateMachine, type EventObject } from 'xstate';
 import type { Logger } from 'pino';
-import { supervisorMachine, type SupervisorOutput } from '../../machines/supervisor.js';
-import type { ConnectionOutput } from '../../machines/events.js';
+import { supervisorMachine, type LauncherInput, type SupervisorContext, type SupervisorOutput } from '../../machines/supervisor.js';
+import { blockListGet } from '../../machines/blockList.js';
+import type { AttemptOutcome, ConnectionOutput, LauncherEvent } from '../../machines/events.js';
 import { loadCredentials, type LoadedCredentials } from '../tls/credentials.js';
 import { ConfigError, IllegalStateError, describeError } from '../../common/errors.js';
 import type { Launcher, LaunchReport, LaunchRequest } from '../launch/launcher.js';
@@ -28,6 +29,9 @@ import { createWorkerServer, type WorkerConnection, type WorkerServer } from './
 import { startRelay, type Relay, type RelayStatus } from '../relay/relayServer.js';
 import { CoarseClock } from './coarseClock.js';
 import type { WorkerEvent } from '../../worker/event.js';
+import { CostMeter, workerKey } from './costMeter.js';
+import { lambdaCost, type RunCost } from './costEstimate.js';
+import { permanentFailure } from './permanentFailure.js';
 
 /** What the coordinator needs of a job, its plan already made (runJob builds it). */
 export interface CoordinatorJob {
@@ -43,7 +47,11 @@ export interface CoordinatorJob {
   nonblock: boolean;
   /** Work items per chunk (frames), for the summary line. */
   units?: { name: string; perChunk: number };
-  /** The workers talk to each other through a relay (the job's `relay`). Default false. */
+  /** Whether the job allows speculative copies of stragglers (its outputs are deterministic). Default true. */
+  speculation?: boolean;
+  /** Chunks (0-based) whose outputs are already in the store (`--resume`): never launched. */
+  skipped?: readonly number[];
+  /** Its workers link to each other through the relay, so all must be alive at once. */
   relay?: boolean;
 }
 
@@ -57,10 +65,13 @@ export interface RunRelay {
 
 export type CoordinatorState = 'created' | 'running' | 'finishing' | 'closed';
 
+/** One attempt at a chunk, with the seconds its worker ran (see CostMeter). */
+export type AttemptResult = AttemptOutcome & { workerSeconds?: number };
+
 /**
  * One chunk's end. Vocabulary (README): a chunk is a piece of the plan; an invocation is one
- * launch of a worker (0 .. chunks+spares-1); a connection is a worker that said hello (numbered
- * in arrival order); an attempt is one connection's run of a chunk (one per chunk for now).
+ * launch of a worker (0 .. chunks+spares-1, then one more per retry or copy); a connection is a
+ * worker that said hello (numbered in arrival order); an attempt is one worker given the chunk.
  */
 export interface ChunkResult {
   chunk: number;
@@ -76,6 +87,8 @@ export interface ChunkResult {
   outputs: string[];
   /** Where each output is (or would be), for people: a file path or `s3://bucket/key`. */
   locations: string[];
+  /** Every attempt, in the order they began (empty for skipped chunks). */
+  attempts: AttemptResult[];
 }
 
 export interface JobSummary {
@@ -94,6 +107,9 @@ export interface JobSummary {
   relay?: RunRelay & { status?: RelayStatus };
   /** The job's after-run step (runJob), when it had one to do: what it did or why it failed. */
   after?: { ok: boolean; line: string; outputs: string[] };
+  /** Attempts after the first (retries, speculative copies) and attempts cancelled because another won. */
+  recovery: { retries: number; speculative: number; cancelled: number };
+  cost: RunCost;
 }
 
 export interface CoordinatorDeps {
@@ -116,16 +132,18 @@ export class Coordinator {
   private readonly chunkFailed: boolean[];
   private readonly connections = new Map<number, WorkerConnection>();
   private readonly actors = new Map<number, ChunkActor>();
+  /** Per admitted connection: stop it because another attempt of its chunk won. */
+  private readonly cancels = new Map<number, (reason: string) => void>();
   private readonly exits: JobSummary['workerExits'] = [];
   /** Invocations whose worker said hello (a later exit is then not a failed launch). */
   private readonly arrived = new Set<number>();
   /** Every connection actor's answer deadlines, on one timer. */
   private readonly clock = new CoarseClock();
+  /** Invocations admitted to a chunk (a duplicate of one that is refused does not end its cost). */
+  private readonly admitted = new Set<number>();
+  private readonly cost = new CostMeter();
   private supervisor: Actor<typeof supervisorMachine> | undefined;
   private launched = 0;
-  private active = 0;
-  private done = 0;
-  private failed = 0;
 
   private constructor(
     private readonly options: CompiledRunOptions,
@@ -138,6 +156,7 @@ export class Coordinator {
   ) {
     this.chunkStates = new Array<string | undefined>(job.chunks.length).fill(undefined);
     this.chunkFailed = new Array<boolean>(job.chunks.length).fill(false);
+    for (const chunk of job.skipped ?? []) this.chunkStates[chunk] = 'skipped';
   }
 
   /** Load credentials, start listening and prepare the launcher; no worker is launched yet. */
@@ -184,7 +203,7 @@ export class Coordinator {
     });
     let launcher: Launcher;
     try {
-      launcher = deps.launcher ?? (await chooseLauncher(options, deps.log, events(undefined)));
+      launcher = deps.launcher ?? (await chooseLauncher(options, job, deps.log, events(undefined)));
     } catch (error) {
       await Promise.allSettled([server.close(), relay?.server?.close()]);
       throw error;
@@ -204,17 +223,25 @@ export class Coordinator {
     return this.relay && { ...this.relay.address };
   }
 
+  /** Counts are the supervisor's own (O(1) to read), so status, dashboard and summary agree. */
   status(): JobStatus {
+    const now = performance.now();
+    const parts = this.job.chunks.length;
+    const context: SupervisorContext | undefined = this.supervisor?.getSnapshot().context;
+    const skipped = context?.skipped ?? this.job.skipped?.length ?? 0;
     const relay = this.relay?.server;
     return {
       ...(relay ? { relay: relay.status() } : {}),
-      elapsedMs: performance.now() - this.startedAt,
-      parts: this.job.chunks.length,
+      elapsedMs: now - this.startedAt,
+      parts,
       launched: this.launched,
-      waiting: this.job.chunks.length - this.active - this.done - this.failed,
-      active: this.active,
-      done: this.done,
-      failed: this.failed,
+      waiting: context?.counts.waiting ?? parts - skipped,
+      active: context?.counts.connected ?? 0,
+      done: context?.counts.done ?? 0,
+      failed: context?.counts.failed ?? 0,
+      skipped,
+      recovery: context?.recovery ?? { retries: 0, speculative: 0, cancelled: 0 },
+      cost: this.costAt((visit) => visit(this.cost.totalMs(now))),
       chunkStates: this.chunkStates,
       chunkFailed: this.chunkFailed,
     };
@@ -232,15 +259,22 @@ export class Coordinator {
   async run(): Promise<JobSummary> {
     if (this.state !== 'created') throw new IllegalStateError(`coordinator.run(): the coordinator is already ${this.state}; it runs once`);
     this.state = 'running';
-    const { spares, killAfterMs, arrivalTimeoutMs } = this.options;
+    const { spares, killAfterMs, arrivalTimeoutMs, retries, stragglerFactor } = this.options;
     const parts = this.job.chunks.length;
-    const launcherActor = fromCallback<{ type: string }, { invocations: number[] }>(({ sendBack, input }) => {
-      const requests: LaunchRequest[] = input.invocations.map((invocation) => ({ invocation, event: this.events(invocation) }));
-      this.launcher
-        .launch(requests, (report) => this.onLaunchReport(report, sendBack))
-        .catch((error: unknown) => {
-          for (const { invocation } of requests) sendBack({ type: 'launch.failed', invocation, reason: describeError(error) });
-        });
+    const launcherActor = fromCallback<EventObject, LauncherInput>(({ sendBack, input, receive }) => {
+      const launch = (requests: LaunchRequest[]) =>
+        this.launcher
+          .launch(requests, (report) => this.onLaunchReport(report, sendBack))
+          .catch((error: unknown) => {
+            for (const { invocation } of requests) sendBack({ type: 'launch.failed', invocation, reason: describeError(error) });
+          });
+      void launch(input.invocations.map((invocation) => ({ invocation, event: this.events(invocation) })));
+      // Retries and speculative copies go through the same launcher, and so respect its pool.
+      receive((event) => {
+        if (event.type !== 'launch.request') return;
+        const { invocation } = event as LauncherEvent;
+        void launch([{ invocation, event: this.events(invocation) }]);
+      });
     });
     const supervisor = createActor(supervisorMachine.provide({ actors: { launcher: launcherActor } }), {
       input: {
@@ -248,6 +282,10 @@ export class Coordinator {
         spares,
         ...(killAfterMs === undefined ? {} : { killAfterMs }),
         ...(arrivalTimeoutMs === undefined ? {} : { arrivalTimeoutMs }),
+        retries,
+        speculation: !this.options.noSpeculation && this.job.speculation !== false,
+        stragglerFactor,
+        skipped: this.job.skipped ?? [],
       },
       ...(this.deps.inspection.supervisor ? { inspect: this.deps.inspection.supervisor } : {}),
     });
@@ -258,8 +296,9 @@ export class Coordinator {
         error: (error) => reject(error),
       });
     });
-    supervisor.on('worker.admitted', ({ connection, chunk }) => this.admit(connection, chunk));
+    supervisor.on('worker.admitted', ({ connection, chunk, attempt }) => this.admit(connection, chunk, attempt ?? 1));
     supervisor.on('worker.rejected', ({ connection, reason }) => this.reject(connection, reason));
+    supervisor.on('worker.cancelled', ({ connection, reason }) => this.cancels.get(connection)?.(reason));
     supervisor.start();
     let output: SupervisorOutput;
     try {
@@ -273,16 +312,24 @@ export class Coordinator {
 
   private onLaunchReport(report: LaunchReport, sendBack: (event: { type: string } & Record<string, unknown>) => void): void {
     for (const o of this.deps.observers) o.launch?.(report);
+    const key = workerKey(report.invocation, -1);
     switch (report.type) {
       case 'accepted':
         this.launched++;
+        this.cost.start(key, performance.now());
         sendBack({ type: 'launch.accepted', invocation: report.invocation });
         break;
+      case 'started':
+        this.cost.start(key, performance.now());
+        sendBack({ type: 'launch.started', invocation: report.invocation });
+        break;
       case 'failed':
+        this.cost.end(key, performance.now());
         this.deps.log.warn({ invocation: report.invocation, reason: report.reason }, 'launch failed');
         sendBack({ type: 'launch.failed', invocation: report.invocation, reason: report.reason });
         break;
       case 'exited': {
+        this.cost.end(key, performance.now());
         // Once the job is over, workers stopped by the launcher are not failures.
         if (this.state !== 'running') break;
         const how = report.signal ? `signal ${report.signal}` : `code ${report.code}`;
@@ -313,15 +360,20 @@ export class Coordinator {
   private reject(connectionId: number, reason: string): void {
     const connection = this.connections.get(connectionId);
     this.connections.delete(connectionId);
+    const invocation = connection?.invocation;
+    if (invocation === undefined || !this.admitted.has(invocation)) this.cost.end(workerKey(invocation, connectionId), performance.now());
     this.deps.log.debug({ connection: connectionId, reason }, 'worker told to quit');
     connection?.send('quit:');
     connection?.close();
   }
 
-  private admit(connectionId: number, chunk: number): void {
+  private admit(connectionId: number, chunk: number, attempt: number): void {
     const connection = this.connections.get(connectionId);
     if (!connection) return;
     const offset = this.job.firstChunk;
+    const key = workerKey(connection.invocation, connectionId);
+    if (connection.invocation === undefined) this.cost.start(key, performance.now());
+    else this.admitted.add(connection.invocation);
     const inspect = this.deps.inspection.worker?.(offset + chunk);
     const actor: ChunkActor = createActor(this.job.machine, {
       input: {
@@ -333,10 +385,12 @@ export class Coordinator {
       ...(inspect ? { inspect } : {}),
     });
     this.actors.set(connectionId, actor);
-    this.active++;
+    // `ended`: the machine is over (or stopped); `cancelled`: another attempt won, nothing more is reported.
     let ended = false;
+    let cancelled = false;
     let last = '';
     const observers = this.deps.observers;
+    for (const o of observers) o.workerAdmitted?.(connectionId, offset + chunk, attempt);
     actor.on('worker.command', ({ text }) => {
       for (const o of observers) o.workerMessage?.(connectionId, 'out', text);
       connection.send(text);
@@ -348,26 +402,45 @@ export class Coordinator {
     connection.onClose((reason) => {
       if (!ended) actor.send({ type: 'socket.closed', reason });
     });
-    const finish = (status: 'done' | 'failed', reason?: string, state?: string) => {
-      this.active--;
-      if (status === 'done') {
-        this.done++;
-        this.chunkStates[chunk] = 'done';
-        for (const o of this.deps.observers) o.workerEnded?.(connectionId, offset + chunk, 'done');
-        this.supervisor?.send({ type: 'worker.finished', connection: connectionId, chunk });
-      } else {
-        this.failed++;
-        this.chunkFailed[chunk] = true;
-        this.chunkStates[chunk] = state ?? last;
-        for (const o of this.deps.observers) o.workerEnded?.(connectionId, offset + chunk, 'failed', reason ?? 'unknown');
-        this.supervisor?.send({ type: 'worker.failed', connection: connectionId, chunk, reason: reason ?? 'unknown', state: state ?? last });
-      }
-    };
-    const end = (status: 'done' | 'failed', reason?: string, state?: string) => {
-      if (ended) return;
+    const release = () => {
       ended = true;
       this.actors.delete(connectionId);
       this.connections.delete(connectionId);
+      this.cost.end(key, performance.now());
+    };
+    this.cancels.set(connectionId, (reason) => {
+      if (cancelled) return;
+      cancelled = true;
+      this.cancels.delete(connectionId);
+      if (!ended) {
+        release();
+        actor.stop();
+        connection.send('quit:');
+        connection.close();
+      }
+      for (const o of observers) o.workerEnded?.(connectionId, offset + chunk, 'cancelled', reason);
+    });
+    const finish = (status: 'done' | 'failed', reason?: string, state?: string) => {
+      if (cancelled) return;
+      this.cancels.delete(connectionId);
+      if (status === 'done') {
+        this.chunkStates[chunk] = 'done';
+        this.chunkFailed[chunk] = false;
+        for (const o of observers) o.workerEnded?.(connectionId, offset + chunk, 'done');
+        this.supervisor?.send({ type: 'worker.finished', connection: connectionId, chunk });
+        return;
+      }
+      const why = reason ?? 'unknown';
+      this.chunkStates[chunk] = state ?? last;
+      for (const o of observers) o.workerEnded?.(connectionId, offset + chunk, 'failed', why);
+      this.supervisor?.send({ type: 'worker.failed', connection: connectionId, chunk, reason: why, state: state ?? last, retryable: !permanentFailure(why) });
+      // Red only once no attempt is left: until then the chunk may still be done by a retry.
+      if (this.supervisor && blockListGet(this.supervisor.getSnapshot().context.chunks, chunk)?.status === 'failed') this.chunkFailed[chunk] = true;
+    };
+    const end = (status: 'done' | 'failed', reason?: string, state?: string) => {
+      if (ended) return;
+      // The cancel hook stays until the outputs are checked: a copy that wins meanwhile cancels this one.
+      release();
       // The machine sent `quit:` itself on success; after a failure, tell the worker to go too.
       if (status === 'failed') connection.send('quit:');
       connection.close();
@@ -382,14 +455,15 @@ export class Coordinator {
     actor.subscribe({
       next: (snapshot) => {
         // The final state is reported once, by `end`, with its outcome.
-        if (snapshot.status !== 'active') return;
+        if (snapshot.status !== 'active' || cancelled) return;
         const name = stateName(snapshot.value);
         if (name === last) return;
         last = name;
         this.chunkStates[chunk] = name;
-        for (const o of this.deps.observers) o.workerState?.(connectionId, offset + chunk, name);
+        for (const o of observers) o.workerState?.(connectionId, offset + chunk, name);
       },
       complete: () => {
+        if (cancelled) return;
         const output = actor.getSnapshot().output as ConnectionOutput | undefined;
         if (output?.status === 'done') end('done');
         else end('failed', output?.reason ?? 'machine ended without output', output?.state);
@@ -410,7 +484,12 @@ export class Coordinator {
     this.connections.clear();
     this.supervisor?.stop();
     // The relay closes with the job; its counts stay readable for the summary.
-    await Promise.allSettled([this.launcher.stop(), this.server.close(), this.relay?.server?.close(), ...this.deps.observers.map((o) => o.close?.())]);
+    await Promise.allSettled([
+      this.launcher.stop().finally(() => this.cost.endAll(performance.now())),
+      this.server.close(),
+      this.relay?.server?.close(),
+      ...this.deps.observers.map((o) => o.close?.()),
+    ]);
     this.state = 'closed';
   }
 
@@ -426,8 +505,32 @@ export class Coordinator {
     return undefined;
   }
 
+  /** The cost so far: `total` gives the worker-ms to count (all of them, or visits per worker for the summary). */
+  private costAt(total: (visit: (ms: number, invocation?: number) => void) => void): RunCost {
+    let workerMs = 0;
+    const { regions, lambdaMemoryMb } = this.options;
+    const secondsByRegion = new Map<string, number>();
+    total((ms, invocation) => {
+      workerMs += ms;
+      if (this.options.launcher !== 'lambda') return;
+      // Live figures know no invocation: spread over the regions, as round-robin launches are.
+      const shares: Array<[string, number]> = invocation === undefined ? regions.map((r) => [r, ms / regions.length]) : [[regions[invocation % regions.length]!, ms]];
+      for (const [region, share] of shares) secondsByRegion.set(region, (secondsByRegion.get(region) ?? 0) + share / 1000);
+    });
+    return {
+      workerSeconds: workerMs / 1000,
+      ...(this.options.launcher === 'lambda' ? { lambda: lambdaCost({ memoryMb: lambdaMemoryMb, requests: this.launched, secondsByRegion }) } : {}),
+    };
+  }
+
   private summarise(output: SupervisorOutput): JobSummary {
     const offset = this.job.firstChunk;
+    const now = performance.now();
+    const secondsOf = (a: AttemptOutcome): number | undefined => {
+      if (a.invocation === undefined && a.connection === undefined) return undefined;
+      const ms = this.cost.msOf(workerKey(a.invocation, a.connection ?? -1), now);
+      return ms === undefined ? undefined : Math.round(ms) / 1000;
+    };
     return {
       ok: output.ok,
       job: this.job.name,
@@ -445,11 +548,19 @@ export class Coordinator {
           chunk: offset + c.chunk,
           outputs,
           locations: outputs.map((key) => this.deps.store.locationOf(key)),
+          attempts: c.attempts.map((a) => {
+            const workerSeconds = secondsOf(a);
+            return workerSeconds === undefined ? a : { ...a, workerSeconds };
+          }),
         };
       }),
       launchFailures: output.launchFailures,
       workerExits: this.exits,
       ...(this.relay ? { relay: { ...this.relay.address, ...(this.relay.server ? { status: this.relay.server.status() } : {}) } } : {}),
+      recovery: this.supervisor?.getSnapshot().context.recovery ?? { retries: 0, speculative: 0, cancelled: 0 },
+      cost: this.costAt((visit) =>
+        this.cost.forEach(now, (key, ms) => visit(ms, key.startsWith('i') ? Number(key.slice(1)) : undefined)),
+      ),
     };
   }
 }
@@ -489,7 +600,7 @@ async function openRelay(options: CompiledRunOptions, credentials: LoadedCredent
   return { address: { host: options.host, port: server.address().port, embedded: true }, server };
 }
 
-async function chooseLauncher(options: CompiledRunOptions, log: Logger, payload: WorkerEvent): Promise<Launcher> {
+async function chooseLauncher(options: CompiledRunOptions, job: CoordinatorJob, log: Logger, payload: WorkerEvent): Promise<Launcher> {
   switch (options.launcher) {
     case 'none':
       return createNoneLauncher({ payloadFile: options.payloadOut!, payload, logger: log });
@@ -508,8 +619,11 @@ async function chooseLauncher(options: CompiledRunOptions, log: Logger, payload:
         },
       });
     }
-    case 'local':
-      return createLocalLauncher({ concurrency: options.launchConcurrency, logger: log });
+    case 'local': {
+      // Workers linked through the relay wait for each other: all of them must be alive at once.
+      const maxAlive = job.relay ? Math.max(options.localWorkers, job.chunks.length + options.spares) : options.localWorkers;
+      return createLocalLauncher({ concurrency: options.launchConcurrency, maxAlive, logger: log });
+    }
   }
 }
 

@@ -6,7 +6,6 @@
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
-import { availableParallelism } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { ConfigError, describeError } from '../../common/errors.js';
 import type { Logger } from 'pino';
@@ -16,7 +15,7 @@ import { packageBinDir } from '../../common/packagePaths.js';
 import type { AnyJob, Job, JobPlan } from '../../jobs/defineJob.js';
 import { openStore } from '../../store/openStore.js';
 import type { ObjectStore } from '../../store/store.js';
-import type { JobObserver } from '../observe/jobObserver.js';
+import type { JobObserver, WorkerEnd } from '../observe/jobObserver.js';
 import type { Launcher } from '../launch/launcher.js';
 import { openTimeline } from '../observe/timeline.js';
 import { startDashboard } from '../observe/dashboard.js';
@@ -24,9 +23,6 @@ import { startInspector, type JobInspector } from '../observe/inspector.js';
 import { createPlotObserver } from '../observe/plotObserver.js';
 import { Coordinator, type CoordinatorJob, type JobSummary } from './coordinator.js';
 import { compileRunOptions, RUN_OPTIONS, storedKey, type CompiledRunOptions, type RunOptions } from './runOptions.js';
-
-/** Above this many local workers, say what starting them all at once costs. */
-const LOCAL_WORKERS_NOTE_ABOVE = 32;
 
 /** The options of a run of job J: the run options and the job's own, side by side. */
 export type JobRunOptions<J> = RunOptions & (J extends Job<infer T, infer _I> ? OptionValues<T> : Readonly<Record<string, unknown>>);
@@ -45,8 +41,8 @@ export interface RunHooks {
   /** Environment variables (TLS, S3 endpoint); default `process.env`. */
   env?: NodeJS.ProcessEnv;
   onStart?(start: RunStart): void;
-  /** Progress: a chunk ended (chunk number as reported, connection that had it). */
-  onChunkEnded?(event: { chunk: number; connection: number; status: 'done' | 'failed'; reason?: string }): void;
+  /** Progress: an attempt at a chunk ended (chunk number as reported, connection that had it); a failed one may be retried. */
+  onChunkEnded?(event: { chunk: number; connection: number; status: WorkerEnd; reason?: string }): void;
   /** Aborting cancels the run: workers are told to quit and the summary still comes. */
   signal?: AbortSignal;
   /** Where workers come from instead of the launcher the options choose (tests, embedding). */
@@ -102,6 +98,7 @@ export async function planJob(job: AnyJob, values: Readonly<Record<string, unkno
       ...(command === undefined ? {} : { command: typeof command === 'string' ? command : command(values) }),
       nonblock: job.worker?.nonblock ?? false,
       relay: job.relay ?? false,
+      speculation: job.speculation ?? true,
       ...(plan.units === undefined ? {} : { units: plan.units }),
     },
   };
@@ -119,7 +116,8 @@ export async function executeJob(job: AnyJob, values: Readonly<Record<string, un
   if (plan.chunks.length === 0) throw new ConfigError(plan.emptyReason ?? `job ${job.name} has no chunk to run`);
   await checkInputs(store, plan, options);
   if (options.launcher === 'local' && !hooks.launcher) await checkExecutables(job, options.env);
-  const summary = await runCoordinator(planned, plan, options, store, log, hooks);
+  const skipped = options.resume ? await doneChunks(store, planned, options) : [];
+  const summary = await runCoordinator({ ...planned, skipped }, plan, options, store, log, hooks);
   if (!summary.ok || !job.afterRun) return summary;
   try {
     const after = await job.afterRun(values, { summary, store });
@@ -161,7 +159,8 @@ async function runCoordinator(
           parts,
           offset: job.firstChunk,
           framesPerChunk: plan.units?.perChunk ?? 1,
-          expected: parts + options.spares,
+          expected: parts + options.spares - (job.skipped?.length ?? 0),
+          skipped: (job.skipped ?? []).map((chunk) => job.firstChunk + chunk),
           status: () => coordinator?.status(),
           port: options.dashboard.port,
           host: options.dashboard.host,
@@ -182,13 +181,7 @@ async function runCoordinator(
     if (options.hostNote) notes.push(options.hostNote);
     const relay = coordinator.relayAddress();
     if (relay) notes.push(`${relay.embedded ? `relay listening on ${options.listenHost}:${relay.port}; ` : 'relay: '}workers dial ${relay.host}:${relay.port}`);
-    const workers = parts + options.spares;
-    if (options.launcher === 'local' && workers > LOCAL_WORKERS_NOTE_ABOVE) {
-      notes.push(
-        `note: the local launcher starts all ${workers} workers at once, each a Node.js process of about 90 MB ` +
-          `(${availableParallelism()} cores here); burst parallelism at this size is what --launcher lambda is for`,
-      );
-    }
+    if (job.skipped?.length) notes.push(`--resume: ${job.skipped.length} of ${parts} chunks have all their outputs in ${store.name} already; skipping them`);
     hooks.onStart?.({
       coordinator,
       notes,
@@ -257,6 +250,14 @@ export async function missingKeys(store: ObjectStore, keys: readonly string[], h
   const present = new Set<string>();
   for (const prefix of prefixes) for await (const key of store.list(prefix)) present.add(key);
   return keys.filter((key) => !present.has(key));
+}
+
+/** `--resume`: the chunks (0-based) every output of which is in the store already. */
+async function doneChunks(store: ObjectStore, job: CoordinatorJob, options: CompiledRunOptions): Promise<number[]> {
+  const missing = new Set(await missingKeys(store, [...new Set(job.chunks.flatMap((c) => c.outputs))], options.hashKeys));
+  const done: number[] = [];
+  job.chunks.forEach((chunk, i) => chunk.outputs.length > 0 && chunk.outputs.every((key) => !missing.has(key)) && done.push(i));
+  return done;
 }
 
 /** Local workers run with this machine's PATH (our own tools first): say which program is missing. */

@@ -4,7 +4,7 @@
  * compiled shape (every field present, durations in ms). Compiled once at the edge, with `env`
  * the only place environment variables are read; nothing downstream re-checks options.
  */
-import { networkInterfaces } from 'node:os';
+import { availableParallelism, networkInterfaces } from 'node:os';
 import { isIP } from 'node:net';
 import { DEFAULT_MAX_ANSWER_BYTES } from '../../protocol/frame.js';
 import { MAX_FUNCTION_COPIES } from '../lambda/functionCopies.js';
@@ -20,12 +20,14 @@ import { RELAY_OPTIONS } from '../relay/relayOptions.js';
 
 /** mu's rendezvous port: where an external relay (-H) listens unless -T says otherwise. */
 const DEFAULT_RELAY_PORT = RELAY_OPTIONS.port.default;
+import { DEFAULT_LAMBDA_MEMORY_MB } from './costEstimate.js';
 
 export type LauncherKind = 'local' | 'none' | 'lambda';
 export const LAUNCHER_KINDS = ['local', 'none', 'lambda'] as const satisfies readonly LauncherKind[];
 
 const STORE = 'Store';
 const WORKERS = 'Workers';
+const RECOVERY = 'Recovery';
 const NETWORK = 'Network and TLS';
 const OUTPUT = 'Output';
 const SEEING = 'Seeing the job';
@@ -59,6 +61,10 @@ export const RUN_OPTIONS = optionTable({
     flag: 'state-wait', type: 'seconds', section: WORKERS, default: 150,
     help: "jobs whose workers talk to each other: seconds a worker waits for its\npeer's state (##INSTATEWAIT##) before that run: fails, naming it;\nkeep it below the Lambda function's timeout",
   },
+  localWorkers: {
+    flag: 'local-workers', type: 'integer', arg: 'N', section: WORKERS, min: 1, max: 100_000, defaultText: 'CPU cores',
+    help: 'local worker processes alive at once (--launcher local); the next\nstarts when one ends',
+  },
   launchConcurrency: { flag: 'launch-concurrency', type: 'integer', section: WORKERS, min: 1, max: 10_000, default: 64, help: 'launches in flight at once' },
   functionName: { flag: 'function', short: 'l', type: 'string', arg: 'NAME', section: WORKERS, default: 'png2y4m', help: 'Lambda function name' },
   functionCopies: {
@@ -69,7 +75,27 @@ export const RUN_OPTIONS = optionTable({
     flag: 'regions', short: 'r', type: 'list', arg: 'R1,R2', section: WORKERS, default: ['us-east-1'],
     help: 'Lambda regions; invocation k goes to region k mod R; the first\nis also the S3 region',
   },
+  lambdaMemoryMb: {
+    flag: 'lambda-memory', type: 'integer', arg: 'MB', section: WORKERS, min: 128, max: 10_240, default: DEFAULT_LAMBDA_MEMORY_MB,
+    help: "the function's memory, for the cost estimate (as 'lambdaize --memory')",
+  },
   lambdaEndpoint: { flag: 'lambda-endpoint', type: 'string', arg: 'URL', section: WORKERS, help: 'a Lambda-compatible API instead of AWS (env AWS_ENDPOINT_URL_LAMBDA)' },
+  retries: {
+    flag: 'retries', type: 'integer', section: RECOVERY, min: 0, max: 100, default: 2,
+    help: 'more attempts a chunk gets after a failed one, each a new worker\n(0: none, as mu); failures a retry cannot change are not retried',
+  },
+  noSpeculation: {
+    flag: 'no-speculation', type: 'boolean', section: RECOVERY,
+    help: 'no second worker for stragglers (a job may turn speculation off too)',
+  },
+  stragglerFactor: {
+    flag: 'straggler-factor', type: 'number', arg: 'F', section: RECOVERY, above: 1, max: 1_000, default: 3,
+    help: 'once half the chunks are done, a chunk running longer than F times\ntheir median gets a second worker; the first to finish wins',
+  },
+  resume: {
+    flag: 'resume', type: 'boolean', section: RECOVERY,
+    help: 'skip chunks whose outputs are all in the store already (after a\ncrash, Ctrl-C or a failed run: redo only what is missing)',
+  },
   port: { flag: 'port', short: 't', type: 'integer', section: NETWORK, min: 0, max: 65535, default: DEFAULT_COORDINATOR_PORT, help: 'TLS port to listen on (0: any free port)' },
   host: {
     flag: 'host', type: 'string', arg: 'ADDR', section: NETWORK, defaultText: '127.0.0.1 for local workers, else this machine\'s first non-loopback IPv4',
@@ -130,7 +156,7 @@ type Resolved = ResolvedValues<typeof RUN_OPTIONS>;
 
 /** Compiled run options: defaults applied, durations in ms, derived addresses and TLS sources. */
 export interface CompiledRunOptions
-  extends Omit<Resolved, 'killAfterS' | 'answerTimeoutS' | 'arrivalTimeoutS' | 'stateWaitS' | 'caCert' | 'serverCert' | 'serverKey' | 'inspect' | 'inspectPort' | 'inspectSample' | 'inspectRecord' | 'dashboardPort' | 'dashboardHost' | 'listen' | 'host' | 'relayHost' | 'relayPort'> {
+  extends Omit<Resolved, 'localWorkers' | 'killAfterS' | 'answerTimeoutS' | 'arrivalTimeoutS' | 'stateWaitS' | 'caCert' | 'serverCert' | 'serverKey' | 'inspect' | 'inspectPort' | 'inspectSample' | 'inspectRecord' | 'dashboardPort' | 'dashboardHost' | 'listen' | 'host' | 'relayHost' | 'relayPort'> {
   host: string;
   /** Address the worker server binds (`--listen`). */
   listenHost: string;
@@ -152,6 +178,8 @@ export interface CompiledRunOptions
    * coordinator runs on `listenHost`, port `port` (0: any free one). Unused by other jobs.
    */
   relay: { kind: 'external'; host: string; port: number } | { kind: 'embedded'; port: number };
+  /** `--local-workers`, resolved: the CPU cores when not given. */
+  localWorkers: number;
 }
 
 const seconds = (s: number | undefined) => (s === undefined ? undefined : Math.round(s * 1000));
@@ -205,6 +233,9 @@ export function compileRunOptions(options: RunOptions, env: NodeJS.ProcessEnv = 
         : undefined,
     dashboard: dashboardPort === undefined ? undefined : { port: dashboardPort, host: dashboardHost ?? '127.0.0.1' },
     relay: relayHost === undefined ? { kind: 'embedded', port: relayPort ?? 0 } : { kind: 'external', host: relayHost, port: relayPort ?? DEFAULT_RELAY_PORT },
+    localWorkers: o.localWorkers ?? availableParallelism(),
+    // Workers started by hand cannot be started again: no retries or copies unless asked for.
+    ...(launcher === 'none' ? { retries: options.retries ?? 0, noSpeculation: options.noSpeculation ?? true } : {}),
   };
 }
 

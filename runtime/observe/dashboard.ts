@@ -24,6 +24,7 @@ import type { LaunchReport } from '../launch/launcher.js';
 import { isLoopback, localRequestAllowed } from './localRequest.js';
 import type { JobStatus } from './statusDisplay.js';
 import type { RelayStatus } from '../relay/relayServer.js';
+import { formatCost, type RunCost } from '../coordinator/costEstimate.js';
 
 export interface DashboardOptions {
   /** Chunks of the job (`-n`), the first chunk's number (`-o`), and frames per chunk (`-f`). */
@@ -32,6 +33,8 @@ export interface DashboardOptions {
   framesPerChunk: number;
   /** Workers the launcher will start (`-n` + `-X`). */
   expected: number;
+  /** Chunks (as reported) whose outputs were there already (`--resume`). */
+  skipped?: readonly number[];
   /** The coordinator's status (undefined until it exists). */
   status: () => JobStatus | undefined;
   /** `--dashboard PORT`: 0 picks a free port. Default 0. */
@@ -52,14 +55,14 @@ export interface DashboardOptions {
   finalFailures?: number;
 }
 
-export interface Dashboard extends Required<Pick<JobObserver, 'workerState' | 'workerEnded' | 'workerMessage' | 'launch' | 'close'>> {
+export interface Dashboard extends Required<Pick<JobObserver, 'workerAdmitted' | 'workerState' | 'workerEnded' | 'workerMessage' | 'launch' | 'close'>> {
   /** The page to open. */
   url: string;
   /** What the page would show now (also served as `/api/status`). */
   snapshot(): DashboardSnapshot;
 }
 
-export type CellKind = 'waiting' | 'active' | 'done' | 'failed';
+export type CellKind = 'waiting' | 'active' | 'done' | 'failed' | 'skipped';
 
 export interface DashboardCounts {
   parts: number;
@@ -67,9 +70,17 @@ export interface DashboardCounts {
   waiting: number;
   connected: number;
   done: number;
+  /** Failed for good (no attempt left). */
   failed: number;
+  skipped: number;
+  retries: number;
+  speculative: number;
+  cancelled: number;
   launched: number;
   launchFailed: number;
+  cost: RunCost;
+  /** The cost as the status line says it. */
+  costText: string;
 }
 
 /** A full picture: every cell as `[index, state id, kind]`, state ids into `names`. */
@@ -96,7 +107,9 @@ export interface DashboardFinish {
 export interface WorkerDetail {
   chunk: number;
   worker: number;
-  status: 'running' | 'done' | 'failed';
+  /** The chunk's attempt this worker made (1, 2, ...). */
+  attempt: number;
+  status: 'running' | 'done' | 'failed' | 'cancelled';
   state: string;
   reason?: string;
   history: Array<{ t: number; state: string }>;
@@ -109,8 +122,8 @@ interface WorkerRecord extends Omit<WorkerDetail, 'worker'> {
   next: number;
 }
 
-const KIND_CODE: Record<CellKind, number> = { waiting: 0, active: 1, done: 2, failed: 3 };
-const KINDS: CellKind[] = ['waiting', 'active', 'done', 'failed'];
+const KIND_CODE: Record<CellKind, number> = { waiting: 0, active: 1, done: 2, failed: 3, skipped: 4 };
+const KINDS: CellKind[] = ['waiting', 'active', 'done', 'failed', 'skipped'];
 const RECENT_WINDOW_MS = 5000;
 
 export async function startDashboard(options: DashboardOptions): Promise<Dashboard> {
@@ -130,6 +143,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   const cellState = new Int32Array(parts).fill(-1);
   const cellKind = new Uint8Array(parts);
   const cellWorker = new Int32Array(parts).fill(-1);
+  for (const chunk of options.skipped ?? []) if (chunk - offset >= 0 && chunk - offset < parts) cellKind[chunk - offset] = KIND_CODE.skipped;
   const workers = new Map<number, WorkerRecord>();
   const dirty = new Set<number>();
   let namesChanged = false;
@@ -157,7 +171,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   const record = (worker: number, chunk: number): WorkerRecord => {
     let entry = workers.get(worker);
     if (!entry) {
-      entry = { chunk, status: 'running', state: '', history: [], historyDropped: 0, messages: [], next: 0 };
+      entry = { chunk, attempt: 1, status: 'running', state: '', history: [], historyDropped: 0, messages: [], next: 0 };
       workers.set(worker, entry);
     }
     entry.chunk = chunk;
@@ -170,15 +184,23 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   };
   const counts = (): DashboardCounts => {
     const status = options.status();
+    const skipped = status?.skipped ?? options.skipped?.length ?? 0;
+    const cost = status?.cost ?? { workerSeconds: 0 };
     return {
       parts,
       expected,
-      waiting: status?.waiting ?? parts,
+      waiting: status?.waiting ?? parts - skipped,
       connected: status?.active ?? 0,
       done: status?.done ?? 0,
       failed: status?.failed ?? 0,
+      skipped,
+      retries: status?.recovery.retries ?? 0,
+      speculative: status?.recovery.speculative ?? 0,
+      cancelled: status?.recovery.cancelled ?? 0,
       launched: status?.launched ?? 0,
       launchFailed,
+      cost,
+      costText: formatCost(cost),
     };
   };
   const throughput = (done: number, now: number) => {
@@ -265,6 +287,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     return {
       chunk,
       worker,
+      attempt: entry.attempt,
       status: entry.status,
       state: entry.state,
       ...(entry.reason === undefined ? {} : { reason: entry.reason }),
@@ -345,12 +368,16 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       cellWorker[i] = worker;
       dirty.add(i);
     },
+    workerAdmitted(worker, chunk, attempt) {
+      record(worker, chunk).attempt = attempt;
+    },
     workerEnded(worker, chunk, status, reason) {
       const i = index(chunk);
       const entry = record(worker, chunk);
       entry.status = status;
       if (reason !== undefined) entry.reason = reason;
-      if (i === undefined) return;
+      // Another attempt finished the chunk first: its cell already shows that one.
+      if (i === undefined || status === 'cancelled') return;
       const old = cellState[i]!;
       if (cellKind[i] === KIND_CODE.active && old >= 0) perState[old]!--;
       cellKind[i] = status === 'done' ? KIND_CODE.done : KIND_CODE.failed;
@@ -376,7 +403,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       for (let i = 0; i < parts && failures.length < finalFailures; i++) {
         if (cellKind[i] === KIND_CODE.failed) failures.push(workerDetail(offset + i)!);
       }
-      finished = { ok: c.failed === 0 && c.done === parts, failures };
+      finished = { ok: c.failed === 0 && c.done + c.skipped === parts, failures };
       tick();
       clearInterval(timer);
       for (const client of clients) client.end();

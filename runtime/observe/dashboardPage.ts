@@ -25,7 +25,7 @@ export function dashboardPage(title: string): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(title)} · xc-orch</title>
 <style>
-  :root { --waiting: #d9d9d9; --done: #59a14f; --failed: #d62728; --ink: #222; --muted: #666; }
+  :root { --waiting: #d9d9d9; --done: #59a14f; --skipped: #b5d9a8; --failed: #d62728; --ink: #222; --muted: #666; }
   * { box-sizing: border-box; }
   body { margin: 0; font: 14px/1.4 system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; color: var(--ink); background: #fafafa; }
   header { display: flex; align-items: baseline; gap: 16px; padding: 12px 20px; background: #fff; border-bottom: 1px solid #e3e3e3; }
@@ -48,6 +48,7 @@ export function dashboardPage(title: string): string {
   .cell { width: var(--cell, 14px); height: var(--cell, 14px); border-radius: 2px; background: var(--waiting); cursor: pointer; }
   .cell[data-kind="done"] { background: var(--done); }
   .cell[data-kind="failed"] { background: var(--failed); }
+  .cell[data-kind="skipped"] { background: var(--skipped); }
   .cell.selected { outline: 2px solid #000; outline-offset: 1px; }
   table { border-collapse: collapse; width: 100%; font-size: 13px; }
   td, th { text-align: left; padding: 2px 6px; border-bottom: 1px solid #f0f0f0; vertical-align: top; }
@@ -79,6 +80,8 @@ export function dashboardPage(title: string): string {
       <div class="bar"><div id="launch-bar"></div></div>
       <div>Finished <b id="finished-count">0</b> of <span id="parts">0</span> chunks · <span id="throughput">–</span></div>
       <div class="bar"><div id="done-bar" style="background: var(--done)"></div></div>
+      <div id="recovery" class="muted">–</div>
+      <div>Cost: <span id="cost">–</span></div>
       <div id="grid" aria-label="one cell per chunk, coloured by its worker's state"></div>
     </div>
   </div>
@@ -156,10 +159,12 @@ export function dashboardPage(title: string): string {
     text('launched', c.launched);
     text('expected', c.expected);
     text('parts', c.parts);
-    text('finished-count', c.done + c.failed);
+    text('finished-count', c.done + c.failed + c.skipped);
+    text('recovery', 'Retries ' + c.retries + ' · speculative copies ' + c.speculative + ' · cancelled ' + c.cancelled + ' · skipped (resumed) ' + c.skipped);
+    text('cost', c.costText);
     text('launch-failed-note', c.launchFailed > 0 ? ' · ' + c.launchFailed + ' launch failures' : '');
     $('launch-bar').style.width = (100 * Math.min(1, (c.launched + c.launchFailed) / Math.max(1, c.expected))) + '%';
-    $('done-bar').style.width = (100 * Math.min(1, (c.done + c.failed) / Math.max(1, c.parts))) + '%';
+    $('done-bar').style.width = (100 * Math.min(1, (c.done + c.failed + c.skipped) / Math.max(1, c.parts))) + '%';
     text('elapsed', (m.elapsedMs / 1000).toFixed(1) + ' s');
     const t = m.throughput;
     text('throughput', t.chunksPerS.toFixed(2) + ' chunks/s · ' + t.framesPerS.toFixed(1) + ' frames/s (last 5 s: ' + t.recentChunksPerS.toFixed(2) + ' chunks/s)');
@@ -214,7 +219,7 @@ export function dashboardPage(title: string): string {
     }
     detail.textContent = '';
     const h = document.createElement('h2');
-    h.textContent = 'Chunk ' + (offset + i) + (info.worker !== undefined ? ' · worker ' + info.worker : '');
+    h.textContent = 'Chunk ' + (offset + i) + (info.worker !== undefined ? ' · worker ' + info.worker : '') + (info.attempt > 1 ? ' · attempt ' + info.attempt : '');
     detail.appendChild(h);
     if (info.error) {
       const p = document.createElement('p');

@@ -8,11 +8,18 @@
 import type { InspectionEvent } from 'xstate';
 import type { LaunchReport } from '../launch/launcher.js';
 
+export type WorkerEnd = 'done' | 'failed' | 'cancelled';
+
 export interface JobObserver {
+  /** Worker `worker` (connection number) was given `chunk`, as the chunk's attempt number `attempt` (1, 2, ...). */
+  workerAdmitted?(worker: number, chunk: number, attempt: number): void;
   /** The machine of worker `worker` (connection number) working on `chunk` entered `state`. */
   workerState?(worker: number, chunk: number, state: string): void;
-  /** The worker's machine ended; `reason` is set when it failed. */
-  workerEnded?(worker: number, chunk: number, status: 'done' | 'failed', reason?: string): void;
+  /**
+   * The worker's machine ended; `reason` is set when it failed or was cancelled (another attempt
+   * of its chunk finished first). A failed attempt may be followed by another (a retry).
+   */
+  workerEnded?(worker: number, chunk: number, status: WorkerEnd, reason?: string): void;
   /** A frame was exchanged with a worker (`out`: command sent, `in`: answer received). */
   workerMessage?(worker: number, direction: 'in' | 'out', text: string): void;
   /** A launcher report (accepted, failed, exited). */

@@ -6,10 +6,10 @@
  * @example const plot = createPlotObserver('timeline.html', { title: 'png2y4m, 8 chunks' }); // observers: [plot]
  */
 import type { JobObserver } from './jobObserver.js';
-import type { TimelineEntry } from './timeline.js';
+import { timelineRecorder, type TimelineEntry } from './timeline.js';
 import { plotFormat, writeTimelinePlot, type PlotOptions } from './timelinePlot.js';
 
-export interface PlotObserver extends Required<Pick<JobObserver, 'workerState' | 'workerEnded' | 'close'>> {
+export interface PlotObserver extends Required<Pick<JobObserver, 'workerAdmitted' | 'workerState' | 'workerEnded' | 'close'>> {
   /** Entries recorded so far. */
   entries(): readonly TimelineEntry[];
 }
@@ -18,14 +18,8 @@ export interface PlotObserver extends Required<Pick<JobObserver, 'workerState' |
 export function createPlotObserver(file: string, options: PlotOptions = {}, startedAt = performance.now()): PlotObserver {
   plotFormat(file);
   const entries: TimelineEntry[] = [];
-  const record = (worker: number, chunk: number, state: string, reason?: string) => {
-    const entry: TimelineEntry = { t: Math.round(performance.now() - startedAt) / 1000, worker, chunk, state };
-    if (reason !== undefined) entry.reason = reason;
-    entries.push(entry);
-  };
   return {
-    workerState: record,
-    workerEnded: (worker, chunk, status, reason) => record(worker, chunk, status, reason),
+    ...timelineRecorder((entry) => entries.push(entry), startedAt),
     entries: () => entries,
     // No worker ever reported a state (none arrived, or the job never started): nothing to draw.
     close: async () => {

@@ -6,6 +6,7 @@
  */
 import type { RelayStatus } from '../relay/relayServer.js';
 import { relayCounts } from '../relay/relayStatusLine.js';
+import { formatCost, type RunCost } from '../coordinator/costEstimate.js';
 
 export interface JobStatus {
   elapsedMs: number;
@@ -16,7 +17,14 @@ export interface JobStatus {
   waiting: number;
   active: number;
   done: number;
+  /** Chunks failed for good (no attempt left). */
   failed: number;
+  /** Chunks whose outputs were there already (`--resume`). */
+  skipped: number;
+  /** Attempts after the first (retries, speculative copies), and attempts cancelled because another won. */
+  recovery: { retries: number; speculative: number; cancelled: number };
+  /** Worker-seconds so far (and the Lambda estimate). */
+  cost: RunCost;
   /** Per chunk: the current state name of its worker, or undefined while waiting. */
   chunkStates: ReadonlyArray<string | undefined>;
   chunkFailed: ReadonlyArray<boolean>;
@@ -44,9 +52,12 @@ const CELL = 6;
 
 export function summaryLine(status: JobStatus): string {
   const seconds = (status.elapsedMs / 1000).toFixed(1);
+  const { retries, speculative, cancelled } = status.recovery;
+  const recovery = retries + speculative + cancelled > 0 ? `  retries ${retries}  copies ${speculative}  cancelled ${cancelled}` : '';
+  const skipped = status.skipped > 0 ? `  skipped ${status.skipped}` : '';
   return (
-    `[${seconds}s] active ${status.active}  done ${status.done}/${status.parts}  ` +
-    `not yet connected ${status.waiting}  error ${status.failed}  launched ${status.launched}` +
+    `[${seconds}s] active ${status.active}  done ${status.done}/${status.parts}${skipped}  ` +
+    `not yet connected ${status.waiting}  error ${status.failed}  launched ${status.launched}${recovery}  ${formatCost(status.cost)}` +
     (status.relay ? `  | relay: ${relayCounts(status.relay)}` : '')
   );
 }

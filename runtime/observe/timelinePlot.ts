@@ -1,7 +1,7 @@
 /**
  * The timeline plot: `-O` entries (one line per state a worker enters) drawn as one self-contained
  * SVG or HTML page, so a job can be looked at afterwards without network, scripts or fonts. Each
- * entry starts a state that lasts until the worker's next entry; `done` and `failed` end a worker.
+ * entry starts a state that lasts until the worker's next entry; `done`, `failed` and `cancelled` end a worker.
  *
  * Few workers get one row each with a bar per state. When the rows would not fit a sane height the
  * workers are bucketed (by chunk) into rows whose cells show the state most of them are in, and a
@@ -18,6 +18,7 @@ import { extname } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { ConfigError } from '../../common/errors.js';
 import type { TimelineEntry } from './timeline.js';
+import type { WorkerEnd } from './jobObserver.js';
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -72,13 +73,15 @@ export function parseTimelineLine(line: string): TimelineEntry | undefined {
     return undefined;
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
-  const { t, worker, chunk, state, reason } = value as Record<string, unknown>;
+  const { t, worker, chunk, state, reason, attempt } = value as Record<string, unknown>;
   if (typeof t !== 'number' || !Number.isFinite(t) || t < 0) return undefined;
   if (typeof worker !== 'number' || !Number.isInteger(worker) || worker < 0) return undefined;
   if (typeof chunk !== 'number' || !Number.isInteger(chunk)) return undefined;
   if (typeof state !== 'string' || state === '') return undefined;
   if (reason !== undefined && typeof reason !== 'string') return undefined;
+  if (attempt !== undefined && (typeof attempt !== 'number' || !Number.isInteger(attempt) || attempt < 1)) return undefined;
   const entry: TimelineEntry = { t, worker, chunk, state };
+  if (attempt !== undefined) entry.attempt = attempt;
   if (reason !== undefined) entry.reason = reason;
   return entry;
 }
@@ -173,12 +176,14 @@ export interface StateSpan {
 export interface WorkerTrack {
   worker: number;
   chunk: number;
+  /** The chunk's attempt this worker made, when not its first (a retry or a speculative copy). */
+  attempt?: number;
   spans: StateSpan[];
-  /** When and how the worker ended; absent when its last line is not `done` or `failed`. */
-  end?: { t: number; state: 'done' | 'failed'; reason?: string };
+  /** When and how the worker ended; absent when its last line is not `done`, `failed` or `cancelled`. */
+  end?: { t: number; state: WorkerEnd; reason?: string };
 }
 
-const TERMINAL = new Set(['done', 'failed']);
+const TERMINAL = new Set<string>(['done', 'failed', 'cancelled'] satisfies WorkerEnd[]);
 
 /**
  * Group entries per worker into spans, rows ordered by chunk (then worker). A worker without a
@@ -198,10 +203,12 @@ export function buildTracks(entries: readonly TimelineEntry[], until = endOfTime
     // Lines are written in time order; a stable sort only repairs files that were concatenated.
     list.sort((a, b) => a.t - b.t);
     const track: WorkerTrack = { worker, chunk: list[0]!.chunk, spans: [] };
+    const attempt = list[0]!.attempt;
+    if (attempt !== undefined && attempt > 1) track.attempt = attempt;
     for (let i = 0; i < list.length; i++) {
       const entry = list[i]!;
       if (TERMINAL.has(entry.state)) {
-        track.end = { t: entry.t, state: entry.state as 'done' | 'failed' };
+        track.end = { t: entry.t, state: entry.state as WorkerEnd };
         if (entry.reason !== undefined) track.end.reason = entry.reason;
         continue;
       }
@@ -405,7 +412,8 @@ const seconds = (t: number): string => `${Number(t.toFixed(3))} s`;
 const thousands = (n: number): string => n.toLocaleString('en-US');
 
 function workerName(track: WorkerTrack, chunksUnique: boolean): string {
-  return chunksUnique ? `chunk ${track.chunk}` : `c${track.chunk} w${track.worker}`;
+  const name = chunksUnique ? `chunk ${track.chunk}` : `c${track.chunk} w${track.worker}`;
+  return track.attempt === undefined ? name : `${name} #${track.attempt}`;
 }
 
 /**

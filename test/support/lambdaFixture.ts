@@ -39,7 +39,12 @@ export interface LambdaFixtureOptions {
    * using one; beyond it, 429. `false`: no limit. Default {@link LAMBDA_SCALING_LIMIT}.
    */
   scaling?: ScalingLimit | false;
-  /** Seed of the throttling draws. Default 1. */
+  /**
+   * Share of accepted Event invocations delivered twice (`run` mode: a second handler run with the
+   * same payload, a little later), as Lambda's at-least-once delivery may. 0 to 1. Default 0.
+   */
+  duplicateShare?: number;
+  /** Seed of the throttling and duplicate draws. Default 1. */
   seed?: number;
   /** A created function stays `Pending` this long before GetFunction reports it `Active`. Default 0. */
   activationDelayMs?: number;
@@ -114,6 +119,8 @@ export interface FixtureCounts {
   /** The 429s of the scaling limit alone. */
   scalingThrottled: number;
   accepted: number;
+  /** Accepted invocations delivered a second time (`duplicateShare`). */
+  duplicated: number;
   /** Requests refused for a missing or malformed SigV4 Authorization header. */
   unsigned: number;
   createCalls: number;
@@ -172,7 +179,9 @@ export async function startLambdaFixture(options: LambdaFixtureOptions = {}): Pr
   const functions = new Map<string, FixtureFunction>();
   const invocations: RecordedInvocation[] = [];
   const runs: HandlerRun[] = [];
-  const counts: FixtureCounts = { invokeCalls: 0, throttled: 0, scalingThrottled: 0, accepted: 0, unsigned: 0, createCalls: 0, getCalls: 0 };
+  const counts: FixtureCounts = { invokeCalls: 0, throttled: 0, scalingThrottled: 0, accepted: 0, duplicated: 0, unsigned: 0, createCalls: 0, getCalls: 0 };
+  const duplicateShare = options.duplicateShare ?? 0;
+  const redeliveries = new Set<NodeJS.Timeout>();
   const scaling = scalingBuckets(options.scaling ?? LAMBDA_SCALING_LIMIT);
   const children = new Set<ChildProcess>();
   const runWaiters = new Set<() => void>();
@@ -286,7 +295,18 @@ export async function startLambdaFixture(options: LambdaFixtureOptions = {}): Pr
       res.writeHead(202, { 'x-amzn-requestid': `req-${counts.accepted}`, 'content-length': '0' });
       res.end();
       options.onInvoke?.(record);
-      if (mode === 'run' && fn.taskRoot) runHandler(fn, body);
+      if (mode === 'run' && fn.taskRoot) {
+        runHandler(fn, body);
+        if (duplicateShare > 0 && random() < duplicateShare) {
+          counts.duplicated++;
+          // Late, as a redelivery is: the first copy has usually said hello by then.
+          const timer = setTimeout(() => {
+            redeliveries.delete(timer);
+            runHandler(fn, body);
+          }, 200);
+          redeliveries.add(timer);
+        }
+      }
       return;
     }
     if (path === FUNCTIONS_PATH && req.method === 'POST') {
@@ -390,6 +410,7 @@ export async function startLambdaFixture(options: LambdaFixtureOptions = {}): Pr
         check();
       }),
     close: async () => {
+      for (const timer of redeliveries) clearTimeout(timer);
       for (const child of children) child.kill('SIGKILL');
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -1,0 +1,263 @@
+/**
+ * Recovery end to end, with real worker processes on 127.0.0.1: workers SIGKILLed mid-job are
+ * retried, a frozen worker is overtaken by a speculative copy and killed at the end, Lambda's
+ * throttling and duplicate deliveries leave every chunk done once, a coordinator SIGKILLed mid-job
+ * is resumed with `--resume` redoing only what is missing, and the local pool never runs more
+ * workers than `--local-workers`. Workers are found from their side: a wrapper logs each pid.
+ */
+import { spawn } from 'node:child_process';
+import { readdir, readFile, rm, stat, writeFile, mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { seedClip } from '../cli/demo.js';
+import { png2y4m } from '../jobs/png2y4m.js';
+import { runJob } from '../runtime/coordinator/runJob.js';
+import type { Coordinator, JobSummary } from '../runtime/coordinator/coordinator.js';
+import { createLocalLauncher, defaultWorkerCommand } from '../runtime/launch/localLauncher.js';
+import { createLambdaLauncher } from '../runtime/launch/lambdaLauncher.js';
+import { lambdaize } from '../runtime/lambda/lambdaize.js';
+import { verifyChunks } from '../runtime/demo/verifyChunks.js';
+import { LocalStore } from '../store/localStore.js';
+import { startLambdaFixture, type LambdaFixture } from './support/lambdaFixture.js';
+
+const CLI = fileURLToPath(new URL('../bin/xc-orch.js', import.meta.url));
+const FRAMES = 40;
+const SIZE = { width: 64, height: 48 };
+const WAIT = { timeout: 60_000, interval: 25 };
+const key = (chunk: number) => `clip-y4m_01/${String(chunk).padStart(8, '0')}.y4m`;
+
+let dir: string;
+let baseline: Buffer[];
+
+/** A store holding the clip's frames, one per chunk (-f 1). */
+async function seeded(name: string): Promise<LocalStore> {
+  const store = new LocalStore(join(dir, name));
+  await seedClip(store, 'clip', FRAMES, SIZE);
+  return store;
+}
+
+/** The worker command behind a shell that appends `start PID` to `log`, then becomes the worker (same pid). */
+async function loggedWorker(log: string): Promise<{ file: string; args: string[] }> {
+  const { file, args } = defaultWorkerCommand();
+  const quoted = [file, ...args].map((a) => `'${a}'`).join(' ');
+  const script = join(dir, `worker-${log.slice(log.lastIndexOf('/') + 1)}.sh`);
+  await writeFile(script, `echo "start $$" >> '${log}'\nexec ${quoted}\n`);
+  return { file: 'sh', args: [script] };
+}
+
+const logLines = async (log: string): Promise<string[]> => (await readFile(log, 'utf8').catch(() => '')).split('\n').filter((l) => l !== '');
+const pidsOf = async (log: string): Promise<number[]> => (await logLines(log)).filter((l) => l.startsWith('start ')).map((l) => Number(l.slice(6)));
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** mulberry32: repeatable "random" moments. */
+function prng(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+async function expectLikeBaseline(store: LocalStore, parts: number): Promise<void> {
+  for (let chunk = 0; chunk < parts; chunk++) expect((await readFile(store.pathOf(key(chunk)))).equals(baseline[chunk]!), key(chunk)).toBe(true);
+}
+
+const doneOnce = (summary: JobSummary) => summary.chunks.map((c) => c.attempts.filter((a) => a.outcome === 'done').length);
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'xc-recovery-'));
+  // The run without faults that the faulty ones must match byte for byte.
+  const store = await seeded('baseline');
+  const summary = await runJob(png2y4m, { parts: FRAMES, frames: 1, video: 'clip', bucket: store.name, port: 0, quiet: true, localWorkers: 4 });
+  expect(summary.ok, JSON.stringify(summary.chunks.find((c) => c.status !== 'done'))).toBe(true);
+  expect(await verifyChunks(store, { parts: FRAMES, frames: 1, video: 'clip' })).toEqual([]);
+  baseline = await Promise.all(Array.from({ length: FRAMES }, (_, chunk) => readFile(store.pathOf(key(chunk)))));
+}, 120_000);
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('recovery with local workers', () => {
+  it('24 chunks, a quarter of the workers SIGKILLed at random moments: every chunk byte-identical to the run without faults', async () => {
+    const store = await seeded('killed');
+    const log = join(dir, 'killed.log');
+    const launcher = createLocalLauncher({ command: await loggedWorker(log), maxAlive: 4 });
+    const random = prng(7);
+    const victims = new Set<number>();
+    while (victims.size < 6) victims.add(Math.floor(random() * 24));
+    const killed: number[] = [];
+    const seen = new Set<number>();
+    let running = true;
+    // Watch the pid log; each victim gets SIGKILL 0.1-1.3 s after it started (before it connects, or mid-chunk).
+    const watcher = (async () => {
+      const until = Date.now() + 90_000;
+      while (running && Date.now() < until) {
+        const pids = await pidsOf(log);
+        pids.slice(0, 24).forEach((pid, index) => {
+          if (seen.has(pid) || !victims.has(index)) return;
+          seen.add(pid);
+          setTimeout(() => {
+            if (!alive(pid)) return;
+            process.kill(pid, 'SIGKILL');
+            killed.push(pid);
+          }, 100 + Math.floor(random() * 1200));
+        });
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+    })();
+    const summary = await runJob(png2y4m, { parts: 24, frames: 1, video: 'clip', bucket: store.name, port: 0, quiet: true, retries: 3 }, { launcher });
+    running = false;
+    await watcher;
+    expect(summary.ok, JSON.stringify(summary.chunks.filter((c) => c.status !== 'done'))).toBe(true);
+    expect(killed.length).toBeGreaterThan(0);
+    // Every kill that cost a chunk its attempt was made good by a retry.
+    expect(summary.recovery.retries).toBeGreaterThan(0);
+    expect(summary.chunks.some((c) => c.attempts.some((a) => a.kind === 'retry' && a.outcome === 'done'))).toBe(true);
+    expect(doneOnce(summary)).toEqual(new Array(24).fill(1));
+    await expectLikeBaseline(store, 24);
+    expect(summary.cost.workerSeconds).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('one worker SIGSTOPped mid-chunk: a speculative copy finishes the job well within the answer timeout, and the frozen worker is killed at the end', async () => {
+    const store = await seeded('frozen');
+    const log = join(dir, 'frozen.log');
+    const launcher = createLocalLauncher({ command: await loggedWorker(log), maxAlive: 4, killGraceMs: 500 });
+    let coordinator: Coordinator | undefined;
+    const summaryPromise = runJob(
+      png2y4m,
+      { parts: 8, frames: 1, video: 'clip', bucket: store.name, port: 0, quiet: true, answerTimeoutS: 120, stragglerFactor: 2 },
+      { launcher, onStart: (start) => (coordinator = start.coordinator) },
+    );
+    // Invocation 7 is the 8th worker spawned, and chunk 7's: it freezes once it works on its chunk.
+    const frozen = await vi.waitFor(async () => {
+      const pids = await pidsOf(log);
+      expect(pids.length).toBeGreaterThanOrEqual(8);
+      return pids[7]!;
+    }, WAIT);
+    await vi.waitFor(() => expect(coordinator?.status().chunkStates[7]).toBeDefined(), { timeout: 60_000, interval: 2 });
+    process.kill(frozen, 'SIGSTOP');
+    const summary = await summaryPromise;
+    expect(summary.ok, JSON.stringify(summary.chunks.filter((c) => c.status !== 'done'))).toBe(true);
+    expect(summary.seconds).toBeLessThan(60);
+    expect(summary.recovery.speculative).toBeGreaterThanOrEqual(1);
+    const chunk7 = summary.chunks[7]!;
+    expect(chunk7.attempts.map((a) => [a.kind, a.outcome])).toEqual([['first', 'cancelled'], ['speculative', 'done']]);
+    expect(doneOnce(summary)).toEqual(new Array(8).fill(1));
+    expect(alive(frozen)).toBe(false);
+    await expectLikeBaseline(store, 8);
+  }, 120_000);
+
+  it('-n 40 --local-workers 2: never more than 2 workers alive at once, and every chunk right', async () => {
+    const store = await seeded('pool');
+    const log = join(dir, 'pool.log');
+    // Every worker process (not its threads) logs its start and its exit, from its own side.
+    const preload = join(dir, 'count-workers.cjs');
+    await writeFile(
+      preload,
+      `const { appendFileSync } = require('node:fs');\n` +
+        `if (require('node:worker_threads').isMainThread && process.argv.includes('worker')) {\n` +
+        `  appendFileSync(${JSON.stringify(log)}, 'start ' + process.pid + '\\n');\n` +
+        `  process.on('exit', () => appendFileSync(${JSON.stringify(log)}, 'end ' + process.pid + '\\n'));\n` +
+        `}\n`,
+    );
+    vi.stubEnv('NODE_OPTIONS', `--require ${preload}`);
+    try {
+      const summary = await runJob(png2y4m, { parts: 40, frames: 1, video: 'clip', bucket: store.name, port: 0, quiet: true, localWorkers: 2 });
+      expect(summary.ok).toBe(true);
+    } finally {
+      vi.unstubAllEnvs();
+    }
+    let live = 0;
+    let most = 0;
+    const lines = await logLines(log);
+    for (const line of lines) {
+      live += line.startsWith('start ') ? 1 : -1;
+      most = Math.max(most, live);
+    }
+    expect(lines.filter((l) => l.startsWith('start ')).length).toBe(40);
+    expect(most).toBe(2);
+    await expectLikeBaseline(store, 40);
+  }, 180_000);
+});
+
+describe('resume', () => {
+  it('coordinator SIGKILLed mid-job, then the same command with --resume: only missing chunks run, outputs complete, nothing extra in the store', async () => {
+    const store = await seeded('resume');
+    const outDir = dirname(store.pathOf(key(0)));
+    const args = [CLI, 'run', 'png2y4m', '-n', '24', '-f', '1', '-v', 'clip', '-b', store.name, '-t', '0', '-q', '--local-workers', '2', '--json'];
+    const first = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const outputs = async () => (await readdir(outDir).catch(() => [] as string[])).filter((f) => f.endsWith('.y4m'));
+    await vi.waitFor(async () => expect((await outputs()).length).toBeGreaterThanOrEqual(6), WAIT);
+    first.kill('SIGKILL');
+    await new Promise((resolve) => first.once('close', resolve));
+    // Its workers lose their coordinator and end; what they had uploaded is there, complete.
+    const before = new Map<string, number>();
+    for (const name of await outputs()) before.set(name, (await stat(join(outDir, name))).mtimeMs);
+    expect(before.size).toBeLessThan(24);
+
+    const second = spawn(process.execPath, [...args, '--resume'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    second.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => second.once('close', resolve));
+    expect(code).toBe(0);
+    const summary = JSON.parse(stdout) as JobSummary;
+    const skipped = summary.chunks.filter((c) => c.status === 'skipped').map((c) => key(c.chunk).split('/')[1]);
+    // Every chunk there before is skipped and untouched; every other one was run once.
+    for (const name of before.keys()) expect(skipped).toContain(name);
+    for (const [name, mtimeMs] of before) expect((await stat(join(outDir, name))).mtimeMs).toBe(mtimeMs);
+    expect(summary.chunks.filter((c) => c.status === 'done').length + skipped.length).toBe(24);
+    for (const chunk of summary.chunks) expect(chunk.attempts.length).toBe(chunk.status === 'skipped' ? 0 : 1);
+    await expectLikeBaseline(store, 24);
+    const all = await readdir(outDir);
+    expect(all.filter((f) => f.includes('.xc-partial-'))).toEqual([]);
+    expect(all.length).toBe(24);
+  }, 120_000);
+});
+
+describe('recovery on Lambda', () => {
+  let fixture: LambdaFixture | undefined;
+  afterEach(async () => {
+    await fixture?.close();
+    fixture = undefined;
+    vi.unstubAllEnvs();
+  });
+
+  it('half the Invokes throttled and some delivered twice: every chunk done exactly once', async () => {
+    fixture = await startLambdaFixture({ mode: 'run', throttleShare: 0.5, duplicateShare: 0.5, seed: 3 });
+    vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIDRECOVERY');
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'recovery-secret');
+    const deployed = await lambdaize(
+      { builtin: 'png2y4m', role: 'arn:aws:iam::123456789012:role/xc-orch-recovery', region: 'us-east-1', endpoint: fixture.endpoint, outDir: dir },
+      process.env,
+    );
+    const functionName = deployed.functions![0]!.FunctionName!;
+    const store = await seeded('lambda');
+    const launcher = createLambdaLauncher({ functionName, regions: ['us-east-1'], endpoint: fixture.endpoint, baseDelayMs: 5, maxDelayMs: 50 });
+    const summary = await runJob(
+      png2y4m,
+      { parts: 6, frames: 1, video: 'clip', bucket: store.name, port: 0, quiet: true, functionName, launcher: 'lambda', host: '127.0.0.1' },
+      { launcher },
+    );
+    expect(summary.ok, JSON.stringify(summary.chunks.filter((c) => c.status !== 'done'))).toBe(true);
+    expect(fixture.counts.throttled).toBeGreaterThan(0);
+    expect(fixture.counts.duplicated).toBeGreaterThan(0);
+    expect(summary.chunks.map((c) => c.status)).toEqual(new Array(6).fill('done'));
+    expect(doneOnce(summary)).toEqual(new Array(6).fill(1));
+    await expectLikeBaseline(store, 6);
+    // The estimate: GB-seconds at lambdaize's default memory, priced for us-east-1.
+    expect(summary.cost.lambda).toMatchObject({ memoryMb: 1536, requests: 6 });
+    expect(summary.cost.lambda!.dollars).toBeGreaterThan(0);
+  }, 180_000);
+});
