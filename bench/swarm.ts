@@ -166,6 +166,9 @@ async function runCoordinatorPhase(config: PhaseConfig): Promise<PhaseResult> {
       port: 0,
       quiet: true,
       killAfterS: config.timeoutMs / 1000,
+      // One conversation per worker, as the echo baseline holds: no retries or copies.
+      retries: 0,
+      noSpeculation: true,
     });
     const launcher = createSwarmLauncher({
       command: config.swarm,

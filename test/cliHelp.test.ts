@@ -128,8 +128,8 @@ describe('no default is stated twice', () => {
   const defaults: Array<[RegExp, string, ((path: string) => boolean)?]> = [
     [/\b13579\b/g, 'protocol/messages.ts'],
     [/\b13337\b/g, 'runtime/relay/relayOptions.ts'],
-    [/\b1536\b/g, 'runtime/lambda/lambdaize.ts'],
-    [/\b180\b/g, 'runtime/lambda/lambdaize.ts'],
+    [/\b1536\b/g, 'runtime/lambda/functionDefaults.ts'],
+    [/\b180\b/g, 'runtime/lambda/functionDefaults.ts'],
     [/nodejs22\.x/g, 'runtime/lambda/lambdaize.ts'],
     [/\b365\b/g, 'cli/genkeys.ts'],
     [/'file:\.\/xc-store'/g, 'store/openStore.ts'],

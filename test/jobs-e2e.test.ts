@@ -117,7 +117,10 @@ describe('the coordinator believes the store, not the worker', () => {
     const summary = await runJob(liar, quiet());
     expect(summary.ok).toBe(false);
     expect(summary.chunks[0]).toMatchObject({ status: 'failed', outputs: ['never/written.txt'] });
-    expect(summary.chunks[0]!.reason).toBe(`the worker reported success but output never/written.txt is not in ${store.name}`);
+    // Every attempt (the first and its two retries) was told the same: the store is believed.
+    expect(summary.chunks[0]!.attempts.map((a) => [a.outcome, a.reason])).toEqual(
+      Array.from({ length: 3 }, () => ['failed', `the worker reported success but output never/written.txt is not in ${store.name}`]),
+    );
   });
 
   // Regression (issue 9): a chunk ended by -m lost its last state in the report.

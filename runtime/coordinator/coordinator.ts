@@ -53,6 +53,11 @@ export interface CoordinatorJob {
   skipped?: readonly number[];
   /** Its workers link to each other through the relay, so all must be alive at once. */
   relay?: boolean;
+  /**
+   * A failed chunk may be redone alone by a new worker. Not so for chunks whose peers have already
+   * sent it their state (relay jobs): their dependants fail instead, naming the state. Default true.
+   */
+  redoable?: boolean;
 }
 
 /** The relay of a job with peer links: where its workers dial it, and whose it is. */
@@ -282,8 +287,8 @@ export class Coordinator {
         spares,
         ...(killAfterMs === undefined ? {} : { killAfterMs }),
         ...(arrivalTimeoutMs === undefined ? {} : { arrivalTimeoutMs }),
-        retries,
-        speculation: !this.options.noSpeculation && this.job.speculation !== false,
+        retries: this.job.redoable === false ? 0 : retries,
+        speculation: this.job.redoable !== false && !this.options.noSpeculation && this.job.speculation !== false,
         stragglerFactor,
         skipped: this.job.skipped ?? [],
       },

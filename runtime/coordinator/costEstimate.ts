@@ -4,9 +4,6 @@
  * ignores the free tier, Lambda's 1 ms rounding and whatever the account negotiated.
  */
 
-/** lambdaize's default `--memory` (LAMBDAIZE_DEFAULTS.memoryMb; not imported, which would load the AWS SDK). */
-export const DEFAULT_LAMBDA_MEMORY_MB = 1536;
-
 /**
  * AWS Lambda on-demand prices for x86_64 in USD, first duration tier, by region. Regions not
  * listed get no dollar figure rather than a guess.

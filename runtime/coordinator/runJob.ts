@@ -99,6 +99,8 @@ export async function planJob(job: AnyJob, values: Readonly<Record<string, unkno
       nonblock: job.worker?.nonblock ?? false,
       relay: job.relay ?? false,
       speculation: job.speculation ?? true,
+      // A worker of a chain holds states its peers sent once: its chunk cannot be redone alone.
+      redoable: !job.relay,
       ...(plan.units === undefined ? {} : { units: plan.units }),
     },
   };

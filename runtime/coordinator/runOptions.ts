@@ -17,10 +17,10 @@ import { CREDENTIAL_ENV, type CredentialOptions } from '../tls/credentials.js';
 import { plotFormat } from '../observe/timelinePlot.js';
 import { DEFAULT_COORDINATOR_PORT } from '../../protocol/messages.js';
 import { RELAY_OPTIONS } from '../relay/relayOptions.js';
+import { DEFAULT_FUNCTION_MEMORY_MB, DEFAULT_FUNCTION_TIMEOUT_S } from '../lambda/functionDefaults.js';
 
 /** mu's rendezvous port: where an external relay (-H) listens unless -T says otherwise. */
 const DEFAULT_RELAY_PORT = RELAY_OPTIONS.port.default;
-import { DEFAULT_LAMBDA_MEMORY_MB } from './costEstimate.js';
 
 export type LauncherKind = 'local' | 'none' | 'lambda';
 export const LAUNCHER_KINDS = ['local', 'none', 'lambda'] as const satisfies readonly LauncherKind[];
@@ -56,9 +56,9 @@ export const RUN_OPTIONS = optionTable({
     help: 'seconds within which launched workers must connect, else their\nlaunch counts as failed (0: wait; --launcher none waits unless given one)',
   },
   stateWaitS: {
-    // Below the 180 s timeout lambdaize gives a function: on Lambda a missing state is reported,
-    // naming it, before the function is killed.
-    flag: 'state-wait', type: 'seconds', section: WORKERS, default: 150,
+    // Below the timeout lambdaize gives a function: on Lambda a missing state is reported, naming
+    // it, before the function is killed.
+    flag: 'state-wait', type: 'seconds', section: WORKERS, default: DEFAULT_FUNCTION_TIMEOUT_S - 30,
     help: "jobs whose workers talk to each other: seconds a worker waits for its\npeer's state (##INSTATEWAIT##) before that run: fails, naming it;\nkeep it below the Lambda function's timeout",
   },
   localWorkers: {
@@ -76,7 +76,7 @@ export const RUN_OPTIONS = optionTable({
     help: 'Lambda regions; invocation k goes to region k mod R; the first\nis also the S3 region',
   },
   lambdaMemoryMb: {
-    flag: 'lambda-memory', type: 'integer', arg: 'MB', section: WORKERS, min: 128, max: 10_240, default: DEFAULT_LAMBDA_MEMORY_MB,
+    flag: 'lambda-memory', type: 'integer', arg: 'MB', section: WORKERS, min: 128, max: 10_240, default: DEFAULT_FUNCTION_MEMORY_MB,
     help: "the function's memory, for the cost estimate (as 'lambdaize --memory')",
   },
   lambdaEndpoint: { flag: 'lambda-endpoint', type: 'string', arg: 'URL', section: WORKERS, help: 'a Lambda-compatible API instead of AWS (env AWS_ENDPOINT_URL_LAMBDA)' },

@@ -28,6 +28,7 @@ import { ConfigError, describeError } from '../../common/errors.js';
 import { optionTable, resolveOptions, unknownKeys, type OptionValues, type ResolvedValues } from '../../common/optionTable.js';
 import { resolveEndpointOverride } from '../launch/lambdaLauncher.js';
 import { MAX_FUNCTION_COPIES, functionCopyNames } from './functionCopies.js';
+import { DEFAULT_FUNCTION_MEMORY_MB, DEFAULT_FUNCTION_TIMEOUT_S } from './functionDefaults.js';
 
 /** Lambda's deployment limits: a zip uploaded directly, and the unpacked function. */
 export const LAMBDA_LIMITS = { zippedBytes: 50 * 1024 * 1024, unzippedBytes: 250 * 1024 * 1024 } as const;
@@ -49,8 +50,8 @@ export const LAMBDAIZE_OPTIONS = optionTable({
     flag: 'copies', type: 'integer', arg: 'K', min: 1, max: MAX_FUNCTION_COPIES, default: 1,
     help: 'create K identical functions NAME-0 .. NAME-(K-1) from the one zip\n(Lambda starts at most 1,000 workers per 10 s per function)',
   },
-  memoryMb: { flag: 'memory', type: 'integer', arg: 'MB', min: 128, max: 10_240, default: 1536, help: "the function's memory in MB (Lambda gives CPU in proportion)" },
-  timeoutS: { flag: 'timeout', type: 'integer', arg: 'S', min: 1, max: 900, default: 180, help: 'seconds one invocation (one worker) may run' },
+  memoryMb: { flag: 'memory', type: 'integer', arg: 'MB', min: 128, max: 10_240, default: DEFAULT_FUNCTION_MEMORY_MB, help: "the function's memory in MB (Lambda gives CPU in proportion)" },
+  timeoutS: { flag: 'timeout', type: 'integer', arg: 'S', min: 1, max: 900, default: DEFAULT_FUNCTION_TIMEOUT_S, help: 'seconds one invocation (one worker) may run' },
   region: { flag: 'region', type: 'string', arg: 'REGION', env: 'AWS_REGION', default: DEFAULT_REGION, help: 'region the function is created in' },
   role: { flag: 'role', type: 'string', arg: 'ARN', env: 'AWS_ROLE', help: "the function's execution role, needed unless --skip-upload" },
   runtime: { flag: 'runtime', type: 'string', arg: 'NAME', default: 'nodejs22.x', help: 'Lambda runtime' },
