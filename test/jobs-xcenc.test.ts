@@ -15,13 +15,12 @@ import { ConfigError } from '../common/errors.js';
 import { resolveOptions } from '../common/optionTable.js';
 import { missingExcameraTools } from '../cli/demo.js';
 import { runHelp } from '../cli/run.js';
-import { defineJob, type JobPlan } from '../jobs/defineJob.js';
+import type { JobPlan } from '../jobs/defineJob.js';
 import { jobs } from '../jobs/registry.js';
 import { xcenc } from '../jobs/xcenc.js';
 import { xcencMachine, type XcencChunkInput } from '../machines/xcenc.js';
 import type { JobSummary } from '../runtime/coordinator/coordinator.js';
 import { compileJobRun, planJob, runJob } from '../runtime/coordinator/runJob.js';
-import { startRelay, type Relay } from '../runtime/relay/relayServer.js';
 import { checkJoinedStream } from '../runtime/demo/checkJoinedStream.js';
 import { generateCredentials } from '../runtime/tls/certs.js';
 import { parseIvf, vp8KeyFrames } from '../runtime/video/ivf.js';
@@ -154,47 +153,14 @@ const FRAMES = 6;
 const CHUNKS = 5;
 const K = 3;
 const QUALITY = 30;
-const NO_RELAY = /no relay address in the input/;
-const NOT_YET = 'the coordinator does not start the relay for relay: true jobs in this tree yet (the coordinator\'s relay, branch peerjobs)';
-
 describe.skipIf(missing.length > 0)('xcenc end to end: local workers, the relay, real tools', () => {
   let dir: string;
   let store: LocalStore;
   let hand: Awaited<ReturnType<typeof xcencByHand>>;
   let summary: JobSummary;
-  /** False when the coordinator gave the machines no relay, and the runs used one started here instead. */
-  let coordinatorRelay = true;
-  let ownRelay: { relay: Relay; env: NodeJS.ProcessEnv } | undefined;
   const savedPath = process.env.PATH;
 
-  /**
-   * Run xcenc; if the coordinator starts no relay for it yet, run it again with a relay started
-   * here, given to every chunk's machine as the coordinator would, on the run's credentials.
-   */
-  async function runXcenc(values: Record<string, unknown>): Promise<JobSummary> {
-    const options = { bucket: store.name, port: 0, quiet: true, ...values };
-    if (coordinatorRelay) {
-      const first = await runJob(jobs.xcenc, options);
-      if (!first.chunks.every((c) => c.status === 'failed' && NO_RELAY.test(c.reason ?? ''))) return first;
-      coordinatorRelay = false;
-      console.warn(`xcenc end to end: ${NOT_YET}; running with a relay started by the test`);
-    }
-    if (!ownRelay) {
-      const credentials = await generateCredentials();
-      const relay = await startRelay({ credentials, host: '127.0.0.1', port: 0 });
-      const { caCert: CA_CERT, serverCert: SRV_CERT, serverKey: SRV_KEY, workerCert: WRK_CERT, workerKey: WRK_KEY } = credentials;
-      ownRelay = { relay, env: { ...process.env, CA_CERT, SRV_CERT, SRV_KEY, WRK_CERT, WRK_KEY } };
-    }
-    const address = { host: '127.0.0.1', port: ownRelay.relay.address().port };
-    const withRelay = defineJob({
-      ...xcenc,
-      plan: async (v, context) => {
-        const planned = await xcenc.plan(v, context);
-        return { ...planned, chunks: planned.chunks.map((c) => ({ ...c, input: { ...c.input, relay: address } })) };
-      },
-    });
-    return runJob(withRelay, options, { env: ownRelay.env });
-  }
+  const runXcenc = (values: Record<string, unknown>): Promise<JobSummary> => runJob(jobs.xcenc, { bucket: store.name, port: 0, quiet: true, ...values });
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'xc-jobs-xcenc-'));
@@ -213,13 +179,13 @@ describe.skipIf(missing.length > 0)('xcenc end to end: local workers, the relay,
 
   afterAll(async () => {
     process.env.PATH = savedPath;
-    await ownRelay?.relay.close();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it('the coordinator starts the relay for it (relay: true)', (context) => {
-    if (!coordinatorRelay) context.skip(NOT_YET);
+  it('the coordinator starts the relay for it (relay: true), and every state went through it', () => {
     expect(summary.ok).toBe(true);
+    expect(summary.relay).toMatchObject({ host: '127.0.0.1', embedded: true });
+    expect(summary.relay!.status!.relayedFrames).toBeGreaterThan(0);
   });
 
   it('every chunk is done, and each output is byte-identical to the rebase by hand', async () => {
