@@ -3,7 +3,6 @@
  * operand is listed, a bad value exits 2 with that option's help line, and no default is stated
  * twice in the sources. `run JOB --help` is checked in jobs-cli.test.ts.
  */
-import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -17,31 +16,17 @@ import { RENDEZVOUS_OPTIONS } from '../cli/rendezvous.js';
 import { STORE_OPERANDS, STORE_OPTIONS } from '../cli/store.js';
 import { WORKER_OPTIONS } from '../cli/worker.js';
 import { LAMBDAIZE_OPTIONS } from '../runtime/lambda/lambdaize.js';
+import { runCli } from './support/runCli.js';
 import { useTempDirs } from './support/tempDirs.js';
 
 const ROOT = join(__dirname, '..');
-const CLI = join(ROOT, 'bin', 'xc-orch.js');
 const tempDir = useTempDirs('file');
 let dir: string;
 beforeAll(async () => {
   dir = await tempDir('xc-cli-help-');
 });
 
-function xc(args: string[], cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { PATH: process.env.PATH }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const xc = (args: string[], cwd: string) => runCli(args, { cwd, env: { PATH: process.env.PATH } });
 
 const COMMANDS: Array<[string, OptionTable, readonly OperandSpec[]]> = [
   ['store', STORE_OPTIONS, STORE_OPERANDS],

@@ -3,21 +3,19 @@
  * 127.0.0.1): coordinator, local worker processes and the CLI all go through @aws-sdk/client-s3.
  * The chunks must be byte-identical to the same job on a local folder.
  */
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, expect, it, vi } from 'vitest';
 import { chunkKeys, png2y4m } from '../jobs/png2y4m.js';
 import { runJob } from '../runtime/coordinator/runJob.js';
 import { LocalStore } from '../store/localStore.js';
 import { S3Store } from '../store/s3Store.js';
 import { seedClip } from '../cli/demo.js';
+import { runCli } from './support/runCli.js';
 import { startS3Server, type S3TestServer } from './support/s3Server.js';
 
 const BUCKET = 'xc-e2e-frames';
-const CLI = fileURLToPath(new URL('../bin/xc-orch.js', import.meta.url));
 let s3: S3TestServer;
 let dir: string;
 
@@ -61,11 +59,7 @@ it('runs the job on S3 with 3 local workers, outputs identical to the local-fold
 
 it('xc-orch demo -b BUCKET --s3-endpoint URL seeds the clip into S3, runs the job there and checks it', async () => {
   const env = { ...process.env, ...s3.env(), AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
-  const { stdout, stderr, code } = await new Promise<{ stdout: string; stderr: string; code: number | null }>((resolve) => {
-    const child = execFile(process.execPath, [CLI, 'demo', '-b', BUCKET, '--s3-endpoint', s3.endpoint, '-n', '2', '-f', '1', '-q'], { env, timeout: 60_000 }, (_error, out, err) =>
-      resolve({ stdout: out, stderr: err, code: child.exitCode }),
-    );
-  });
+  const { stdout, stderr, code } = await runCli(['demo', '-b', BUCKET, '--s3-endpoint', s3.endpoint, '-n', '2', '-f', '1', '-q'], { env, timeoutMs: 60_000 });
   expect(code, stderr).toBe(0);
   expect(stderr).toContain('checked: all 2 chunks are byte-identical to a direct png2y4m conversion');
   expect(stdout.trim().split('\n')).toEqual([`s3://${BUCKET}/sintel-1k-y4m_01/00000000.y4m`, `s3://${BUCKET}/sintel-1k-y4m_01/00000001.y4m`]);

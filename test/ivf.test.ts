@@ -2,12 +2,12 @@
  * IVF parsing and joining (runtime/video/ivf.ts) on hand-built files, and `xc-orch ivf join` as a
  * user runs it (the built CLI in a child process): joined output, and one-line refusals, exit 2.
  */
-import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { IvfError, joinIvf, parseIvf, writeIvf, type IvfHeader } from '../runtime/video/ivf.js';
+import { runCli } from './support/runCli.js';
+import { useTempDirs } from './support/tempDirs.js';
 
 const vp8 = (width = 256, height = 144, rate = 24): IvfHeader => ({ fourcc: 'VP80', width, height, rate, scale: 1 });
 const frames = (...sizes: number[]) => sizes.map((size, i) => Buffer.alloc(size, i + 1));
@@ -80,21 +80,13 @@ describe('parseIvf / joinIvf', () => {
 });
 
 describe('xc-orch ivf join', () => {
-  const CLI = resolve('bin/xc-orch.js');
+  const tempDir = useTempDirs();
   let dir: string;
   beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'xc-ivf-'));
-  });
-  afterEach(async () => {
-    await rm(dir, { recursive: true, force: true });
+    dir = await tempDir('xc-ivf-');
   });
 
-  const xc = (args: string[]) =>
-    new Promise<{ code: number; stdout: string; stderr: string }>((done) => {
-      execFile(process.execPath, [CLI, 'ivf', ...args], { cwd: dir, timeout: 30_000 }, (error, stdout, stderr) =>
-        done({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-      );
-    });
+  const xc = (args: string[]) => runCli(['ivf', ...args], { cwd: dir });
 
   it('writes the joined file and prints its path', async () => {
     await writeFile(join(dir, '0.ivf'), writeIvf(vp8(), frames(4, 2)));

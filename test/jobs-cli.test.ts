@@ -2,42 +2,25 @@
  * `xc-orch run JOB`, `xc-orch jobs` and job files from the command line: help generated from the
  * option tables, and every bad input ending with exit 2 and one line saying what is wrong.
  */
-import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { flagLabel } from '../common/optionTable.js';
 import { DefinitionError } from '../common/errors.js';
 import { defineJob } from '../jobs/defineJob.js';
 import { jobs } from '../jobs/registry.js';
 import { png2y4m } from '../jobs/png2y4m.js';
 import { RUN_OPTIONS } from '../runtime/coordinator/runOptions.js';
+import { runCli } from './support/runCli.js';
+import { useTempDirs } from './support/tempDirs.js';
 
-const CLI = join(__dirname, '..', 'bin', 'xc-orch.js');
+const tempDir = useTempDirs('file');
 let dir: string;
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'xc-jobs-cli-'));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
+  dir = await tempDir('xc-jobs-cli-');
 });
 
-function xc(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const xc = (args: string[]) => runCli(args, { cwd: dir });
 
 describe('help from the tables', () => {
   it.each(Object.values(jobs).map((job) => [job.name, job] as const))('run %s --help lists every option of the job and of every run', async (_name, job) => {

@@ -30,6 +30,7 @@ import { runWorker } from '../worker/worker.js';
 import { runConnection } from './support/runConnection.js';
 import { startScriptedCoordinator } from './support/scriptedCoordinator.js';
 import { missingXcencTools, runTool, xcencByHand, xcencClip, XCENC_PATH } from './support/xcencByHand.js';
+import { workerEvent } from './support/workerEvent.js';
 
 const plan = (values: Record<string, unknown>) =>
   xcenc.plan(resolveOptions(xcenc.options, values), { storeName: 'file:x', list: () => { throw new Error('xcenc lists nothing'); } }) as JobPlan<XcencChunkInput>;
@@ -111,7 +112,7 @@ describe('the payload\'s state_wait_s', () => {
     const coordinator = await startScriptedCoordinator({ credentials });
     try {
       const worker = runWorker(
-        parseEvent({ mode: 1, addr: '127.0.0.1', port: coordinator.port, cacert: credentials.caCert, wrkcert: credentials.workerCert, wrkkey: credentials.workerKey, state_wait_s: 0.5 }),
+        workerEvent(credentials, coordinator.port, { state_wait_s: 0.5 }),
         { tmpRoot: dir },
       );
       const session = await coordinator.nextSession();

@@ -5,11 +5,9 @@
  * chunks must be byte-identical to those of a run with local workers. Needs dist/ for the local
  * run's workers (npm test builds it).
  */
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { png2y4m } from '../jobs/png2y4m.js';
 import { runJob } from '../runtime/coordinator/runJob.js';
@@ -20,18 +18,9 @@ import { createLogger } from '../common/logger.js';
 import { seedClip } from '../cli/demo.js';
 import { IN_PROCESS_ENV } from '../worker/builtinTools.js';
 import { startLambdaFixture, type LambdaFixture } from './support/lambdaFixture.js';
+import { runCli } from './support/runCli.js';
 
 const ROLE = 'arn:aws:iam::123456789012:role/xc-orch-e2e';
-const CLI = fileURLToPath(new URL('../bin/xc-orch.js', import.meta.url));
-
-function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(process.execPath, [CLI, ...args], { env, timeout: 60_000 }, (error, stdout, stderr) => {
-      if (error && typeof error.code !== 'number') reject(error);
-      else resolve({ code: child.exitCode, stdout, stderr });
-    });
-  });
-}
 const PARTS = 4;
 const FRAMES = 2;
 let dir: string;
@@ -97,7 +86,7 @@ describe('png2y4m on the fake Lambda', () => {
     const { code, stdout, stderr } = await runCli(
       ['run', 'png2y4m', '--launcher', 'lambda', '-l', 'pngcopy', '--function-copies', '2', '--lambda-endpoint', fixture.endpoint,
         '--host', '127.0.0.1', '-t', '0', '-n', String(PARTS), '-f', String(FRAMES), '-v', 'clip', '-b', store.name],
-      env,
+      { env, timeoutMs: 60_000 },
     );
     expect(code, stderr).toBe(0);
     expect(new Set(fixture.runs.map((r) => r.functionName))).toEqual(new Set(['pngcopy-0', 'pngcopy-1']));

@@ -4,7 +4,6 @@
  * to the next through the coordinator's own relay, or through a standalone one with -H/-T; a worker
  * that dies mid-chain; the relay's counts in the status, --json and the dashboard; bad -H/-T.
  */
-import { spawn } from 'node:child_process';
 import { connect, createServer, type Server } from 'node:net';
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
@@ -22,9 +21,9 @@ import type { DashboardSnapshot } from '../runtime/observe/dashboard.js';
 import { summaryLine } from '../runtime/observe/statusDisplay.js';
 import { startRelay } from '../runtime/relay/relayServer.js';
 import { loadCredentials } from '../runtime/tls/credentials.js';
+import { runCli } from './support/runCli.js';
 import { useTempDirs } from './support/tempDirs.js';
 
-const CLI = join(__dirname, '..', 'bin', 'xc-orch.js');
 const CHAIN = join(__dirname, 'fixtures', 'jobs', 'chain.ts');
 /** The chain's stand-in for ExCamera's xc-dump, first on the workers' PATH. */
 const PATH = `${join(__dirname, 'fixtures', 'jobs', 'bin')}${delimiter}${process.env.PATH ?? ''}`;
@@ -37,21 +36,7 @@ beforeEach(async () => {
   dir = await tempDir('xc-peers-e2e-');
 });
 
-function xc(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: dir, env: { ...process.env, PATH }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), RUN_BOUND_MS);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const xc = (args: string[]) => runCli(args, { cwd: dir, env: { ...process.env, PATH }, timeoutMs: RUN_BOUND_MS });
 
 const store = () => join(dir, 'store');
 const chainRun = (links: number, ...more: string[]) => ['run', CHAIN, '-n', String(links), '-b', `file:${store()}`, '-t', '0', '--json', ...more];

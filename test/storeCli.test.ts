@@ -3,49 +3,35 @@
  * `npm test` does), against a local folder and against the S3 test server, whose credentials and
  * endpoint reach the child only through the SDK's standard environment variables.
  */
-import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, relative, resolve } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { runCli, type CliOutcome } from './support/runCli.js';
 import { startS3Server, type S3TestServer } from './support/s3Server.js';
+import { useTempDirs } from './support/tempDirs.js';
 
-const CLI = resolve('bin/xc-orch.js');
 const MiB = 1024 * 1024;
 
 let s3: S3TestServer;
 let dir: string;
 
-interface Outcome {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function xc(args: string[], env: Record<string, string | undefined> = {}): Promise<Outcome> {
-  return new Promise((done) => {
-    execFile(
-      process.execPath,
-      [CLI, ...args],
-      {
-        cwd: dir,
-        timeout: 60_000,
-        env: {
-          ...process.env,
-          AWS_ACCESS_KEY_ID: undefined,
-          AWS_SECRET_ACCESS_KEY: undefined,
-          AWS_ENDPOINT_URL_S3: undefined,
-          AWS_CONFIG_FILE: join(dir, 'no-aws-config'),
-          AWS_SHARED_CREDENTIALS_FILE: join(dir, 'no-aws-credentials'),
-          AWS_EC2_METADATA_DISABLED: 'true',
-          // The SDK's own switch for its multi-line notice about Node < 22, so stderr is ours alone.
-          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-          ...env,
-        },
-      },
-      (error, stdout, stderr) => done({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr }),
-    );
+function xc(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliOutcome> {
+  return runCli(args, {
+    cwd: dir,
+    timeoutMs: 60_000,
+    env: {
+      ...process.env,
+      AWS_ACCESS_KEY_ID: undefined,
+      AWS_SECRET_ACCESS_KEY: undefined,
+      AWS_ENDPOINT_URL_S3: undefined,
+      AWS_CONFIG_FILE: join(dir, 'no-aws-config'),
+      AWS_SHARED_CREDENTIALS_FILE: join(dir, 'no-aws-credentials'),
+      AWS_EC2_METADATA_DISABLED: 'true',
+      // The SDK's own switch for its multi-line notice about Node < 22, so stderr is ours alone.
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      ...env,
+    },
   });
 }
 
@@ -83,12 +69,9 @@ afterAll(async () => {
   await s3?.stop();
 });
 
+const tempDir = useTempDirs();
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'xc-store-cli-'));
-});
-
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
+  dir = await tempDir('xc-store-cli-');
 });
 
 describe('xc-orch store', () => {

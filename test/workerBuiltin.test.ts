@@ -22,11 +22,11 @@ import { pathWithBin, writeToolShims } from '../worker/binDir.js';
 import { createBuiltinTools, findOnPath, IN_PROCESS_ENV, plainWords, png2y4mInvocation, type BuiltinTools } from '../worker/builtinTools.js';
 import { createInterpreter, type Interpreter } from '../worker/commands.js';
 import { createDitherPlanCache } from '../worker/ditherPlanCache.js';
-import { parseEvent } from '../worker/parseEvent.js';
 import { runWorker } from '../worker/worker.js';
 import { jobFrame } from './support/jobFrame.js';
 import { startScriptedCoordinator, type ScriptedCoordinator } from './support/scriptedCoordinator.js';
 import { WAIT } from './support/wait.js';
+import { workerEvent } from './support/workerEvent.js';
 
 const BIN = packageBinDir();
 const STUB_THREAD = new URL('./support/stubToolThread.mjs', import.meta.url);
@@ -404,17 +404,7 @@ describe('png2y4m in-process in the worker over mutual TLS', () => {
       }),
     );
     coordinator = await startScriptedCoordinator({ credentials: creds });
-    const event = parseEvent({
-      mode: 1,
-      addr: '127.0.0.1',
-      port: coordinator.port,
-      id: 3,
-      bucket: `file:${storeDir}`,
-      cacert: creds.caCert,
-      wrkcert: creds.workerCert,
-      wrkkey: creds.workerKey,
-      nonblock: 1,
-    });
+    const event = workerEvent(creds, coordinator.port, { id: 3, bucket: `file:${storeDir}`, nonblock: 1 });
     const env = { ...process.env };
     delete env[IN_PROCESS_ENV];
     const exit = runWorker(event, { tmpRoot, logger, env });

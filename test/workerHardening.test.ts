@@ -20,6 +20,7 @@ import { runWorker } from '../worker/worker.js';
 import { jobFrame } from './support/jobFrame.js';
 import { startScriptedCoordinator, type ScriptedCoordinator } from './support/scriptedCoordinator.js';
 import { WAIT } from './support/wait.js';
+import { workerEvent } from './support/workerEvent.js';
 
 const BAD_KEY = '-----BEGIN PRIVATE KEY-----\nTOPSECRET\n-----END PRIVATE KEY-----\n';
 
@@ -42,7 +43,7 @@ afterEach(async () => {
 });
 
 function connectEvent(port: number, extra: Record<string, unknown> = {}) {
-  return parseEvent({ mode: 1, addr: '127.0.0.1', port, cacert: creds.caCert, wrkcert: creds.workerCert, wrkkey: creds.workerKey, ...extra });
+  return workerEvent(creds, port, extra);
 }
 
 describe('issue 9: idle_timeout_s above what a timer holds (quit right after hello)', () => {

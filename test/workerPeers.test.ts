@@ -14,11 +14,11 @@ import { encodeFrame } from '../protocol/frame.js';
 import { stateFrame } from '../protocol/messages.js';
 import { generateCredentials, type RunCredentials } from '../runtime/tls/certs.js';
 import { createInterpreter } from '../worker/commands.js';
-import { parseEvent } from '../worker/parseEvent.js';
 import { runWorker, type WorkerOptions } from '../worker/worker.js';
 import { startPeerServer, type PeerServer } from './support/peerServer.js';
 import { startScriptedCoordinator, type CoordinatorSession, type ScriptedCoordinator } from './support/scriptedCoordinator.js';
 import { WAIT } from './support/wait.js';
+import { workerEvent } from './support/workerEvent.js';
 
 let creds: RunCredentials;
 let otherCreds: RunCredentials;
@@ -50,15 +50,7 @@ async function startPeer(credentials: { caCert: string; serverCert: string; serv
 
 async function startWorker(extra: Record<string, unknown> = {}, options: WorkerOptions = {}) {
   coordinator = await startScriptedCoordinator({ credentials: creds });
-  const event = parseEvent({
-    mode: 1,
-    addr: '127.0.0.1',
-    port: coordinator.port,
-    cacert: creds.caCert,
-    wrkcert: creds.workerCert,
-    wrkkey: creds.workerKey,
-    ...extra,
-  });
+  const event = workerEvent(creds, coordinator.port, extra);
   const exit = runWorker(event, { tmpRoot: root, ...options });
   const session = await coordinator.nextSession();
   expect(await session.next()).toBe('OK:HELLO');

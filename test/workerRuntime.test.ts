@@ -13,6 +13,7 @@ import { parseEvent } from '../worker/parseEvent.js';
 import { runWorker, type WorkerExit, type WorkerOptions } from '../worker/worker.js';
 import { startScriptedCoordinator, type ScriptedCoordinator } from './support/scriptedCoordinator.js';
 import { WAIT } from './support/wait.js';
+import { workerEvent } from './support/workerEvent.js';
 
 let creds: RunCredentials;
 let otherCreds: RunCredentials;
@@ -41,18 +42,7 @@ afterEach(async () => {
 
 /** A worker event as the launcher would write it (JSON through parseEvent, so defaults apply). */
 function eventFor(port: number, extra: Record<string, unknown> = {}) {
-  return parseEvent({
-    mode: 1,
-    addr: '127.0.0.1',
-    port,
-    id: 7,
-    bucket: `file:${storeDir}`,
-    cacert: creds.caCert,
-    wrkcert: creds.workerCert,
-    wrkkey: creds.workerKey,
-    command: 'cp ##INFILE## ##OUTFILE##',
-    ...extra,
-  });
+  return workerEvent(creds, port, { id: 7, bucket: `file:${storeDir}`, command: 'cp ##INFILE## ##OUTFILE##', ...extra });
 }
 
 async function startWorker(extra: Record<string, unknown> = {}, options: WorkerOptions = {}) {

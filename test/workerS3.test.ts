@@ -11,10 +11,10 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { generateCredentials, type RunCredentials } from '../runtime/tls/certs.js';
 import { S3Store } from '../store/s3Store.js';
-import { parseEvent } from '../worker/parseEvent.js';
 import { runWorker } from '../worker/worker.js';
 import { startS3Server, type S3TestServer } from './support/s3Server.js';
 import { startScriptedCoordinator, type ScriptedCoordinator } from './support/scriptedCoordinator.js';
+import { workerEvent } from './support/workerEvent.js';
 
 const BUCKET = 'xc-worker-big';
 const SIZE = 20 * 1024 * 1024;
@@ -50,19 +50,7 @@ async function sha256(file: string): Promise<string> {
 
 async function startWorker(tmpRoot: string) {
   coordinator = await startScriptedCoordinator({ credentials: creds });
-  const event = parseEvent({
-    mode: 1,
-    addr: '127.0.0.1',
-    port: coordinator.port,
-    id: 1,
-    bucket: BUCKET,
-    region: s3.region,
-    s3endpoint: s3.endpoint,
-    cacert: creds.caCert,
-    wrkcert: creds.workerCert,
-    wrkkey: creds.workerKey,
-    command: 'cp ##INFILE## ##OUTFILE##',
-  });
+  const event = workerEvent(creds, coordinator.port, { id: 1, bucket: BUCKET, region: s3.region, s3endpoint: s3.endpoint, command: 'cp ##INFILE## ##OUTFILE##' });
   const exit = runWorker(event, { tmpRoot });
   const session = await coordinator.nextSession();
   expect(await session.next()).toBe('OK:HELLO:1');

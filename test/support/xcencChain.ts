@@ -18,9 +18,9 @@ import { parseHello } from '../../protocol/messages.js';
 import { startRelay, type RelayStatus } from '../../runtime/relay/relayServer.js';
 import { generateCredentials } from '../../runtime/tls/certs.js';
 import { LocalStore } from '../../store/localStore.js';
-import { parseEvent } from '../../worker/parseEvent.js';
 import { runWorker, type WorkerExit } from '../../worker/worker.js';
 import { startScriptedCoordinator, type CoordinatorSession } from './scriptedCoordinator.js';
+import { workerEvent } from './workerEvent.js';
 
 export interface XcencChainOptions {
   /** Folder for the store (`DIR/store`) and the workers' temp dirs (`DIR/tmp`). */
@@ -99,16 +99,7 @@ export async function runXcencChain(options: XcencChainOptions): Promise<XcencCh
     const env = { ...process.env, PATH: options.path };
     const workers = chunks.map((_bytes, chunk) =>
       runWorker(
-        parseEvent({
-          mode: 1,
-          addr: '127.0.0.1',
-          port: coordinator.port,
-          id: chunk,
-          bucket: store.name,
-          cacert: credentials.caCert,
-          wrkcert: credentials.workerCert,
-          wrkkey: credentials.workerKey,
-        }),
+        workerEvent(credentials, coordinator.port, { id: chunk, bucket: store.name }),
         { tmpRoot, env, stateWaitMs: timeoutMs },
       ),
     );
