@@ -15,10 +15,10 @@
 import tls from 'node:tls';
 import { encodeFrame, FrameDecoder } from '../protocol/frame.js';
 import { answers, helloFrame, isCommandName, splitCommand } from '../protocol/messages.js';
-import { hashKey } from '../store/hashKey.js';
 import { MAX_ECHOED_COMMAND_CHARS } from '../worker/commands.js';
+import { isOn, parseInteger, transferParams } from '../worker/vals.js';
 import { statePlaceholders } from '../worker/stateFiles.js';
-import { expandCommand, substituteTmpDir, type TemplateLookup } from '../worker/template.js';
+import { expandCommand, type TemplateLookup } from '../worker/template.js';
 
 /** Everything the swarm needs to know; comes from the coordinator's invocation payload. */
 export interface SwarmPlan {
@@ -171,47 +171,11 @@ function background(vals: SwarmVals, start: string, final: string): readonly str
   return isOn(vals.get('bg_silent')) ? [final] : [start, final];
 }
 
-/** Bucket, key and file of a `retrieve:`/`upload:` as the real worker computes them; a string says what is missing. */
-function transferParams(arg: string, vals: SwarmVals, tmpDir: string, keyVar: string, fileVar: string): { bucket: string; key: string; file: string } | string {
-  const bucket = vals.get('bucket');
-  if (bucket === undefined || String(bucket) === '') return 'no variable bucket';
-  let key: string;
-  let file: string;
-  if (arg !== '') {
-    const nul = arg.indexOf('\0');
-    if (nul < 0) return 'the inline form is KEY\\0FILE (key and file separated by a NUL byte)';
-    key = arg.slice(0, nul);
-    file = arg.slice(nul + 1);
-  } else {
-    const missing = [keyVar, fileVar].filter((name) => vals.get(name) === undefined);
-    if (missing.length > 0) return `no variable ${missing.join(' or ')}`;
-    key = String(vals.get(keyVar));
-    file = String(vals.get(fileVar));
-  }
-  if (key === '') return 'empty key';
-  if (file === '') return 'empty file name';
-  return { bucket: String(bucket), key: isOn(vals.get('hash_s3keys')) ? hashKey(key) : key, file: substituteTmpDir(file, tmpDir) };
-}
-
-/** Python's int() on a decimal string, within the safe range, as the real worker reads `seti:`. */
-function parseInteger(text: string): number | undefined {
-  if (!/^\s*[+-]?\d+\s*$/.test(text)) return undefined;
-  const value = Number(text.trim());
-  return Number.isSafeInteger(value) ? value : undefined;
-}
-
 function integerVal(value: string | number | undefined): number | undefined {
   if (typeof value === 'number') return value;
   return value === undefined ? undefined : parseInteger(value);
 }
 
-/** `0`, `''` and unset are off, as in the real worker. */
-function isOn(value: string | number | undefined): boolean {
-  if (value === undefined) return false;
-  if (typeof value === 'number') return value !== 0;
-  const text = value.trim();
-  return text !== '' && text !== '0';
-}
 
 function clip(text: string): string {
   return text.length <= MAX_ECHOED_COMMAND_CHARS ? text : `${text.slice(0, MAX_ECHOED_COMMAND_CHARS)}...`;

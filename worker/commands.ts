@@ -18,17 +18,16 @@ import { DEFAULT_BUCKET, openStore as openStoreDefault, type StoreOptions } from
 import type { ObjectStore } from '../store/store.js';
 import type { BuiltinTools } from './builtinTools.js';
 import { confinePath } from './confinePath.js';
-import { hashKey } from '../store/hashKey.js';
+import { isOn, parseInteger, transferParams, type TransferParams, type Val } from './vals.js';
 import { ProcessGroups } from './processGroups.js';
 import { DEFAULT_MAX_OUTPUT_BYTES, runShell } from './runShell.js';
-import { expandCommand, substituteTmpDir, type TemplateLookup } from './template.js';
+import { expandCommand, type TemplateLookup } from './template.js';
 import type { WorkerEvent } from './event.js';
 import type { PeerLinkOpener } from './peerLink.js';
 import { PeerSession } from './peerSession.js';
 import { DEFAULT_STATE_WAIT_MS, INSTATEWAIT_MARK, runsChainTool, statePlaceholders, waitForFile } from './stateFiles.js';
 
 /** A variable's value: `set:` stores strings, `seti:` integers (as in mu). */
-export type Val = string | number;
 
 /** The parts of the invocation payload the commands read (all optional, for tests). */
 export type InterpreterEvent = Partial<
@@ -205,7 +204,7 @@ const COMMANDS: Readonly<Record<CommandName, CommandHandler>> = {
   },
 
   retrieve: (arg, c) => {
-    const t = transferParams(arg, c, 'inkey', 'targfile');
+    const t = transferOf(arg, c, 'inkey', 'targfile');
     if (typeof t === 'string') {
       c.answer(answers.fail(`could not compute download params: ${t}`));
       return;
@@ -222,7 +221,7 @@ const COMMANDS: Readonly<Record<CommandName, CommandHandler>> = {
   },
 
   upload: (arg, c) => {
-    const t = transferParams(arg, c, 'outkey', 'fromfile');
+    const t = transferOf(arg, c, 'outkey', 'fromfile');
     if (typeof t === 'string') {
       c.answer(answers.fail(`could not compute upload params: ${t}`));
       return;
@@ -275,56 +274,10 @@ function integerVal(value: Val | undefined): number | undefined {
   return value === undefined ? undefined : parseInteger(value);
 }
 
-/** Python's int() on a decimal string (surrounding blanks and a sign allowed), within safe range. */
-function parseInteger(text: string): number | undefined {
-  if (!/^\s*[+-]?\d+\s*$/.test(text)) return undefined;
-  const value = Number(text.trim());
-  return Number.isSafeInteger(value) ? value : undefined;
-}
-
-/**
- * mu treated any set value as true, so `set:nonblock:0` meant "on". We read `0`, `''` and
- * unset as off, whether the value came from `set:` or `seti:`.
- */
-function isOn(value: Val | undefined): boolean {
-  if (value === undefined) return false;
-  if (typeof value === 'number') return value !== 0;
-  const text = value.trim();
-  return text !== '' && text !== '0';
-}
-
-interface Transfer {
-  bucket: string;
-  /** The key as used in the store (hashed if `hash_s3keys`). */
-  key: string;
-  /** The file name as given, after `##TMPDIR##` (used in answers). */
-  file: string;
-  /** Absolute path of the file (relative names are inside the temp dir). */
-  path: string;
-}
-
-/** Bucket, key and file of a `retrieve:`/`upload:`; a string says what is missing. */
-function transferParams(arg: string, c: CommandContext, keyVar: string, fileVar: string): Transfer | string {
-  const bucket = c.vals.get('bucket');
-  if (bucket === undefined || String(bucket) === '') return 'no variable bucket';
-  let key: string;
-  let file: string;
-  if (arg !== '') {
-    const nul = arg.indexOf('\0');
-    if (nul < 0) return 'the inline form is KEY\\0FILE (key and file separated by a NUL byte)';
-    key = arg.slice(0, nul);
-    file = arg.slice(nul + 1);
-  } else {
-    const missing = [keyVar, fileVar].filter((name) => c.vals.get(name) === undefined);
-    if (missing.length > 0) return `no variable ${missing.join(' or ')}`;
-    key = String(c.vals.get(keyVar));
-    file = String(c.vals.get(fileVar));
-  }
-  if (key === '') return 'empty key';
-  if (file === '') return 'empty file name';
-  file = substituteTmpDir(file, c.tmpDir);
-  if (isOn(c.vals.get('hash_s3keys'))) key = hashKey(key);
-  return { bucket: String(bucket), key, file, path: resolve(c.tmpDir, file) };
+/** A transfer's parameters, and its file's absolute path (relative names are inside the temp dir). */
+function transferOf(arg: string, c: CommandContext, keyVar: string, fileVar: string): (TransferParams & { path: string }) | string {
+  const t = transferParams(arg, c.vals, c.tmpDir, keyVar, fileVar);
+  return typeof t === 'string' ? t : { ...t, path: resolve(c.tmpDir, t.file) };
 }
 
 class CommandInterpreter implements Interpreter, CommandContext {
