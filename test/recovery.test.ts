@@ -21,6 +21,7 @@ import { lambdaize } from '../runtime/lambda/lambdaize.js';
 import { verifyChunks } from '../runtime/demo/verifyChunks.js';
 import { LocalStore } from '../store/localStore.js';
 import { startLambdaFixture, type LambdaFixture } from './support/lambdaFixture.js';
+import { mulberry32 } from './support/mulberry32.js';
 
 const CLI = fileURLToPath(new URL('../bin/xc-orch.js', import.meta.url));
 const FRAMES = 40;
@@ -58,17 +59,6 @@ const alive = (pid: number): boolean => {
   }
 };
 
-/** mulberry32: repeatable "random" moments. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function expectLikeBaseline(store: LocalStore, parts: number): Promise<void> {
   for (let chunk = 0; chunk < parts; chunk++) expect((await readFile(store.pathOf(key(chunk)))).equals(baseline[chunk]!), key(chunk)).toBe(true);
@@ -94,7 +84,7 @@ describe('recovery with local workers', () => {
     const store = await seeded('killed');
     const log = join(dir, 'killed.log');
     const launcher = createLocalLauncher({ command: await loggedWorker(log), maxAlive: 4 });
-    const random = prng(7);
+    const random = mulberry32(7);
     const victims = new Set<number>();
     while (victims.size < 6) victims.add(Math.floor(random() * 24));
     const killed: number[] = [];

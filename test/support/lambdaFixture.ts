@@ -25,6 +25,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, normalize, sep } from 'node:path';
 import yauzl from 'yauzl';
+import { mulberry32 } from './mulberry32.js';
 
 export type FixtureMode = 'run' | 'record' | 'instant';
 
@@ -571,14 +572,3 @@ function scalingBuckets(limit: ScalingLimit | false): { take(key: string): boole
   };
 }
 
-/** A small seeded PRNG (mulberry32): repeatable throttling draws. */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
