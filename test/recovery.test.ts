@@ -80,40 +80,63 @@ afterAll(async () => {
 });
 
 describe('recovery with local workers', () => {
-  it('24 chunks, a quarter of the workers SIGKILLed at random moments: every chunk byte-identical to the run without faults', async () => {
+  it('24 chunks, a quarter of the workers SIGKILLed (at random moments, and mid-chunk): every chunk byte-identical to the run without faults', async () => {
     const store = await seeded('killed');
     const log = join(dir, 'killed.log');
     const launcher = createLocalLauncher({ command: await loggedWorker(log), maxAlive: 4 });
     const random = mulberry32(7);
     const victims = new Set<number>();
     while (victims.size < 6) victims.add(Math.floor(random() * 24));
+    // Half the victims die at a random moment (before they connect, mid-chunk or after); the other
+    // half die while their chunk is in progress, so that some attempt is certainly lost and retried.
+    const midChunk = new Set([...victims].filter((_, rank) => rank % 2 === 0));
     const killed: number[] = [];
+    const killedMidChunk: Array<{ chunk: number; state: string }> = [];
     const seen = new Set<number>();
+    let coordinator: Coordinator | undefined;
     let running = true;
-    // Watch the pid log; each victim gets SIGKILL 0.1-1.3 s after it started (before it connects, or mid-chunk).
+    // Invocation i is the i-th worker spawned and chunk i's (retries come later in the log).
     const watcher = (async () => {
       const until = Date.now() + 90_000;
+      const waiting = new Map<number, number>();
       while (running && Date.now() < until) {
         const pids = await pidsOf(log);
         pids.slice(0, 24).forEach((pid, index) => {
           if (seen.has(pid) || !victims.has(index)) return;
           seen.add(pid);
+          if (midChunk.has(index)) return void waiting.set(index, pid);
           setTimeout(() => {
             if (!alive(pid)) return;
             process.kill(pid, 'SIGKILL');
             killed.push(pid);
           }, 100 + Math.floor(random() * 1200));
         });
-        await new Promise((resolve) => setTimeout(resolve, 25));
+        for (const [index, pid] of waiting) {
+          const state = coordinator?.status().chunkStates[index];
+          if (state === undefined) continue;
+          waiting.delete(index);
+          if (state === 'done' || !alive(pid)) continue;
+          process.kill(pid, 'SIGKILL');
+          killed.push(pid);
+          killedMidChunk.push({ chunk: index, state });
+        }
+        await new Promise((resolve) => setTimeout(resolve, waiting.size > 0 ? 1 : 25));
       }
     })();
-    const summary = await runJob(png2y4m, { parts: 24, frames: 1, video: 'clip', bucket: store.name, port: 0, quiet: true, retries: 3 }, { launcher });
+    const summary = await runJob(
+      png2y4m,
+      { parts: 24, frames: 1, video: 'clip', bucket: store.name, port: 0, quiet: true, retries: 3 },
+      { launcher, onStart: (start) => (coordinator = start.coordinator) },
+    );
     running = false;
     await watcher;
     expect(summary.ok, JSON.stringify(summary.chunks.filter((c) => c.status !== 'done'))).toBe(true);
-    expect(killed.length).toBeGreaterThan(0);
+    expect(killedMidChunk.length, 'no victim was caught mid-chunk').toBeGreaterThan(0);
     // Every kill that cost a chunk its attempt was made good by a retry.
-    expect(summary.recovery.retries).toBeGreaterThan(0);
+    expect(summary.recovery.retries, JSON.stringify(killedMidChunk)).toBeGreaterThan(0);
+    for (const { chunk } of killedMidChunk) {
+      expect(summary.chunks[chunk]!.attempts.map((a) => a.outcome), `chunk ${chunk}`).toContain('done');
+    }
     expect(summary.chunks.some((c) => c.attempts.some((a) => a.kind === 'retry' && a.outcome === 'done'))).toBe(true);
     expect(doneOnce(summary)).toEqual(new Array(24).fill(1));
     await expectLikeBaseline(store, 24);
