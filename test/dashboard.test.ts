@@ -6,9 +6,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { png2y4m } from '../jobs/png2y4m.js';
@@ -18,6 +17,7 @@ import { startDashboard, type Dashboard, type DashboardSnapshot } from '../runti
 import { LocalStore } from '../store/localStore.js';
 import { summaryLine, type JobStatus } from '../runtime/observe/statusDisplay.js';
 import { seedClip } from '../cli/demo.js';
+import { useTempDirs } from './support/tempDirs.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_FLAGS = [
@@ -31,12 +31,10 @@ const CHROMIUM_FLAGS = [
   '--disable-sync',
 ];
 
+const tempDir = useTempDirs();
 let dir: string;
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'xc-dashboard-'));
-});
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
+  dir = await tempDir('xc-dashboard-');
 });
 
 function get(url: string, options: { headers?: Record<string, string>; method?: string } = {}): Promise<{ status: number; body: string }> {

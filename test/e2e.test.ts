@@ -4,10 +4,9 @@
  */
 import { spawn } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { seedClip, verifyChunks } from '../cli/demo.js';
 import { ConfigError } from '../common/errors.js';
 import { png2y4m } from '../jobs/png2y4m.js';
@@ -15,16 +14,15 @@ import { LocalStore } from '../store/localStore.js';
 import { runJob, type JobRunOptions } from '../runtime/coordinator/runJob.js';
 import { syntheticFrame } from '../runtime/demo/syntheticClip.js';
 import { hashKey } from '../store/hashKey.js';
+import { useTempDirs } from './support/tempDirs.js';
 
+const tempDir = useTempDirs();
 let dir: string;
 let store: LocalStore;
 
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'xc-e2e-'));
+  dir = await tempDir('xc-e2e-');
   store = new LocalStore(join(dir, 'store'));
-});
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
 });
 
 const seedSmallClip = (frames: number) => seedClip(store, 'clip', frames, { width: 64, height: 48 });

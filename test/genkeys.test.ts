@@ -1,21 +1,18 @@
 import { X509Certificate } from 'node:crypto';
-import { chmod, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { run } from '../cli/genkeys.js';
 import { main } from '../cli/main.js';
 import { COORDINATOR_NAME } from '../runtime/tls/certs.js';
+import { useTempDirs } from './support/tempDirs.js';
 
+const tempDir = useTempDirs('file');
 let root: string;
 let counter = 0;
 
 beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'xc-genkeys-'));
-});
-
-afterAll(async () => {
-  await rm(root, { recursive: true, force: true });
+  root = await tempDir('xc-genkeys-');
 });
 
 const FILES = ['ca_cert.pem', 'ca_key.pem', 'server_cert.pem', 'server_key.pem', 'worker_cert.pem', 'worker_key.pem'];

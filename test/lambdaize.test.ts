@@ -5,10 +5,9 @@
  */
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { run as runLambdaizeCli, parseLambdaizeArgs } from '../cli/lambdaize.js';
 import { generateCredentials, type RunCredentials } from '../runtime/tls/certs.js';
 import { ConfigError } from '../common/errors.js';
@@ -28,21 +27,20 @@ import type { WorkerEvent } from '../worker/event.js';
 import { MANIFEST_FILE } from '../worker/lambdaHandler.js';
 import { readZip, startHandlerProcess, startLambdaFixture, unpackZip, type LambdaFixture } from './support/lambdaFixture.js';
 import { startScriptedCoordinator, type ScriptedCoordinator } from './support/scriptedCoordinator.js';
+import { useTempDirs } from './support/tempDirs.js';
 
 const ROLE = 'arn:aws:iam::123456789012:role/xc-orch-test';
 const ls = '/bin/ls';
 const lsInfo = await inspectExecutable(ls);
+const tempDir = useTempDirs('file');
 let dir: string;
 let credentials: RunCredentials;
 let fixture: LambdaFixture | undefined;
 let coordinator: ScriptedCoordinator | undefined;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'xc-lambdaize-test-'));
+  dir = await tempDir('xc-lambdaize-test-');
   credentials = await generateCredentials();
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
 });
 afterEach(async () => {
   await fixture?.close();

@@ -1,11 +1,10 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { run as plotCommand } from '../cli/plot.js';
 import { ConfigError } from '../common/errors.js';
 import type { TimelineEntry } from '../runtime/observe/timeline.js';
@@ -24,6 +23,7 @@ import {
   writeTimelinePlot,
 } from '../runtime/observe/timelinePlot.js';
 import { syntheticTimeline } from './fixtures/timeline/syntheticTimeline.js';
+import { useTempDirs } from './support/tempDirs.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/timeline/', import.meta.url));
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -132,12 +132,10 @@ describe('parsing -O lines', () => {
   });
 
   describe('files that cannot be plotted', () => {
+    const tempDir = useTempDirs('file');
     let dir: string;
     beforeAll(async () => {
-      dir = await mkdtemp(join(tmpdir(), 'xc-plot-files-'));
-    });
-    afterAll(async () => {
-      await rm(dir, { recursive: true, force: true });
+      dir = await tempDir('xc-plot-files-');
     });
 
     it('names a missing file', async () => {
@@ -412,12 +410,10 @@ describe('the HTML page', () => {
 });
 
 describe('writing plot files', () => {
+  const tempDir = useTempDirs('file');
   let dir: string;
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'xc-plot-write-'));
-  });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
+    dir = await tempDir('xc-plot-write-');
   });
 
   it('takes the format from the extension', () => {
@@ -441,12 +437,10 @@ describe('writing plot files', () => {
 });
 
 describe('xc-orch plot', () => {
+  const tempDir = useTempDirs('file');
   let dir: string;
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'xc-plot-cli-'));
-  });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
+    dir = await tempDir('xc-plot-cli-');
   });
 
   async function plot(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {

@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateCredentials, type RunCredentials } from '../runtime/tls/certs.js';
@@ -9,6 +8,7 @@ import { ConfigError } from '../common/errors.js';
 import { packageRoot } from '../common/packagePaths.js';
 import { parseEvent } from '../worker/parseEvent.js';
 import { startScriptedCoordinator, type ScriptedCoordinator } from './support/scriptedCoordinator.js';
+import { useTempDirs } from './support/tempDirs.js';
 
 const ROOT = packageRoot();
 const FAKE_KEY = '-----BEGIN PRIVATE KEY-----\nTOP-SECRET-KEY-MATERIAL\n-----END PRIVATE KEY-----\n';
@@ -72,6 +72,7 @@ describe('parseEvent', () => {
 });
 
 describe('xc-orch worker (child process)', () => {
+  const tempDir = useTempDirs('file');
   let creds: RunCredentials;
   let coordinator: ScriptedCoordinator | undefined;
   let root: string;
@@ -80,12 +81,11 @@ describe('xc-orch worker (child process)', () => {
     // dist/ is built once by the global setup (test/support/buildDist.ts).
     expect(existsSync(join(ROOT, 'dist/cli/worker.js'))).toBe(true);
     creds = await generateCredentials();
-    root = await mkdtemp(join(tmpdir(), 'xc-test-cli-'));
+    root = await tempDir('xc-test-cli-');
   });
 
   afterAll(async () => {
     await coordinator?.close();
-    await rm(root, { recursive: true, force: true });
   });
 
   /** Run `xc-orch worker ARGS` with `stdin`; resolves with its exit code and output. */

@@ -4,8 +4,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, open, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, open, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
@@ -19,11 +18,13 @@ import { MAX_IDLE_TIMEOUT_S, parseEvent } from '../worker/parseEvent.js';
 import { runWorker } from '../worker/worker.js';
 import { jobFrame } from './support/jobFrame.js';
 import { startScriptedCoordinator, type ScriptedCoordinator } from './support/scriptedCoordinator.js';
+import { useTempDirs } from './support/tempDirs.js';
 import { WAIT } from './support/wait.js';
 import { workerEvent } from './support/workerEvent.js';
 
 const BAD_KEY = '-----BEGIN PRIVATE KEY-----\nTOPSECRET\n-----END PRIVATE KEY-----\n';
 
+const tempDir = useTempDirs();
 let creds: RunCredentials;
 let root: string;
 let coordinator: ScriptedCoordinator | undefined;
@@ -33,13 +34,12 @@ beforeAll(async () => {
 });
 
 beforeEach(async () => {
-  root = await mkdtemp(join(tmpdir(), 'xc-test-hardening-'));
+  root = await tempDir('xc-test-hardening-');
 });
 
 afterEach(async () => {
   await coordinator?.close();
   coordinator = undefined;
-  await rm(root, { recursive: true, force: true });
 });
 
 function connectEvent(port: number, extra: Record<string, unknown> = {}) {
