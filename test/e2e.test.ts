@@ -2,7 +2,6 @@
  * The png2y4m job end to end on this machine: a real coordinator, real TLS, real worker processes
  * (`xc-orch worker`), the real png2y4m, a local-folder store. Needs dist/ (npm test builds it).
  */
-import { spawn } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -14,6 +13,7 @@ import { LocalStore } from '../store/localStore.js';
 import { runJob, type JobRunOptions } from '../runtime/coordinator/runJob.js';
 import { syntheticFrame } from '../runtime/demo/syntheticClip.js';
 import { hashKey } from '../store/hashKey.js';
+import { runCli } from './support/runCli.js';
 import { useTempDirs } from './support/tempDirs.js';
 
 const tempDir = useTempDirs();
@@ -58,8 +58,7 @@ describe('png2y4m job with local workers', () => {
   it('runs with the certificates xc-orch genkeys wrote (-c/-s/-k), workers using the pair beside them', async () => {
     await seedSmallClip(2);
     const keys = join(dir, 'keys');
-    const cli = spawn(process.execPath, [join(__dirname, '..', 'bin', 'xc-orch.js'), 'genkeys', keys], { stdio: 'ignore' });
-    expect(await new Promise((resolve) => cli.on('exit', resolve))).toBe(0);
+    expect((await runCli(['genkeys', keys])).code).toBe(0);
     const summary = await executeJob(
       options({ parts: 1, caCert: join(keys, 'ca_cert.pem'), serverCert: join(keys, 'server_cert.pem'), serverKey: join(keys, 'server_key.pem') }),
     );
@@ -116,11 +115,9 @@ describe('png2y4m job with local workers', () => {
     // The payload appears once the coordinator listens; it holds the worker key, so it is private.
     for (let i = 0; i < 200 && !(await stat(payload).catch(() => undefined)); i++) await new Promise((r) => setTimeout(r, 25));
     expect((await stat(payload)).mode & 0o777).toBe(0o600);
-    const workers = [0, 1].map(() =>
-      spawn(process.execPath, [join(__dirname, '..', 'bin', 'xc-orch.js'), 'worker', '--event', payload], { stdio: 'ignore' }),
-    );
+    const workers = [0, 1].map(() => runCli(['worker', '--event', payload]));
     const summary = await job;
-    await Promise.all(workers.map((w) => new Promise((r) => (w.exitCode !== null ? r(null) : w.on('exit', r)))));
+    await Promise.all(workers);
     expect(summary.ok).toBe(true);
     expect(await verifyChunks(store, given)).toEqual([]);
   });

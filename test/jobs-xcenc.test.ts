@@ -6,7 +6,6 @@
  * decoding to every frame with key frames at the group heads only, and a missing state failing its
  * dependant, naming it, within the state wait.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,6 +25,7 @@ import { parseIvf, vp8KeyFrames } from '../runtime/video/ivf.js';
 import { LocalStore } from '../store/localStore.js';
 import { parseEvent } from '../worker/parseEvent.js';
 import { runWorker } from '../worker/worker.js';
+import { runCli } from './support/runCli.js';
 import { runConnection } from './support/runConnection.js';
 import { startScriptedCoordinator } from './support/scriptedCoordinator.js';
 import { useTempDirs } from './support/tempDirs.js';
@@ -139,8 +139,8 @@ describe('demo excamera without its tools', () => {
       'vpxenc, vpxdec, xc-enc, xc-dump not found on PATH: install vpx-tools for vpxenc and vpxdec (apt-get install vpx-tools); ' +
         'build xc-enc and xc-dump with scripts/build-alfalfa.sh SRC_DIR OUT_DIR and put OUT_DIR on PATH',
     );
-    const cli = spawnSync(process.execPath, ['bin/xc-orch.js', 'demo', 'excamera'], { env: { ...process.env, PATH: '/nonexistent' }, encoding: 'utf8' });
-    expect(cli.status).toBe(2);
+    const cli = await runCli(['demo', 'excamera'], { env: { ...process.env, PATH: '/nonexistent' } });
+    expect(cli.code).toBe(2);
     expect(cli.stderr).toMatch(/^xc-orch demo excamera: vpxenc, vpxdec, xc-enc, xc-dump not found on PATH: install vpx-tools .*\n$/);
     expect(cli.stdout).toBe('');
   });

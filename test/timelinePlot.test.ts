@@ -1,9 +1,7 @@
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { run as plotCommand } from '../cli/plot.js';
 import { ConfigError } from '../common/errors.js';
@@ -23,6 +21,7 @@ import {
   writeTimelinePlot,
 } from '../runtime/observe/timelinePlot.js';
 import { syntheticTimeline } from './fixtures/timeline/syntheticTimeline.js';
+import { runCli } from './support/runCli.js';
 import { useTempDirs } from './support/tempDirs.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/timeline/', import.meta.url));
@@ -491,7 +490,8 @@ describe('xc-orch plot', () => {
   it.skipIf(!existsSync(join(ROOT, 'dist/cli/plot.js')))('runs as `xc-orch plot` in a child process, defaulting to TIMES.html', async () => {
     const input = join(dir, 'times.jsonl');
     await writeFile(input, await readFile(join(FIXTURES, 'five-workers.jsonl')));
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [join(ROOT, 'bin/xc-orch.js'), 'plot', input]);
+    const { code, stdout, stderr } = await runCli(['plot', input]);
+    expect(code, stderr).toBe(0);
     expect(stdout).toBe(`${join(dir, 'times.html')}\n`);
     expect(stderr).toBe('');
     const html = await readFile(join(dir, 'times.html'), 'utf8');
