@@ -11,6 +11,7 @@ import { createWorkerServer, type WorkerConnection, type WorkerServer } from '..
 import type { WorkerEvent } from '../worker/event.js';
 import { useTempDirs } from './support/tempDirs.js';
 import { WAIT } from './support/wait.js';
+import { workerEvent } from './support/workerEvent.js';
 import { ConfigError } from '../common/errors.js';
 
 const FAKE_WORKER = fileURLToPath(new URL('./support/launcherFakeWorker.mjs', import.meta.url));
@@ -31,23 +32,9 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.close()));
 });
 
+/** A launch request's event; `extra` is added after parsing, since the fake worker reads fields a worker ignores (`note`). */
 function event(port = 1, extra: Partial<WorkerEvent> & Record<string, unknown> = {}): WorkerEvent {
-  return {
-    mode: 1,
-    addr: '127.0.0.1',
-    port,
-    bucket: 'file:./nowhere',
-    region: 'us-east-1',
-    cacert: creds.caCert,
-    wrkcert: creds.workerCert,
-    wrkkey: creds.workerKey,
-    srvname: COORDINATOR_NAME,
-    nonblock: 0,
-    bg_silent: 0,
-    rm_tmpdir: 1,
-    hash_s3keys: 0,
-    ...extra,
-  } as WorkerEvent;
+  return { ...workerEvent(creds, port, { bucket: 'file:./nowhere', srvname: COORDINATOR_NAME }), ...extra };
 }
 
 function fakeLauncher(mode: string, options: LocalLauncherOptions = {}): Launcher {

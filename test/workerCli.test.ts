@@ -9,6 +9,7 @@ import { parseEvent } from '../worker/parseEvent.js';
 import { startCli } from './support/runCli.js';
 import { startScriptedCoordinator, type ScriptedCoordinator } from './support/scriptedCoordinator.js';
 import { useTempDirs } from './support/tempDirs.js';
+import { workerEventFields } from './support/workerEvent.js';
 
 const ROOT = packageRoot();
 const FAKE_KEY = '-----BEGIN PRIVATE KEY-----\nTOP-SECRET-KEY-MATERIAL\n-----END PRIVATE KEY-----\n';
@@ -95,7 +96,7 @@ describe('xc-orch worker (child process)', () => {
 
   it('reads the event from stdin, serves the coordinator and exits 0 on quit:', async () => {
     coordinator = await startScriptedCoordinator({ credentials: creds });
-    const event = { mode: 1, addr: '127.0.0.1', port: coordinator.port, id: 3, cacert: creds.caCert, wrkcert: creds.workerCert, wrkkey: creds.workerKey };
+    const event = workerEventFields(creds, coordinator.port, { id: 3 });
     const done = runWorkerCli(['--event', '-'], JSON.stringify(event), { XC_LOG_LEVEL: 'debug' });
     const session = await coordinator.nextSession();
     expect(await session.next()).toBe('OK:HELLO:3');
@@ -139,7 +140,7 @@ describe('xc-orch worker (child process)', () => {
 
   it('ends cleanly on SIGTERM, removing its temp dir', async () => {
     coordinator ??= await startScriptedCoordinator({ credentials: creds });
-    const event = { mode: 1, addr: '127.0.0.1', port: coordinator.port, cacert: creds.caCert, wrkcert: creds.workerCert, wrkkey: creds.workerKey };
+    const event = workerEventFields(creds, coordinator.port);
     const { child, done } = startWorkerCli(['--event', '-'], JSON.stringify(event));
     const session = await coordinator.nextSession();
     await session.next();
@@ -153,7 +154,7 @@ describe('xc-orch worker (child process)', () => {
   });
 
   it('exits 1 when the coordinator cannot be reached', async () => {
-    const event = { mode: 1, addr: '127.0.0.1', port: 1, cacert: creds.caCert, wrkcert: creds.workerCert, wrkkey: creds.workerKey };
+    const event = workerEventFields(creds, 1);
     const { code, stderr } = await runWorkerCli(['--event', '-'], JSON.stringify(event));
     expect(code).toBe(1);
     expect(stderr).toMatch(/stopped \(connect\)/);
