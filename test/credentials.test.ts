@@ -6,6 +6,7 @@ import { COORDINATOR_NAME, generateCredentials, type RunCredentials } from '../r
 import { loadCredentials, type CredentialOptions } from '../runtime/tls/credentials.js';
 import { ConfigError } from '../common/errors.js';
 import { createWorkerServer, type WorkerConnection } from '../runtime/coordinator/workerServer.js';
+import { captureOutput } from './support/captureOutput.js';
 import { useTempDirs } from './support/tempDirs.js';
 import { connectTlsClient } from './support/tlsClient.js';
 import { WAIT } from './support/wait.js';
@@ -19,12 +20,8 @@ let counter = 0;
 beforeAll(async () => {
   root = await tempDir('xc-creds-');
   keys = join(root, 'keys');
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-  try {
-    expect(await genkeys([keys])).toBe(0);
-  } finally {
-    out.mockRestore();
-  }
+  const made = await captureOutput(() => genkeys([keys]));
+  expect(made.code, made.stderr).toBe(0);
   other = await generateCredentials();
   FLAGS = { caCert: at('ca_cert.pem'), serverCert: at('server_cert.pem'), serverKey: at('server_key.pem') };
 });

@@ -26,6 +26,7 @@ import type { LaunchReport } from '../runtime/launch/launcher.js';
 import { MANIFEST_FILE } from '../worker/lambdaHandler.js';
 import { readZip, startHandlerProcess, startLambdaFixture, unpackZip, type LambdaFixture } from './support/lambdaFixture.js';
 import { startScriptedCoordinator, type ScriptedCoordinator } from './support/scriptedCoordinator.js';
+import { captureOutput } from './support/captureOutput.js';
 import { useTempDirs } from './support/tempDirs.js';
 import { workerEvent } from './support/workerEvent.js';
 
@@ -228,14 +229,8 @@ describe('lambdaize --builtin png2y4m --skip-upload', () => {
   let cli: { code: number; printed: string };
 
   beforeAll(async () => {
-    const stdout = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-    vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-    try {
-      const code = await runLambdaizeCli(['--builtin', 'png2y4m', '--skip-upload', '--out', out(), '--name', 'png2y4m-cli']);
-      cli = { code, printed: stdout.mock.calls.map((call) => String(call[0])).join('') };
-    } finally {
-      vi.restoreAllMocks();
-    }
+    const { code, stdout } = await captureOutput(() => runLambdaizeCli(['--builtin', 'png2y4m', '--skip-upload', '--out', out(), '--name', 'png2y4m-cli']));
+    cli = { code, printed: stdout };
     if (cli.code === 0) await unpackZip(await readFile(join(out(), 'png2y4m-cli.zip')), taskRoot());
   });
 
@@ -355,12 +350,9 @@ describe('lambdaize against the fake Lambda', () => {
     fixture = await startLambdaFixture({ mode: 'record' });
     vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIDLAMBDAIZE');
     vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'lambdaize-secret');
-    const stdout = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-    const code = await runLambdaizeCli(['--builtin', 'png2y4m', '--copies', '3', '--name', 'png2y4m-copies', '--role', ROLE, '--lambda-endpoint', fixture.endpoint, '--out', dir]);
-    const printed = stdout.mock.calls.map((call) => String(call[0])).join('');
-    const told = stderr.mock.calls.map((call) => String(call[0])).join('');
-    vi.restoreAllMocks();
+    const { code, stdout: printed, stderr: told } = await captureOutput(() =>
+      runLambdaizeCli(['--builtin', 'png2y4m', '--copies', '3', '--name', 'png2y4m-copies', '--role', ROLE, '--lambda-endpoint', fixture!.endpoint, '--out', dir]),
+    );
     expect(code, told).toBe(0);
     const names = ['png2y4m-copies-0', 'png2y4m-copies-1', 'png2y4m-copies-2'];
     expect(told).toContain(`created ${names.join(', ')}\n`);

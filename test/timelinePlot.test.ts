@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { run as plotCommand } from '../cli/plot.js';
 import { ConfigError } from '../common/errors.js';
 import type { TimelineEntry } from '../runtime/observe/timeline.js';
@@ -21,6 +21,7 @@ import {
   writeTimelinePlot,
 } from '../runtime/observe/timelinePlot.js';
 import { syntheticTimeline } from './fixtures/timeline/syntheticTimeline.js';
+import { captureOutput } from './support/captureOutput.js';
 import { runCli } from './support/runCli.js';
 import { useTempDirs } from './support/tempDirs.js';
 
@@ -442,25 +443,7 @@ describe('xc-orch plot', () => {
     dir = await tempDir('xc-plot-cli-');
   });
 
-  async function plot(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    let stdout = '';
-    let stderr = '';
-    const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-      stdout += String(chunk);
-      return true;
-    });
-    const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-      stderr += String(chunk);
-      return true;
-    });
-    try {
-      const code = await plotCommand(args);
-      return { code, stdout, stderr };
-    } finally {
-      out.mockRestore();
-      err.mockRestore();
-    }
-  }
+  const plot = (args: string[]) => captureOutput(() => plotCommand(args));
 
   it('writes the plot, reporting skipped lines on stderr', async () => {
     const output = join(dir, 'bad.svg');
