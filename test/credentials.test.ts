@@ -7,6 +7,7 @@ import { loadCredentials, type CredentialOptions } from '../runtime/tls/credenti
 import { ConfigError } from '../common/errors.js';
 import { createWorkerServer, type WorkerConnection } from '../runtime/coordinator/workerServer.js';
 import { captureOutput } from './support/captureOutput.js';
+import { expectRejection } from './support/expectRejection.js';
 import { useTempDirs } from './support/tempDirs.js';
 import { connectTlsClient } from './support/tlsClient.js';
 import { WAIT } from './support/wait.js';
@@ -41,14 +42,8 @@ async function scratch(text: string, name = 'file.pem'): Promise<string> {
 
 /** Expect a ConfigError whose message matches and carries no PEM material. */
 async function expectConfigError(promise: Promise<unknown>, message: RegExp): Promise<void> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ConfigError);
-  const text = (error as Error).message;
-  expect(text).toMatch(message);
-  expect(text).not.toMatch(/-----BEGIN|PRIVATE KEY|MII/);
+  const error = await expectRejection(promise, ConfigError, message);
+  expect(error.message).not.toMatch(/-----BEGIN|PRIVATE KEY|MII/);
 }
 
 describe('loadCredentials', () => {

@@ -13,6 +13,7 @@ import { LocalStore } from '../store/localStore.js';
 import { runJob, type JobRunOptions } from '../runtime/coordinator/runJob.js';
 import { syntheticFrame } from '../runtime/demo/syntheticClip.js';
 import { hashKey } from '../store/hashKey.js';
+import { expectRejection } from './support/expectRejection.js';
 import { runCli } from './support/runCli.js';
 import { useTempDirs } from './support/tempDirs.js';
 
@@ -75,8 +76,7 @@ describe('png2y4m job with local workers', () => {
   it('refuses to start when input frames are missing, naming them', async () => {
     await seedSmallClip(4);
     const run = executeJob(options());
-    await expect(run).rejects.toBeInstanceOf(ConfigError);
-    await expect(run).rejects.toThrow(/2 input frame\(s\) missing .*clip-png16\/00000005\.png, clip-png16\/00000006\.png/);
+    await expectRejection(run, ConfigError, /2 input frame\(s\) missing .*clip-png16\/00000005\.png, clip-png16\/00000006\.png/);
   });
 
   it('says how to choose another port when -t is taken', async () => {
@@ -86,8 +86,7 @@ describe('png2y4m job with local workers', () => {
     const { port } = taken.address() as AddressInfo;
     try {
       const run = executeJob(options({ port }));
-      await expect(run).rejects.toBeInstanceOf(ConfigError);
-      await expect(run).rejects.toThrow(`port ${port} is already in use`);
+      await expectRejection(run, ConfigError, `port ${port} is already in use`);
     } finally {
       taken.close();
     }

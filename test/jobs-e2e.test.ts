@@ -18,6 +18,7 @@ import { VPXENC_COMMAND, vpxenc } from '../jobs/vpxenc.js';
 import { runJob } from '../runtime/coordinator/runJob.js';
 import { LocalStore } from '../store/localStore.js';
 import { seedClip } from '../cli/demo.js';
+import { expectRejection } from './support/expectRejection.js';
 import { useTempDirs } from './support/tempDirs.js';
 
 const HAS_VPXENC = spawnSync('sh', ['-c', 'command -v vpxenc && command -v vpxdec'], { encoding: 'utf8' }).status === 0;
@@ -45,8 +46,7 @@ describe('map', () => {
 
   it('says so and launches nothing when no key is found', async () => {
     const run = runJob(map, { ...quiet(), in: 'nothing', out: 'x', cmd: 'true' });
-    await expect(run).rejects.toBeInstanceOf(ConfigError);
-    await expect(run).rejects.toThrow(`no key found under nothing/ in ${store.name}: nothing to run`);
+    await expectRejection(run, ConfigError, `no key found under nothing/ in ${store.name}: nothing to run`);
   });
 
   it('needs --in, --out and --cmd', async () => {

@@ -9,6 +9,7 @@ import { StoreError } from '../common/errors.js';
 import { LocalStore, STALE_PARTIAL_MS } from '../store/localStore.js';
 import { openStore } from '../store/openStore.js';
 import { packageRoot } from '../common/packagePaths.js';
+import { expectRejection } from './support/expectRejection.js';
 import { useTempDirs } from './support/tempDirs.js';
 import { UNPRIVILEGED, UNPRIVILEGED_UNAVAILABLE } from './support/unprivileged.js';
 import { WAIT } from './support/wait.js';
@@ -28,13 +29,9 @@ afterEach(async () => {
 });
 
 async function failure(promise: Promise<unknown>): Promise<StoreError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(StoreError);
-  expect((error as StoreError).message).not.toMatch(/\n/);
-  return error as StoreError;
+  const error = await expectRejection(promise, StoreError);
+  expect(error.message).not.toMatch(/\n/);
+  return error;
 }
 
 async function collect(iterable: AsyncIterable<string>): Promise<string[]> {
