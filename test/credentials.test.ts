@@ -1,35 +1,30 @@
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { run as genkeys } from '../cli/genkeys.js';
 import { COORDINATOR_NAME, generateCredentials, type RunCredentials } from '../runtime/tls/certs.js';
 import { loadCredentials, type CredentialOptions } from '../runtime/tls/credentials.js';
 import { ConfigError } from '../common/errors.js';
 import { createWorkerServer, type WorkerConnection } from '../runtime/coordinator/workerServer.js';
+import { captureOutput } from './support/captureOutput.js';
+import { expectRejection } from './support/expectRejection.js';
+import { useTempDirs } from './support/tempDirs.js';
 import { connectTlsClient } from './support/tlsClient.js';
 import { WAIT } from './support/wait.js';
 
+const tempDir = useTempDirs('file');
 let root: string;
 let keys: string;
 let other: RunCredentials;
 let counter = 0;
 
 beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'xc-creds-'));
+  root = await tempDir('xc-creds-');
   keys = join(root, 'keys');
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-  try {
-    expect(await genkeys([keys])).toBe(0);
-  } finally {
-    out.mockRestore();
-  }
+  const made = await captureOutput(() => genkeys([keys]));
+  expect(made.code, made.stderr).toBe(0);
   other = await generateCredentials();
   FLAGS = { caCert: at('ca_cert.pem'), serverCert: at('server_cert.pem'), serverKey: at('server_key.pem') };
-});
-
-afterAll(async () => {
-  await rm(root, { recursive: true, force: true });
 });
 
 const at = (name: string) => join(keys, name);
@@ -47,14 +42,8 @@ async function scratch(text: string, name = 'file.pem'): Promise<string> {
 
 /** Expect a ConfigError whose message matches and carries no PEM material. */
 async function expectConfigError(promise: Promise<unknown>, message: RegExp): Promise<void> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ConfigError);
-  const text = (error as Error).message;
-  expect(text).toMatch(message);
-  expect(text).not.toMatch(/-----BEGIN|PRIVATE KEY|MII/);
+  const error = await expectRejection(promise, ConfigError, message);
+  expect(error.message).not.toMatch(/-----BEGIN|PRIVATE KEY|MII/);
 }
 
 describe('loadCredentials', () => {

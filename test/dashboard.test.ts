@@ -4,11 +4,10 @@
  * the page of a real job: counts while waiting, the finished state, a failed chunk's details, and
  * the same counts as the terminal status and the `-O` file at the end.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { png2y4m } from '../jobs/png2y4m.js';
@@ -18,6 +17,8 @@ import { startDashboard, type Dashboard, type DashboardSnapshot } from '../runti
 import { LocalStore } from '../store/localStore.js';
 import { summaryLine, type JobStatus } from '../runtime/observe/statusDisplay.js';
 import { seedClip } from '../cli/demo.js';
+import { startCli } from './support/runCli.js';
+import { useTempDirs } from './support/tempDirs.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_FLAGS = [
@@ -31,12 +32,10 @@ const CHROMIUM_FLAGS = [
   '--disable-sync',
 ];
 
+const tempDir = useTempDirs();
 let dir: string;
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'xc-dashboard-'));
-});
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
+  dir = await tempDir('xc-dashboard-');
 });
 
 function get(url: string, options: { headers?: Record<string, string>; method?: string } = {}): Promise<{ status: number; body: string }> {
@@ -229,7 +228,7 @@ describe.skipIf(!haveChromium)('dashboard in headless Chromium', () => {
 
       for (let i = 0; i < 200 && !(await stat(payload).catch(() => undefined)); i++) await new Promise((r) => setTimeout(r, 25));
       for (let i = 0; i < 3; i++) {
-        workers.push(spawn(process.execPath, [join(__dirname, '..', 'bin', 'xc-orch.js'), 'worker', '--event', payload], { stdio: 'ignore' }));
+        workers.push(startCli(['worker', '--event', payload]).child);
       }
       const summary = await job;
       expect(summary.ok).toBe(false);

@@ -2,25 +2,23 @@
  * The demo's check (runtime/demo/verifyChunks.ts): chunks converted directly in png2y4m threads,
  * in parallel, must match the job's output byte for byte, and every kind of mismatch is named.
  */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { seedClip } from '../cli/demo.js';
 import { main } from '../png2y4m/main.js';
 import { createDirectConverter } from '../runtime/demo/directConverter.js';
 import { verifyChunks } from '../runtime/demo/verifyChunks.js';
 import { LocalStore } from '../store/localStore.js';
+import { useTempDirs } from './support/tempDirs.js';
 
+const tempDir = useTempDirs();
 let dir: string;
 let store: LocalStore;
 
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'xc-demo-check-'));
+  dir = await tempDir('xc-demo-check-');
   store = new LocalStore(join(dir, 'store'));
-});
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
 });
 
 const quiet = { stderr: () => {}, readStdin: () => new Uint8Array(), openStdout: () => { throw new Error('no stdout'); }, env: {} };

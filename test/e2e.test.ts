@@ -2,12 +2,10 @@
  * The png2y4m job end to end on this machine: a real coordinator, real TLS, real worker processes
  * (`xc-orch worker`), the real png2y4m, a local-folder store. Needs dist/ (npm test builds it).
  */
-import { spawn } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { seedClip, verifyChunks } from '../cli/demo.js';
 import { ConfigError } from '../common/errors.js';
 import { png2y4m } from '../jobs/png2y4m.js';
@@ -15,16 +13,17 @@ import { LocalStore } from '../store/localStore.js';
 import { runJob, type JobRunOptions } from '../runtime/coordinator/runJob.js';
 import { syntheticFrame } from '../runtime/demo/syntheticClip.js';
 import { hashKey } from '../store/hashKey.js';
+import { expectRejection } from './support/expectRejection.js';
+import { runCli } from './support/runCli.js';
+import { useTempDirs } from './support/tempDirs.js';
 
+const tempDir = useTempDirs();
 let dir: string;
 let store: LocalStore;
 
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'xc-e2e-'));
+  dir = await tempDir('xc-e2e-');
   store = new LocalStore(join(dir, 'store'));
-});
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
 });
 
 const seedSmallClip = (frames: number) => seedClip(store, 'clip', frames, { width: 64, height: 48 });
@@ -60,8 +59,7 @@ describe('png2y4m job with local workers', () => {
   it('runs with the certificates xc-orch genkeys wrote (-c/-s/-k), workers using the pair beside them', async () => {
     await seedSmallClip(2);
     const keys = join(dir, 'keys');
-    const cli = spawn(process.execPath, [join(__dirname, '..', 'bin', 'xc-orch.js'), 'genkeys', keys], { stdio: 'ignore' });
-    expect(await new Promise((resolve) => cli.on('exit', resolve))).toBe(0);
+    expect((await runCli(['genkeys', keys])).code).toBe(0);
     const summary = await executeJob(
       options({ parts: 1, caCert: join(keys, 'ca_cert.pem'), serverCert: join(keys, 'server_cert.pem'), serverKey: join(keys, 'server_key.pem') }),
     );
@@ -78,8 +76,7 @@ describe('png2y4m job with local workers', () => {
   it('refuses to start when input frames are missing, naming them', async () => {
     await seedSmallClip(4);
     const run = executeJob(options());
-    await expect(run).rejects.toBeInstanceOf(ConfigError);
-    await expect(run).rejects.toThrow(/2 input frame\(s\) missing .*clip-png16\/00000005\.png, clip-png16\/00000006\.png/);
+    await expectRejection(run, ConfigError, /2 input frame\(s\) missing .*clip-png16\/00000005\.png, clip-png16\/00000006\.png/);
   });
 
   it('says how to choose another port when -t is taken', async () => {
@@ -89,8 +86,7 @@ describe('png2y4m job with local workers', () => {
     const { port } = taken.address() as AddressInfo;
     try {
       const run = executeJob(options({ port }));
-      await expect(run).rejects.toBeInstanceOf(ConfigError);
-      await expect(run).rejects.toThrow(`port ${port} is already in use`);
+      await expectRejection(run, ConfigError, `port ${port} is already in use`);
     } finally {
       taken.close();
     }
@@ -118,11 +114,9 @@ describe('png2y4m job with local workers', () => {
     // The payload appears once the coordinator listens; it holds the worker key, so it is private.
     for (let i = 0; i < 200 && !(await stat(payload).catch(() => undefined)); i++) await new Promise((r) => setTimeout(r, 25));
     expect((await stat(payload)).mode & 0o777).toBe(0o600);
-    const workers = [0, 1].map(() =>
-      spawn(process.execPath, [join(__dirname, '..', 'bin', 'xc-orch.js'), 'worker', '--event', payload], { stdio: 'ignore' }),
-    );
+    const workers = [0, 1].map(() => runCli(['worker', '--event', payload]));
     const summary = await job;
-    await Promise.all(workers.map((w) => new Promise((r) => (w.exitCode !== null ? r(null) : w.on('exit', r)))));
+    await Promise.all(workers);
     expect(summary.ok).toBe(true);
     expect(await verifyChunks(store, given)).toEqual([]);
   });

@@ -3,8 +3,7 @@
  * 127.0.0.1): coordinator, local worker processes and the CLI all go through @aws-sdk/client-s3.
  * The chunks must be byte-identical to the same job on a local folder.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it, vi } from 'vitest';
 import { chunkKeys, png2y4m } from '../jobs/png2y4m.js';
@@ -14,19 +13,20 @@ import { S3Store } from '../store/s3Store.js';
 import { seedClip } from '../cli/demo.js';
 import { runCli } from './support/runCli.js';
 import { startS3Server, type S3TestServer } from './support/s3Server.js';
+import { useTempDirs } from './support/tempDirs.js';
 
 const BUCKET = 'xc-e2e-frames';
 let s3: S3TestServer;
+const tempDir = useTempDirs('file');
 let dir: string;
 
 beforeAll(async () => {
   s3 = await startS3Server();
   await s3.createBucket(BUCKET);
-  dir = await mkdtemp(join(tmpdir(), 'xc-e2e-s3-'));
+  dir = await tempDir('xc-e2e-s3-');
 });
 afterAll(async () => {
   await s3?.stop();
-  await rm(dir, { recursive: true, force: true });
 });
 afterEach(() => {
   vi.unstubAllEnvs();

@@ -1,44 +1,22 @@
 import { X509Certificate } from 'node:crypto';
-import { chmod, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../cli/genkeys.js';
 import { main } from '../cli/main.js';
 import { COORDINATOR_NAME } from '../runtime/tls/certs.js';
+import { captureOutput } from './support/captureOutput.js';
+import { useTempDirs } from './support/tempDirs.js';
 
+const tempDir = useTempDirs('file');
 let root: string;
 let counter = 0;
 
 beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'xc-genkeys-'));
-});
-
-afterAll(async () => {
-  await rm(root, { recursive: true, force: true });
+  root = await tempDir('xc-genkeys-');
 });
 
 const FILES = ['ca_cert.pem', 'ca_key.pem', 'server_cert.pem', 'server_key.pem', 'worker_cert.pem', 'worker_key.pem'];
-
-/** Run a CLI entry point with stdout/stderr captured. */
-async function capture(fn: () => Promise<number>): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout += String(chunk);
-    return true;
-  });
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stderr += String(chunk);
-    return true;
-  });
-  try {
-    return { code: await fn(), stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
 
 function freshDir(): string {
   return join(root, `keys-${counter++}`, 'nested');
@@ -47,7 +25,7 @@ function freshDir(): string {
 describe('xc-orch genkeys', () => {
   it('writes the six PEM files, keys readable by the owner only', async () => {
     const dir = freshDir();
-    const { code, stdout, stderr } = await capture(() => run([dir]));
+    const { code, stdout, stderr } = await captureOutput(() => run([dir]));
     expect(stderr).toBe('');
     expect(code).toBe(0);
     expect((await readdir(dir)).sort()).toEqual([...FILES].sort());
@@ -69,17 +47,17 @@ describe('xc-orch genkeys', () => {
 
   it('honours --days', async () => {
     const dir = freshDir();
-    expect((await capture(() => run(['--days', '30', dir]))).code).toBe(0);
+    expect((await captureOutput(() => run(['--days', '30', dir]))).code).toBe(0);
     const server = new X509Certificate(await readFile(join(dir, 'server_cert.pem')));
     expect(Math.round((Date.parse(server.validTo) - Date.now()) / 86_400_000)).toBe(30);
   });
 
   it('refuses to overwrite existing files, and writes nothing', async () => {
     const dir = freshDir();
-    await capture(() => run([dir]));
+    await captureOutput(() => run([dir]));
     const before = await readFile(join(dir, 'ca_key.pem'), 'utf8');
     await rm(join(dir, 'worker_key.pem'));
-    const { code, stderr } = await capture(() => run([dir]));
+    const { code, stderr } = await captureOutput(() => run([dir]));
     expect(code).toBe(2);
     expect(stderr).toMatch(/^xc-orch genkeys: refusing to overwrite .*ca_cert\.pem.* \(use --force\)\n$/);
     expect(await readFile(join(dir, 'ca_key.pem'), 'utf8')).toBe(before);
@@ -88,20 +66,20 @@ describe('xc-orch genkeys', () => {
 
   it('overwrites with --force, and tightens the mode of a loosened key file', async () => {
     const dir = freshDir();
-    await capture(() => run([dir]));
+    await captureOutput(() => run([dir]));
     const before = await readFile(join(dir, 'server_key.pem'), 'utf8');
     await chmod(join(dir, 'server_key.pem'), 0o644);
-    const { code } = await capture(() => run(['--force', dir]));
+    const { code } = await captureOutput(() => run(['--force', dir]));
     expect(code).toBe(0);
     expect(await readFile(join(dir, 'server_key.pem'), 'utf8')).not.toBe(before);
     expect((await stat(join(dir, 'server_key.pem'))).mode & 0o777).toBe(0o600);
   });
 
   it('explains itself with --help, also through the command table', async () => {
-    const direct = await capture(() => run(['--help']));
+    const direct = await captureOutput(() => run(['--help']));
     expect(direct.code).toBe(0);
     expect(direct.stdout).toMatch(/^Usage: xc-orch genkeys \[options\] DIR/);
-    const viaMain = await capture(() => main(['genkeys', '-h']));
+    const viaMain = await captureOutput(() => main(['genkeys', '-h']));
     expect(viaMain.code).toBe(0);
     expect(viaMain.stdout).toBe(direct.stdout);
   });
@@ -113,7 +91,7 @@ describe('xc-orch genkeys', () => {
     [['--days', '0', 'x'], /--days must be a whole number from 1 to 36500, got 0: --days N: validity of the certificates in days \(1-36500\)/],
     [['--colour', 'x'], /unknown option '--colour'/],
   ])('rejects bad arguments %j with exit code 2', async (args, message) => {
-    const { code, stderr } = await capture(() => run(args));
+    const { code, stderr } = await captureOutput(() => run(args));
     expect(code).toBe(2);
     expect(stderr).toMatch(message);
   });

@@ -3,27 +3,25 @@
  * worker processes) arrive on the inspector's WebSocket with the right actors, states and events,
  * the record file holds the same stream, and nothing live or secret is serialised.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { assign, createActor, fromCallback, setup } from 'xstate';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { png2y4m } from '../jobs/png2y4m.js';
 import { runJob } from '../runtime/coordinator/runJob.js';
 import { sanitizeInspected } from '../runtime/observe/inspectionSanitizer.js';
 import { sampleChunks, startInspector } from '../runtime/observe/inspector.js';
 import { LocalStore } from '../store/localStore.js';
 import { seedClip } from '../cli/demo.js';
+import { useTempDirs } from './support/tempDirs.js';
 
+const tempDir = useTempDirs();
 let dir: string;
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'xc-inspect-'));
-});
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
+  dir = await tempDir('xc-inspect-');
 });
 
 type Event = { type: string; sessionId: string; name?: string; parentId?: string; event?: { type: string; [k: string]: unknown }; snapshot?: { status?: string; value?: unknown; context?: unknown } };

@@ -4,10 +4,9 @@
  * and the coordinator's own checks (outputs must exist; a chunk ended by -m keeps its state).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../common/errors.js';
 import { commandList } from '../machines/blocks.js';
 import { createConnectionMachine } from '../machines/connectionMachine.js';
@@ -19,18 +18,18 @@ import { VPXENC_COMMAND, vpxenc } from '../jobs/vpxenc.js';
 import { runJob } from '../runtime/coordinator/runJob.js';
 import { LocalStore } from '../store/localStore.js';
 import { seedClip } from '../cli/demo.js';
+import { expectRejection } from './support/expectRejection.js';
+import { useTempDirs } from './support/tempDirs.js';
 
 const HAS_VPXENC = spawnSync('sh', ['-c', 'command -v vpxenc && command -v vpxdec'], { encoding: 'utf8' }).status === 0;
 if (!HAS_VPXENC) process.stderr.write("vpxenc tests skipped: vpxenc/vpxdec not on PATH (Debian's vpx-tools; .ci/run installs it)\n");
 
+const tempDir = useTempDirs();
 let dir: string;
 let store: LocalStore;
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'xc-jobs-e2e-'));
+  dir = await tempDir('xc-jobs-e2e-');
   store = new LocalStore(join(dir, 'store'));
-});
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
 });
 
 const quiet = () => ({ bucket: store.name, port: 0, quiet: true });
@@ -47,8 +46,7 @@ describe('map', () => {
 
   it('says so and launches nothing when no key is found', async () => {
     const run = runJob(map, { ...quiet(), in: 'nothing', out: 'x', cmd: 'true' });
-    await expect(run).rejects.toBeInstanceOf(ConfigError);
-    await expect(run).rejects.toThrow(`no key found under nothing/ in ${store.name}: nothing to run`);
+    await expectRejection(run, ConfigError, `no key found under nothing/ in ${store.name}: nothing to run`);
   });
 
   it('needs --in, --out and --cmd', async () => {

@@ -6,9 +6,7 @@
  * decoding to every frame with key frames at the group heads only, and a missing state failing its
  * dependant, naming it, within the state wait.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../common/errors.js';
@@ -27,10 +25,14 @@ import { parseIvf, vp8KeyFrames } from '../runtime/video/ivf.js';
 import { LocalStore } from '../store/localStore.js';
 import { parseEvent } from '../worker/parseEvent.js';
 import { runWorker } from '../worker/worker.js';
+import { runCli } from './support/runCli.js';
 import { runConnection } from './support/runConnection.js';
 import { startScriptedCoordinator } from './support/scriptedCoordinator.js';
+import { useTempDirs } from './support/tempDirs.js';
 import { missingXcencTools, runTool, xcencByHand, xcencClip, XCENC_PATH } from './support/xcencByHand.js';
 import { workerEvent } from './support/workerEvent.js';
+
+const tempDir = useTempDirs();
 
 const plan = (values: Record<string, unknown>) =>
   xcenc.plan(resolveOptions(xcenc.options, values), { storeName: 'file:x', list: () => { throw new Error('xcenc lists nothing'); } }) as JobPlan<XcencChunkInput>;
@@ -84,7 +86,7 @@ describe('xcenc: options and plan', () => {
 
   it('puts the state wait in the workers\' payload and gives the machine the relay the run adds', async () => {
     const { run, values } = compileJobRun(xcenc, { parts: 3, groupSize: 3, stateWaitS: 42, port: 0 });
-    const { job } = await planJob(xcenc, values, run, new LocalStore(await mkdtemp(join(tmpdir(), 'xc-xcenc-plan-'))));
+    const { job } = await planJob(xcenc, values, run, new LocalStore(await tempDir('xc-xcenc-plan-')));
     expect(run.stateWaitMs).toBe(42_000);
     expect(job.relay).toBe(true);
     const input = job.chunks[2]!.input as XcencChunkInput;
@@ -107,7 +109,7 @@ describe('the payload\'s state_wait_s', () => {
   });
 
   it('bounds a real worker\'s wait: the run fails naming the state that did not come', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'xc-xcenc-wait-'));
+    const dir = await tempDir('xc-xcenc-wait-');
     const credentials = await generateCredentials();
     const coordinator = await startScriptedCoordinator({ credentials });
     try {
@@ -127,7 +129,6 @@ describe('the payload\'s state_wait_s', () => {
       expect((await worker).reason).toBe('quit');
     } finally {
       await coordinator.close();
-      await rm(dir, { recursive: true, force: true });
     }
   });
 });
@@ -138,8 +139,8 @@ describe('demo excamera without its tools', () => {
       'vpxenc, vpxdec, xc-enc, xc-dump not found on PATH: install vpx-tools for vpxenc and vpxdec (apt-get install vpx-tools); ' +
         'build xc-enc and xc-dump with scripts/build-alfalfa.sh SRC_DIR OUT_DIR and put OUT_DIR on PATH',
     );
-    const cli = spawnSync(process.execPath, ['bin/xc-orch.js', 'demo', 'excamera'], { env: { ...process.env, PATH: '/nonexistent' }, encoding: 'utf8' });
-    expect(cli.status).toBe(2);
+    const cli = await runCli(['demo', 'excamera'], { env: { ...process.env, PATH: '/nonexistent' } });
+    expect(cli.code).toBe(2);
     expect(cli.stderr).toMatch(/^xc-orch demo excamera: vpxenc, vpxdec, xc-enc, xc-dump not found on PATH: install vpx-tools .*\n$/);
     expect(cli.stdout).toBe('');
   });
@@ -155,6 +156,7 @@ const CHUNKS = 5;
 const K = 3;
 const QUALITY = 30;
 describe.skipIf(missing.length > 0)('xcenc end to end: local workers, the relay, real tools', () => {
+  const clipDir = useTempDirs('file');
   let dir: string;
   let store: LocalStore;
   let hand: Awaited<ReturnType<typeof xcencByHand>>;
@@ -164,7 +166,7 @@ describe.skipIf(missing.length > 0)('xcenc end to end: local workers, the relay,
   const runXcenc = (values: Record<string, unknown>): Promise<JobSummary> => runJob(jobs.xcenc, { bucket: store.name, port: 0, quiet: true, ...values });
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'xc-jobs-xcenc-'));
+    dir = await clipDir('xc-jobs-xcenc-');
     store = new LocalStore(join(dir, 'store'));
     const handDir = join(dir, 'hand');
     await mkdir(handDir);
@@ -180,7 +182,6 @@ describe.skipIf(missing.length > 0)('xcenc end to end: local workers, the relay,
 
   afterAll(async () => {
     process.env.PATH = savedPath;
-    if (dir) await rm(dir, { recursive: true, force: true });
   });
 
   it('the coordinator starts the relay for it (relay: true), and every state went through it', () => {

@@ -5,8 +5,7 @@
  * chunks must be byte-identical to those of a run with local workers. Needs dist/ for the local
  * run's workers (npm test builds it).
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { png2y4m } from '../jobs/png2y4m.js';
@@ -14,26 +13,26 @@ import { runJob } from '../runtime/coordinator/runJob.js';
 import { lambdaize } from '../runtime/lambda/lambdaize.js';
 import { createLambdaLauncher } from '../runtime/launch/lambdaLauncher.js';
 import { LocalStore } from '../store/localStore.js';
-import { createLogger } from '../common/logger.js';
 import { seedClip } from '../cli/demo.js';
 import { IN_PROCESS_ENV } from '../worker/builtinTools.js';
 import { startLambdaFixture, type LambdaFixture } from './support/lambdaFixture.js';
 import { runCli } from './support/runCli.js';
+import { useTempDirs } from './support/tempDirs.js';
 
 const ROLE = 'arn:aws:iam::123456789012:role/xc-orch-e2e';
 const PARTS = 4;
 const FRAMES = 2;
+const tempDir = useTempDirs();
 let dir: string;
 let fixture: LambdaFixture | undefined;
 
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'xc-lambda-e2e-'));
+  dir = await tempDir('xc-lambda-e2e-');
 });
 afterEach(async () => {
   await fixture?.close();
   fixture = undefined;
   vi.unstubAllEnvs();
-  await rm(dir, { recursive: true, force: true });
 });
 
 async function seededStore(name: string): Promise<LocalStore> {

@@ -5,10 +5,9 @@
  */
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { run as runLambdaizeCli, parseLambdaizeArgs } from '../cli/lambdaize.js';
 import { generateCredentials, type RunCredentials } from '../runtime/tls/certs.js';
 import { ConfigError } from '../common/errors.js';
@@ -24,25 +23,25 @@ import {
 import { createLambdaLauncher } from '../runtime/launch/lambdaLauncher.js';
 import { IN_PROCESS_ENV } from '../worker/builtinTools.js';
 import type { LaunchReport } from '../runtime/launch/launcher.js';
-import type { WorkerEvent } from '../worker/event.js';
 import { MANIFEST_FILE } from '../worker/lambdaHandler.js';
 import { readZip, startHandlerProcess, startLambdaFixture, unpackZip, type LambdaFixture } from './support/lambdaFixture.js';
 import { startScriptedCoordinator, type ScriptedCoordinator } from './support/scriptedCoordinator.js';
+import { captureOutput } from './support/captureOutput.js';
+import { useTempDirs } from './support/tempDirs.js';
+import { workerEvent } from './support/workerEvent.js';
 
 const ROLE = 'arn:aws:iam::123456789012:role/xc-orch-test';
 const ls = '/bin/ls';
 const lsInfo = await inspectExecutable(ls);
+const tempDir = useTempDirs('file');
 let dir: string;
 let credentials: RunCredentials;
 let fixture: LambdaFixture | undefined;
 let coordinator: ScriptedCoordinator | undefined;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'xc-lambdaize-test-'));
+  dir = await tempDir('xc-lambdaize-test-');
   credentials = await generateCredentials();
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
 });
 afterEach(async () => {
   await fixture?.close();
@@ -53,24 +52,9 @@ afterEach(async () => {
   vi.restoreAllMocks();
 });
 
-function workerEvent(port: number, id: number, extra: Partial<WorkerEvent> = {}): Omit<WorkerEvent, 'command'> & Partial<WorkerEvent> {
-  return {
-    mode: 1,
-    addr: '127.0.0.1',
-    port,
-    id,
-    bucket: `file:${dir}`,
-    region: 'us-east-1',
-    cacert: credentials.caCert,
-    wrkcert: credentials.workerCert,
-    wrkkey: credentials.workerKey,
-    nonblock: 0,
-    bg_silent: 0,
-    rm_tmpdir: 1,
-    hash_s3keys: 0,
-    idle_timeout_s: 20,
-    ...extra,
-  };
+/** Invocation `id`'s event, its store the test's folder; a short idle timeout, so a worker left behind ends soon. */
+function functionEvent(port: number, id: number, extra: Record<string, unknown> = {}) {
+  return workerEvent(credentials, port, { id, bucket: `file:${dir}`, idle_timeout_s: 20, ...extra });
 }
 
 /** A minimal ELF64 x86_64 file: header and one program header, PT_INTERP when `interpreter` is set. */
@@ -171,7 +155,7 @@ describe('lambdaize packaging', () => {
     // The handler puts lib/ on LD_LIBRARY_PATH for the packed command (mode 0: run it once).
     const taskRoot = join(dir, 'ls-root');
     await unpackZip(await readFile(built.zipPath), taskRoot);
-    const event = { ...workerEvent(1, 0), mode: 0, command: 'echo "libs=$LD_LIBRARY_PATH"; ls / > /dev/null && echo listed' };
+    const event = { ...functionEvent(1, 0), mode: 0, command: 'echo "libs=$LD_LIBRARY_PATH"; ls / > /dev/null && echo listed' };
     const result = await startHandlerProcess(taskRoot, 'index.handler', Buffer.from(JSON.stringify(event)), {}).result;
     expect(result.code, result.stderr).toBe(0);
     const answer = JSON.parse(result.stdout) as { ok: boolean; answer: string };
@@ -245,14 +229,8 @@ describe('lambdaize --builtin png2y4m --skip-upload', () => {
   let cli: { code: number; printed: string };
 
   beforeAll(async () => {
-    const stdout = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-    vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-    try {
-      const code = await runLambdaizeCli(['--builtin', 'png2y4m', '--skip-upload', '--out', out(), '--name', 'png2y4m-cli']);
-      cli = { code, printed: stdout.mock.calls.map((call) => String(call[0])).join('') };
-    } finally {
-      vi.restoreAllMocks();
-    }
+    const { code, stdout } = await captureOutput(() => runLambdaizeCli(['--builtin', 'png2y4m', '--skip-upload', '--out', out(), '--name', 'png2y4m-cli']));
+    cli = { code, printed: stdout };
     if (cli.code === 0) await unpackZip(await readFile(join(out(), 'png2y4m-cli.zip')), taskRoot());
   });
 
@@ -273,7 +251,7 @@ describe('lambdaize --builtin png2y4m --skip-upload', () => {
   ] as const) {
     it(`runs a real worker whose packed png2y4m answers, ${how}`, async () => {
       coordinator = await startScriptedCoordinator({ credentials, timeoutMs: 15_000 });
-      const handlerRun = startHandlerProcess(taskRoot(), 'index.handler', Buffer.from(JSON.stringify(workerEvent(coordinator.port, 3))), env);
+      const handlerRun = startHandlerProcess(taskRoot(), 'index.handler', Buffer.from(JSON.stringify(functionEvent(coordinator.port, 3))), env);
       const session = await coordinator.nextSession();
       expect(await session.next()).toBe('OK:HELLO:3');
       const [echo, found, help] = await session.play([{ send: 'echo:from lambda' }, { send: 'run:command -v png2y4m' }, { send: 'run:png2y4m --help' }]);
@@ -306,7 +284,7 @@ describe('lambda handler', () => {
     vi.stubEnv('LAMBDA_TASK_ROOT', empty);
     vi.stubEnv('XC_LOG_LEVEL', 'silent');
     const { handler } = await import('../worker/lambdaHandler.js');
-    const result = await handler(workerEvent(1, 0));
+    const result = await handler(functionEvent(1, 0));
     expect(result).toMatchObject({ ok: false, reason: 'bad-package' });
     expect(result.detail).toMatch(/xc-orch-lambda\.json/);
   });
@@ -317,7 +295,7 @@ describe('lambda handler', () => {
     vi.stubEnv('LAMBDA_TASK_ROOT', root);
     vi.stubEnv('XC_LOG_LEVEL', 'silent');
     const { handler } = await import('../worker/lambdaHandler.js');
-    const result = await handler({ ...workerEvent(1, 0), mode: 0 });
+    const result = await handler({ ...functionEvent(1, 0), mode: 0 });
     expect(result).toMatchObject({ ok: true, reason: 'ran' });
     expect(result.answer).toBe('OK:RETVAL(0):OUTPUT(packed-command\n):COMMAND(echo packed-command)');
   });
@@ -352,7 +330,7 @@ describe('lambdaize against the fake Lambda', () => {
     const launcher = createLambdaLauncher({ functionName: name, regions: ['eu-west-1'], endpoint: fixture.endpoint });
     const reports: LaunchReport[] = [];
     await launcher.launch(
-      [0, 1].map((invocation) => ({ invocation, event: workerEvent(coordinator!.port, invocation, { command: BUILTIN_COMMANDS.png2y4m }) as WorkerEvent })),
+      [0, 1].map((invocation) => ({ invocation, event: functionEvent(coordinator!.port, invocation, { command: BUILTIN_COMMANDS.png2y4m }) })),
       (report) => reports.push(report),
     );
     await launcher.stop();
@@ -372,12 +350,9 @@ describe('lambdaize against the fake Lambda', () => {
     fixture = await startLambdaFixture({ mode: 'record' });
     vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIDLAMBDAIZE');
     vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'lambdaize-secret');
-    const stdout = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-    const code = await runLambdaizeCli(['--builtin', 'png2y4m', '--copies', '3', '--name', 'png2y4m-copies', '--role', ROLE, '--lambda-endpoint', fixture.endpoint, '--out', dir]);
-    const printed = stdout.mock.calls.map((call) => String(call[0])).join('');
-    const told = stderr.mock.calls.map((call) => String(call[0])).join('');
-    vi.restoreAllMocks();
+    const { code, stdout: printed, stderr: told } = await captureOutput(() =>
+      runLambdaizeCli(['--builtin', 'png2y4m', '--copies', '3', '--name', 'png2y4m-copies', '--role', ROLE, '--lambda-endpoint', fixture!.endpoint, '--out', dir]),
+    );
     expect(code, told).toBe(0);
     const names = ['png2y4m-copies-0', 'png2y4m-copies-1', 'png2y4m-copies-2'];
     expect(told).toContain(`created ${names.join(', ')}\n`);
@@ -389,7 +364,7 @@ describe('lambdaize against the fake Lambda', () => {
     expect([...fixture.functions.keys()].sort()).toEqual(names);
 
     const launcher = createLambdaLauncher({ functionName: 'png2y4m-copies', functionCopies: 3, endpoint: fixture.endpoint });
-    await launcher.launch(Array.from({ length: 9 }, (_, invocation) => ({ invocation, event: workerEvent(1, invocation) as WorkerEvent })), () => undefined);
+    await launcher.launch(Array.from({ length: 9 }, (_, invocation) => ({ invocation, event: functionEvent(1, invocation) })), () => undefined);
     await launcher.stop();
     const byFunction = new Map<string, number[]>();
     for (const call of fixture.invocations) byFunction.set(call.functionName, [...(byFunction.get(call.functionName) ?? []), (call.payload as { id: number }).id]);

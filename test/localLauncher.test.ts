@@ -1,20 +1,22 @@
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { COORDINATOR_NAME, generateCredentials, type RunCredentials } from '../runtime/tls/certs.js';
 import { invocationPayload, type Launcher, type LaunchReport, type LaunchRequest } from '../runtime/launch/launcher.js';
 import { createLocalLauncher, defaultWorkerCommand, type LocalLauncherOptions } from '../runtime/launch/localLauncher.js';
 import { createNoneLauncher } from '../runtime/launch/noneLauncher.js';
 import { createWorkerServer, type WorkerConnection, type WorkerServer } from '../runtime/coordinator/workerServer.js';
 import type { WorkerEvent } from '../worker/event.js';
+import { useTempDirs } from './support/tempDirs.js';
 import { WAIT } from './support/wait.js';
+import { workerEvent } from './support/workerEvent.js';
 import { ConfigError } from '../common/errors.js';
 
 const FAKE_WORKER = fileURLToPath(new URL('./support/launcherFakeWorker.mjs', import.meta.url));
 
+const tempDir = useTempDirs('file');
 let creds: RunCredentials;
 let dir: string;
 const launchers: Launcher[] = [];
@@ -22,7 +24,7 @@ const servers: WorkerServer[] = [];
 
 beforeAll(async () => {
   creds = await generateCredentials();
-  dir = await mkdtemp(join(tmpdir(), 'xc-launcher-'));
+  dir = await tempDir('xc-launcher-');
 });
 
 afterEach(async () => {
@@ -30,27 +32,9 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.close()));
 });
 
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
-
+/** A launch request's event; `extra` is added after parsing, since the fake worker reads fields a worker ignores (`note`). */
 function event(port = 1, extra: Partial<WorkerEvent> & Record<string, unknown> = {}): WorkerEvent {
-  return {
-    mode: 1,
-    addr: '127.0.0.1',
-    port,
-    bucket: 'file:./nowhere',
-    region: 'us-east-1',
-    cacert: creds.caCert,
-    wrkcert: creds.workerCert,
-    wrkkey: creds.workerKey,
-    srvname: COORDINATOR_NAME,
-    nonblock: 0,
-    bg_silent: 0,
-    rm_tmpdir: 1,
-    hash_s3keys: 0,
-    ...extra,
-  } as WorkerEvent;
+  return { ...workerEvent(creds, port, { bucket: 'file:./nowhere', srvname: COORDINATOR_NAME }), ...extra };
 }
 
 function fakeLauncher(mode: string, options: LocalLauncherOptions = {}): Launcher {

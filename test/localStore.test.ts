@@ -1,8 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, open, readdir, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, mkdir, open, readdir, readFile, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -10,31 +9,29 @@ import { StoreError } from '../common/errors.js';
 import { LocalStore, STALE_PARTIAL_MS } from '../store/localStore.js';
 import { openStore } from '../store/openStore.js';
 import { packageRoot } from '../common/packagePaths.js';
+import { expectRejection } from './support/expectRejection.js';
+import { useTempDirs } from './support/tempDirs.js';
 import { UNPRIVILEGED, UNPRIVILEGED_UNAVAILABLE } from './support/unprivileged.js';
 import { WAIT } from './support/wait.js';
 
+const tempDir = useTempDirs();
 let root: string;
 let work: string;
 
 beforeEach(async () => {
-  root = await mkdtemp(join(tmpdir(), 'xc-local-root-'));
-  work = await mkdtemp(join(tmpdir(), 'xc-local-work-'));
+  root = await tempDir('xc-local-root-');
+  work = await tempDir('xc-local-work-');
 });
 
+// A test may leave the store's root unreadable; removal needs it back (runs before useTempDirs' cleanup, hooks unwind in reverse).
 afterEach(async () => {
   await chmod(root, 0o700).catch(() => undefined);
-  await rm(root, { recursive: true, force: true });
-  await rm(work, { recursive: true, force: true });
 });
 
 async function failure(promise: Promise<unknown>): Promise<StoreError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(StoreError);
-  expect((error as StoreError).message).not.toMatch(/\n/);
-  return error as StoreError;
+  const error = await expectRejection(promise, StoreError);
+  expect(error.message).not.toMatch(/\n/);
+  return error;
 }
 
 async function collect(iterable: AsyncIterable<string>): Promise<string[]> {

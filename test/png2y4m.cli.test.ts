@@ -4,12 +4,12 @@
  * stdout, and write failures. Never a stack trace.
  */
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { encodePng } from './support/pngEncoder.js';
+import { useTempDirs } from './support/tempDirs.js';
 import { UNPRIVILEGED, UNPRIVILEGED_UNAVAILABLE } from './support/unprivileged.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -36,12 +36,10 @@ function image(width: number, height: number, seed = 1): Buffer {
 const header = (w: number, h: number): string => `YUV4MPEG2 W${w} H${h} F24:1 Ip A0:0 C420jpeg\n`;
 const frameBytes = (w: number, h: number): number => 6 + w * h + 2 * Math.ceil(w / 2) * Math.ceil(h / 2);
 
+const tempDir = useTempDirs();
 let dir: string;
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'png2y4m-cli-'));
-});
-afterEach(() => {
-  rmSync(dir, { recursive: true, force: true });
+beforeEach(async () => {
+  dir = await tempDir('png2y4m-cli-');
 });
 
 function frames(...images: Buffer[]): string {

@@ -2,10 +2,9 @@
  * The `run` options for seeing a job (`--dashboard [PORT]`, `--plot`, `--inspect*`) parse and
  * compile with clear errors, and `--plot` draws the job's timeline when a real job ends.
  */
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { parseJobArgs } from '../cli/run.js';
 import { parseOptionArgs } from '../common/optionTable.js';
 import { png2y4m } from '../jobs/png2y4m.js';
@@ -15,13 +14,12 @@ import { LocalStore } from '../store/localStore.js';
 import { createPlotObserver } from '../runtime/observe/plotObserver.js';
 import { compileRunOptions, RUN_OPTIONS } from '../runtime/coordinator/runOptions.js';
 import { seedClip } from '../cli/demo.js';
+import { useTempDirs } from './support/tempDirs.js';
 
+const tempDir = useTempDirs();
 let dir: string;
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'xc-viz-options-'));
-});
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
+  dir = await tempDir('xc-viz-options-');
 });
 
 const compile = (args: string[]) => compileRunOptions(parseJobArgs(png2y4m, args).run, {});

@@ -1,11 +1,8 @@
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { run as plotCommand } from '../cli/plot.js';
 import { ConfigError } from '../common/errors.js';
 import type { TimelineEntry } from '../runtime/observe/timeline.js';
@@ -24,6 +21,9 @@ import {
   writeTimelinePlot,
 } from '../runtime/observe/timelinePlot.js';
 import { syntheticTimeline } from './fixtures/timeline/syntheticTimeline.js';
+import { captureOutput } from './support/captureOutput.js';
+import { runCli } from './support/runCli.js';
+import { useTempDirs } from './support/tempDirs.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/timeline/', import.meta.url));
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -132,12 +132,10 @@ describe('parsing -O lines', () => {
   });
 
   describe('files that cannot be plotted', () => {
+    const tempDir = useTempDirs('file');
     let dir: string;
     beforeAll(async () => {
-      dir = await mkdtemp(join(tmpdir(), 'xc-plot-files-'));
-    });
-    afterAll(async () => {
-      await rm(dir, { recursive: true, force: true });
+      dir = await tempDir('xc-plot-files-');
     });
 
     it('names a missing file', async () => {
@@ -412,12 +410,10 @@ describe('the HTML page', () => {
 });
 
 describe('writing plot files', () => {
+  const tempDir = useTempDirs('file');
   let dir: string;
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'xc-plot-write-'));
-  });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
+    dir = await tempDir('xc-plot-write-');
   });
 
   it('takes the format from the extension', () => {
@@ -441,33 +437,13 @@ describe('writing plot files', () => {
 });
 
 describe('xc-orch plot', () => {
+  const tempDir = useTempDirs('file');
   let dir: string;
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'xc-plot-cli-'));
-  });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
+    dir = await tempDir('xc-plot-cli-');
   });
 
-  async function plot(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    let stdout = '';
-    let stderr = '';
-    const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-      stdout += String(chunk);
-      return true;
-    });
-    const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-      stderr += String(chunk);
-      return true;
-    });
-    try {
-      const code = await plotCommand(args);
-      return { code, stdout, stderr };
-    } finally {
-      out.mockRestore();
-      err.mockRestore();
-    }
-  }
+  const plot = (args: string[]) => captureOutput(() => plotCommand(args));
 
   it('writes the plot, reporting skipped lines on stderr', async () => {
     const output = join(dir, 'bad.svg');
@@ -497,7 +473,8 @@ describe('xc-orch plot', () => {
   it.skipIf(!existsSync(join(ROOT, 'dist/cli/plot.js')))('runs as `xc-orch plot` in a child process, defaulting to TIMES.html', async () => {
     const input = join(dir, 'times.jsonl');
     await writeFile(input, await readFile(join(FIXTURES, 'five-workers.jsonl')));
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [join(ROOT, 'bin/xc-orch.js'), 'plot', input]);
+    const { code, stdout, stderr } = await runCli(['plot', input]);
+    expect(code, stderr).toBe(0);
     expect(stdout).toBe(`${join(dir, 'times.html')}\n`);
     expect(stderr).toBe('');
     const html = await readFile(join(dir, 'times.html'), 'utf8');

@@ -7,8 +7,7 @@
  */
 import { existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
@@ -25,6 +24,7 @@ import { createDitherPlanCache } from '../worker/ditherPlanCache.js';
 import { runWorker } from '../worker/worker.js';
 import { jobFrame } from './support/jobFrame.js';
 import { startScriptedCoordinator, type ScriptedCoordinator } from './support/scriptedCoordinator.js';
+import { useTempDirs } from './support/tempDirs.js';
 import { WAIT } from './support/wait.js';
 import { workerEvent } from './support/workerEvent.js';
 
@@ -34,6 +34,7 @@ const BROKEN_THREAD = new URL('./support/brokenToolThread.mjs', import.meta.url)
 
 const name = (k: number): string => `${String(k).padStart(8, '0')}.png`;
 
+const tempDir = useTempDirs();
 let root: string;
 let closers: Array<() => Promise<void>> = [];
 /** A job-sized frame (1024x436), made once: converting it takes long enough to overlap other work. */
@@ -47,13 +48,12 @@ beforeAll(() => {
 });
 
 beforeEach(async () => {
-  root = await mkdtemp(join(tmpdir(), 'xc-test-builtin-'));
+  root = await tempDir('xc-test-builtin-');
 });
 
 afterEach(async () => {
   await Promise.all(closers.map((close) => close()));
   closers = [];
-  await rm(root, { recursive: true, force: true });
 });
 
 interface Side {

@@ -1,14 +1,15 @@
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateCredentials, type RunCredentials } from '../runtime/tls/certs.js';
 import { ConfigError } from '../common/errors.js';
 import { packageRoot } from '../common/packagePaths.js';
 import { parseEvent } from '../worker/parseEvent.js';
+import { startCli } from './support/runCli.js';
 import { startScriptedCoordinator, type ScriptedCoordinator } from './support/scriptedCoordinator.js';
+import { useTempDirs } from './support/tempDirs.js';
+import { workerEventFields } from './support/workerEvent.js';
 
 const ROOT = packageRoot();
 const FAKE_KEY = '-----BEGIN PRIVATE KEY-----\nTOP-SECRET-KEY-MATERIAL\n-----END PRIVATE KEY-----\n';
@@ -72,6 +73,7 @@ describe('parseEvent', () => {
 });
 
 describe('xc-orch worker (child process)', () => {
+  const tempDir = useTempDirs('file');
   let creds: RunCredentials;
   let coordinator: ScriptedCoordinator | undefined;
   let root: string;
@@ -80,40 +82,22 @@ describe('xc-orch worker (child process)', () => {
     // dist/ is built once by the global setup (test/support/buildDist.ts).
     expect(existsSync(join(ROOT, 'dist/cli/worker.js'))).toBe(true);
     creds = await generateCredentials();
-    root = await mkdtemp(join(tmpdir(), 'xc-test-cli-'));
+    root = await tempDir('xc-test-cli-');
   });
 
   afterAll(async () => {
     await coordinator?.close();
-    await rm(root, { recursive: true, force: true });
   });
 
-  /** Run `xc-orch worker ARGS` with `stdin`; resolves with its exit code and output. */
-  function runCli(args: string[], stdin: string, env: NodeJS.ProcessEnv = {}) {
-    return startCli(args, stdin, env).done;
-  }
-
-  function startCli(args: string[], stdin: string, env: NodeJS.ProcessEnv = {}) {
-    const child = spawn(process.execPath, [join(ROOT, 'bin/xc-orch.js'), 'worker', ...args], {
-      cwd: root,
-      env: { ...process.env, TMPDIR: root, ...env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.stdin.end(stdin);
-    const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-    });
-    return { child, done };
-  }
+  /** Start `xc-orch worker ARGS` with `stdin`, in the test's folder, which is also its TMPDIR (so a test sees what it leaves). */
+  const startWorkerCli = (args: string[], stdin: string, env: NodeJS.ProcessEnv = {}) =>
+    startCli(['worker', ...args], { cwd: root, env: { ...process.env, TMPDIR: root, ...env }, stdin });
+  const runWorkerCli = (args: string[], stdin: string, env: NodeJS.ProcessEnv = {}) => startWorkerCli(args, stdin, env).done;
 
   it('reads the event from stdin, serves the coordinator and exits 0 on quit:', async () => {
     coordinator = await startScriptedCoordinator({ credentials: creds });
-    const event = { mode: 1, addr: '127.0.0.1', port: coordinator.port, id: 3, cacert: creds.caCert, wrkcert: creds.workerCert, wrkkey: creds.workerKey };
-    const done = runCli(['--event', '-'], JSON.stringify(event), { XC_LOG_LEVEL: 'debug' });
+    const event = workerEventFields(creds, coordinator.port, { id: 3 });
+    const done = runWorkerCli(['--event', '-'], JSON.stringify(event), { XC_LOG_LEVEL: 'debug' });
     const session = await coordinator.nextSession();
     expect(await session.next()).toBe('OK:HELLO:3');
     await session.play([{ send: 'echo:from a child' }, { send: 'run:command -v png2y4m', expect: 'OK:RETVAL(0)' }, { send: 'quit:', expect: null }]);
@@ -129,35 +113,35 @@ describe('xc-orch worker (child process)', () => {
   it('runs mode 0 from a file and prints the answer', async () => {
     const file = join(root, 'event.json');
     await writeFile(file, JSON.stringify({ mode: 0, command: 'echo once' }));
-    const { code, stdout } = await runCli(['--event', file], '');
+    const { code, stdout } = await runWorkerCli(['--event', file], '');
     expect(code).toBe(0);
     expect(stdout).toBe('OK:RETVAL(0):OUTPUT(once\n):COMMAND(echo once)\n');
   });
 
   it('exits 2 on a payload that is not JSON, without echoing it', async () => {
-    const { code, stderr } = await runCli(['--event', '-'], `{"wrkkey": "${FAKE_KEY.replaceAll('\n', '\\n')}", oops}`);
+    const { code, stderr } = await runWorkerCli(['--event', '-'], `{"wrkkey": "${FAKE_KEY.replaceAll('\n', '\\n')}", oops}`);
     expect(code).toBe(2);
     expect(stderr).toMatch(/the event in standard input is not valid JSON/);
     expect(stderr).not.toContain('TOP-SECRET');
   });
 
   it('exits 2 on a missing file, an invalid event or bad usage', async () => {
-    const missing = await runCli(['--event', join(root, 'nope.json')], '');
+    const missing = await runWorkerCli(['--event', join(root, 'nope.json')], '');
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('nope.json');
-    const invalid = await runCli(['--event', '-'], JSON.stringify({ mode: 1, wrkkey: 'TOP-SECRET' }));
+    const invalid = await runWorkerCli(['--event', '-'], JSON.stringify({ mode: 1, wrkkey: 'TOP-SECRET' }));
     expect(invalid.code).toBe(2);
     expect(invalid.stderr).toContain('cacert is required');
     expect(invalid.stderr).not.toContain('TOP-SECRET');
-    const usage = await runCli([], '');
+    const usage = await runWorkerCli([], '');
     expect(usage.code).toBe(2);
     expect(usage.stderr).toContain('missing --event');
   });
 
   it('ends cleanly on SIGTERM, removing its temp dir', async () => {
     coordinator ??= await startScriptedCoordinator({ credentials: creds });
-    const event = { mode: 1, addr: '127.0.0.1', port: coordinator.port, cacert: creds.caCert, wrkcert: creds.workerCert, wrkkey: creds.workerKey };
-    const { child, done } = startCli(['--event', '-'], JSON.stringify(event));
+    const event = workerEventFields(creds, coordinator.port);
+    const { child, done } = startWorkerCli(['--event', '-'], JSON.stringify(event));
     const session = await coordinator.nextSession();
     await session.next();
     await session.play([{ send: 'echo:ready' }]);
@@ -170,8 +154,8 @@ describe('xc-orch worker (child process)', () => {
   });
 
   it('exits 1 when the coordinator cannot be reached', async () => {
-    const event = { mode: 1, addr: '127.0.0.1', port: 1, cacert: creds.caCert, wrkcert: creds.workerCert, wrkkey: creds.workerKey };
-    const { code, stderr } = await runCli(['--event', '-'], JSON.stringify(event));
+    const event = workerEventFields(creds, 1);
+    const { code, stderr } = await runWorkerCli(['--event', '-'], JSON.stringify(event));
     expect(code).toBe(1);
     expect(stderr).toMatch(/stopped \(connect\)/);
   });

@@ -4,8 +4,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, open, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, open, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
@@ -19,11 +18,13 @@ import { MAX_IDLE_TIMEOUT_S, parseEvent } from '../worker/parseEvent.js';
 import { runWorker } from '../worker/worker.js';
 import { jobFrame } from './support/jobFrame.js';
 import { startScriptedCoordinator, type ScriptedCoordinator } from './support/scriptedCoordinator.js';
+import { useTempDirs } from './support/tempDirs.js';
 import { WAIT } from './support/wait.js';
 import { workerEvent } from './support/workerEvent.js';
 
 const BAD_KEY = '-----BEGIN PRIVATE KEY-----\nTOPSECRET\n-----END PRIVATE KEY-----\n';
 
+const tempDir = useTempDirs();
 let creds: RunCredentials;
 let root: string;
 let coordinator: ScriptedCoordinator | undefined;
@@ -33,18 +34,13 @@ beforeAll(async () => {
 });
 
 beforeEach(async () => {
-  root = await mkdtemp(join(tmpdir(), 'xc-test-hardening-'));
+  root = await tempDir('xc-test-hardening-');
 });
 
 afterEach(async () => {
   await coordinator?.close();
   coordinator = undefined;
-  await rm(root, { recursive: true, force: true });
 });
-
-function connectEvent(port: number, extra: Record<string, unknown> = {}) {
-  return workerEvent(creds, port, extra);
-}
 
 describe('issue 9: idle_timeout_s above what a timer holds (quit right after hello)', () => {
   it('refuses idle_timeout_s past 2^31-1 ms with the bound, and NaN-like values', () => {
@@ -56,7 +52,7 @@ describe('issue 9: idle_timeout_s above what a timer holds (quit right after hel
 
   it('honours the largest accepted idle timeout: the worker keeps serving after hello', async () => {
     coordinator = await startScriptedCoordinator({ credentials: creds });
-    const exit = runWorker(connectEvent(coordinator.port, { idle_timeout_s: MAX_IDLE_TIMEOUT_S }), { tmpRoot: root });
+    const exit = runWorker(workerEvent(creds, coordinator.port, { idle_timeout_s: MAX_IDLE_TIMEOUT_S }), { tmpRoot: root });
     const session = await coordinator.nextSession();
     expect(await session.next()).toBe('OK:HELLO');
     // An overflowing timer would fire after 1 ms, well before this round trip ends.
@@ -67,13 +63,13 @@ describe('issue 9: idle_timeout_s above what a timer holds (quit right after hel
 
 describe('issue 9: a malformed key or certificate in the event (raw stack trace)', () => {
   it('ends with reason connect and one line naming the field, never the key text', async () => {
-    const exit = await runWorker(connectEvent(1, { wrkkey: BAD_KEY }), { tmpRoot: root });
+    const exit = await runWorker(workerEvent(creds, 1, { wrkkey: BAD_KEY }), { tmpRoot: root });
     expect(exit).toMatchObject({ reason: 'connect', removedTmpDir: true });
     expect(exit.detail).toMatch(/^wrkkey in the event is not a usable PEM private key: \S/);
     expect(exit.detail).not.toContain('TOPSECRET');
-    const badCert = await runWorker(connectEvent(1, { wrkcert: BAD_KEY.replaceAll('PRIVATE KEY', 'CERTIFICATE') }), { tmpRoot: root });
+    const badCert = await runWorker(workerEvent(creds, 1, { wrkcert: BAD_KEY.replaceAll('PRIVATE KEY', 'CERTIFICATE') }), { tmpRoot: root });
     expect(badCert.detail).toMatch(/^wrkcert in the event is not a usable PEM certificate/);
-    const mismatched = await runWorker(connectEvent(1, { wrkkey: creds.serverKey }), { tmpRoot: root });
+    const mismatched = await runWorker(workerEvent(creds, 1, { wrkkey: creds.serverKey }), { tmpRoot: root });
     expect(mismatched).toMatchObject({ reason: 'connect' });
     expect(mismatched.detail).toMatch(/TLS material is unusable/);
     expect(await readdir(root)).toEqual([]);
@@ -120,7 +116,7 @@ describe('issue 9: substituted paths reach the shell unquoted (a TMPDIR with a s
     const lines: string[] = [];
     const logger = pino({ level: 'debug' }, new Writable({ write: (chunk: Buffer, _encoding, done) => done(void lines.push(chunk.toString())) }));
     coordinator = await startScriptedCoordinator({ credentials: creds });
-    const event = connectEvent(coordinator.port, { bucket: `file:${storeDir}`, command: 'png2y4m -i -d -o ##OUTFILE## ##INFILE##', rm_tmpdir: 0 });
+    const event = workerEvent(creds, coordinator.port, { bucket: `file:${storeDir}`, command: 'png2y4m -i -d -o ##OUTFILE## ##INFILE##', rm_tmpdir: 0 });
     const env = { ...process.env };
     delete env[IN_PROCESS_ENV];
     const exit = runWorker(event, { tmpRoot, logger, env });
@@ -205,7 +201,7 @@ describe('issue 9: run:CMD & leaves orphan processes after the worker quits', ()
 
   it('ends them when the connection to the coordinator is lost', async () => {
     coordinator = await startScriptedCoordinator({ credentials: creds });
-    const exit = runWorker(connectEvent(coordinator.port), { tmpRoot: root });
+    const exit = runWorker(workerEvent(creds, coordinator.port), { tmpRoot: root });
     const session = await coordinator.nextSession();
     await session.next();
     const [answer] = await session.play([{ send: orphan, expect: 'OK:RETVAL(0)' }]);
@@ -226,7 +222,7 @@ describe('issue 9: retrieve:/upload: go on after the coordinator has gone', () =
     const writer = open(join(storeDir, 'clip/endless'), 'w');
     try {
       coordinator = await startScriptedCoordinator({ credentials: creds });
-      const exit = runWorker(connectEvent(coordinator.port, { bucket: `file:${storeDir}` }), { tmpRoot: root });
+      const exit = runWorker(workerEvent(creds, coordinator.port, { bucket: `file:${storeDir}` }), { tmpRoot: root });
       const session = await coordinator.nextSession();
       await session.next();
       session.send('retrieve:clip/endless\0endless');

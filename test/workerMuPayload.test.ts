@@ -4,8 +4,7 @@
  * srvcrt, vars/args lists are joined as mu did, and ./TOOL finds the function's executables.
  */
 import { createPrivateKey, webcrypto } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
@@ -14,6 +13,7 @@ import { parseEvent } from '../worker/parseEvent.js';
 import { runWorker, type WorkerOptions } from '../worker/worker.js';
 import { startPeerServer } from './support/peerServer.js';
 import { startScriptedCoordinator, type ScriptedCoordinator } from './support/scriptedCoordinator.js';
+import { useTempDirs } from './support/tempDirs.js';
 
 x509.cryptoProvider.set(webcrypto as never);
 
@@ -74,6 +74,7 @@ async function muCredentials(): Promise<{ ca: MuCert; server: MuCert; other: MuC
   return { ca: await muCert(ca, caKeys), server, other };
 }
 
+const tempDir = useTempDirs();
 let mu: Awaited<ReturnType<typeof muCredentials>>;
 let root: string;
 let coordinator: ScriptedCoordinator | undefined;
@@ -83,13 +84,12 @@ beforeAll(async () => {
 });
 
 beforeEach(async () => {
-  root = await mkdtemp(join(tmpdir(), 'xc-test-mu-'));
+  root = await tempDir('xc-test-mu-');
 });
 
 afterEach(async () => {
   await coordinator?.close();
   coordinator = undefined;
-  await rm(root, { recursive: true, force: true });
 });
 
 function muEvent(port: number, extra: Record<string, unknown> = {}): Record<string, unknown> {

@@ -6,7 +6,6 @@
 import { existsSync, watch } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deflateSync, inflateSync } from 'node:zlib';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -17,9 +16,11 @@ import { createInterpreter } from '../worker/commands.js';
 import { runWorker, type WorkerOptions } from '../worker/worker.js';
 import { startPeerServer, type PeerServer } from './support/peerServer.js';
 import { startScriptedCoordinator, type CoordinatorSession, type ScriptedCoordinator } from './support/scriptedCoordinator.js';
+import { useTempDirs } from './support/tempDirs.js';
 import { WAIT } from './support/wait.js';
 import { workerEvent } from './support/workerEvent.js';
 
+const tempDir = useTempDirs();
 let creds: RunCredentials;
 let otherCreds: RunCredentials;
 let root: string;
@@ -31,7 +32,7 @@ beforeAll(async () => {
 });
 
 beforeEach(async () => {
-  root = await mkdtemp(join(tmpdir(), 'xc-test-peers-'));
+  root = await tempDir('xc-test-peers-');
 });
 
 afterEach(async () => {
@@ -39,7 +40,6 @@ afterEach(async () => {
   await peer?.close();
   coordinator = undefined;
   peer = undefined;
-  await rm(root, { recursive: true, force: true });
 });
 
 /** The run's peer end: the relay presents the coordinator's certificate from the run's CA. */

@@ -5,8 +5,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { generateCredentials, type RunCredentials } from '../runtime/tls/certs.js';
@@ -14,10 +13,12 @@ import { S3Store } from '../store/s3Store.js';
 import { runWorker } from '../worker/worker.js';
 import { startS3Server, type S3TestServer } from './support/s3Server.js';
 import { startScriptedCoordinator, type ScriptedCoordinator } from './support/scriptedCoordinator.js';
+import { useTempDirs } from './support/tempDirs.js';
 import { workerEvent } from './support/workerEvent.js';
 
 const BUCKET = 'xc-worker-big';
 const SIZE = 20 * 1024 * 1024;
+const tempDir = useTempDirs('file');
 let s3: S3TestServer;
 let creds: RunCredentials;
 let root: string;
@@ -26,11 +27,10 @@ let coordinator: ScriptedCoordinator | undefined;
 beforeAll(async () => {
   [s3, creds] = await Promise.all([startS3Server(), generateCredentials()]);
   await s3.createBucket(BUCKET);
-  root = await mkdtemp(join(tmpdir(), 'xc-worker-s3-'));
+  root = await tempDir('xc-worker-s3-');
 });
 afterAll(async () => {
   await s3?.stop();
-  await rm(root, { recursive: true, force: true });
 });
 beforeEach(() => {
   // The worker, like the test, gets credentials only through the SDK's standard chain.

@@ -5,11 +5,11 @@
  * Each output must equal the commands of ../shared/excamera/README.md run by hand, and the joined
  * stream must decode to every frame with key frames only at the group heads.
  */
-import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { joinIvf, parseIvf, vp8KeyFrames } from '../runtime/video/ivf.js';
+import { useTempDirs } from './support/tempDirs.js';
 import { missingXcencTools, runTool, xcencByHand, xcencClip, XCENC_PATH } from './support/xcencByHand.js';
 import { runXcencChain, type XcencChainResult } from './support/xcencChain.js';
 
@@ -24,13 +24,14 @@ const K = 4;
 const QUALITY = 30;
 
 describe.skipIf(missing.length > 0)('xcenc chain, real tools, without the coordinator', () => {
+  const tempDir = useTempDirs('file');
   let dir: string;
   let chunks: Buffer[];
   let chain: XcencChainResult;
   let hand: Awaited<ReturnType<typeof xcencByHand>>;
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'xc-xcenc-'));
+    dir = await tempDir('xc-xcenc-');
     const handDir = join(dir, 'hand');
     await mkdir(handDir);
     chunks = await xcencClip(handDir, { chunks: CHUNKS, frames: FRAMES, width: WIDTH, height: HEIGHT });
@@ -39,10 +40,6 @@ describe.skipIf(missing.length > 0)('xcenc chain, real tools, without the coordi
       xcencByHand(handDir, CHUNKS, K, QUALITY),
     ]);
   }, 120_000);
-
-  afterAll(async () => {
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
 
   it('every chunk is done, every worker quit, and states went through the relay', () => {
     expect(chain.outcomes).toEqual(Array.from({ length: CHUNKS }, () => ({ status: 'done' })));
