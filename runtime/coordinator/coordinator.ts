@@ -13,7 +13,7 @@
  */
 import { createActor, fromCallback, type Actor, type AnyStateMachine, type EventObject } from 'xstate';
 import type { Logger } from 'pino';
-import { supervisorMachine, type LauncherInput, type SupervisorContext, type SupervisorOutput } from '../../machines/supervisor.js';
+import { supervisorMachine, type JobRecovery, type LauncherInput, type SupervisorContext, type SupervisorOutput } from '../../machines/supervisor.js';
 import { blockListGet } from '../../machines/blockList.js';
 import type { AttemptOutcome, ConnectionOutput, LauncherEvent } from '../../machines/events.js';
 import { loadCredentials, type LoadedCredentials } from '../tls/credentials.js';
@@ -31,10 +31,9 @@ import { CoarseClock } from './coarseClock.js';
 import type { WorkerEvent } from '../../worker/event.js';
 import { CostMeter, workerKey } from './costMeter.js';
 import { lambdaCost, type RunCost } from './costEstimate.js';
-import { permanentFailure } from './permanentFailure.js';
 
 /** What the coordinator needs of a job, its plan already made (runJob builds it). */
-export interface CoordinatorJob {
+export interface CoordinatorJob extends JobRecovery {
   name: string;
   /** The per-connection machine; started once per chunk with that chunk's input. */
   machine: AnyStateMachine;
@@ -47,17 +46,10 @@ export interface CoordinatorJob {
   nonblock: boolean;
   /** Work items per chunk (frames), for the summary line. */
   units?: { name: string; perChunk: number };
-  /** Whether the job allows speculative copies of stragglers (its outputs are deterministic). Default true. */
-  speculation?: boolean;
   /** Chunks (0-based) whose outputs are already in the store (`--resume`): never launched. */
   skipped?: readonly number[];
   /** Its workers link to each other through the relay, so all must be alive at once. */
   relay?: boolean;
-  /**
-   * A failed chunk may be redone alone by a new worker. Not so for chunks whose peers have already
-   * sent it their state (relay jobs): their dependants fail instead, naming the state. Default true.
-   */
-  redoable?: boolean;
 }
 
 /** The relay of a job with peer links: where its workers dial it, and whose it is. */
@@ -287,8 +279,9 @@ export class Coordinator {
         spares,
         ...(killAfterMs === undefined ? {} : { killAfterMs }),
         ...(arrivalTimeoutMs === undefined ? {} : { arrivalTimeoutMs }),
-        retries: this.job.redoable === false ? 0 : retries,
-        speculation: this.job.redoable !== false && !this.options.noSpeculation && this.job.speculation !== false,
+        retries,
+        speculation: !this.options.noSpeculation,
+        job: { redoable: this.job.redoable, speculation: this.job.speculation },
         stragglerFactor,
         skipped: this.job.skipped ?? [],
       },
@@ -438,7 +431,7 @@ export class Coordinator {
       const why = reason ?? 'unknown';
       this.chunkStates[chunk] = state ?? last;
       for (const o of observers) o.workerEnded?.(connectionId, offset + chunk, 'failed', why);
-      this.supervisor?.send({ type: 'worker.failed', connection: connectionId, chunk, reason: why, state: state ?? last, retryable: !permanentFailure(why) });
+      this.supervisor?.send({ type: 'worker.failed', connection: connectionId, chunk, reason: why, state: state ?? last });
       // Red only once no attempt is left: until then the chunk may still be done by a retry.
       if (this.supervisor && blockListGet(this.supervisor.getSnapshot().context.chunks, chunk)?.status === 'failed') this.chunkFailed[chunk] = true;
     };
