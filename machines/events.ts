@@ -74,7 +74,9 @@ export type ChunkOutcome = {
   reason?: string;
   /** Last state of the worker's machine, for failed chunks. */
   state?: string;
+  /** The connection that had the chunk. */
   connection?: number;
+  /** The invocation that connection came from (absent for workers started by hand). */
   invocation?: number;
   /** Every attempt, in the order they began (empty for skipped chunks). */
   attempts: AttemptOutcome[];

@@ -15,7 +15,7 @@ import { createActor, fromCallback, type Actor, type AnyStateMachine, type Event
 import type { Logger } from 'pino';
 import { supervisorMachine, type JobRecovery, type LauncherInput, type SupervisorContext, type SupervisorOutput } from '../../machines/supervisor.js';
 import { blockListGet } from '../../machines/blockList.js';
-import type { AttemptOutcome, ConnectionOutput, LauncherEvent } from '../../machines/events.js';
+import type { AttemptOutcome, ChunkOutcome, ConnectionOutput, LauncherEvent } from '../../machines/events.js';
 import { loadCredentials, type LoadedCredentials } from '../tls/credentials.js';
 import { ConfigError, IllegalStateError, describeError } from '../../common/errors.js';
 import type { Launcher, LaunchReport, LaunchRequest } from '../launch/launcher.js';
@@ -66,46 +66,35 @@ export type CoordinatorState = 'created' | 'running' | 'finishing' | 'closed';
 export type AttemptResult = AttemptOutcome & { workerSeconds?: number };
 
 /**
- * One chunk's end. Vocabulary (README): a chunk is a piece of the plan; an invocation is one
- * launch of a worker (0 .. chunks+spares-1, then one more per retry or copy); a connection is a
- * worker that said hello (numbered in arrival order); an attempt is one worker given the chunk.
+ * One chunk's end: the supervisor's outcome, numbered from the job's first chunk, with its outputs.
+ * Vocabulary (README): a chunk is a piece of the plan; an invocation is one launch of a worker
+ * (0 .. chunks+spares-1, then one more per retry or copy); a connection is a worker that said hello
+ * (numbered in arrival order); an attempt is one worker given the chunk.
  */
-export interface ChunkResult {
-  chunk: number;
-  status: 'done' | 'failed' | 'missing' | 'skipped';
-  reason?: string;
-  /** The last state of the chunk's machine, for chunks that did not finish. */
-  state?: string;
-  /** The connection that had the chunk. */
-  connection?: number;
-  /** The invocation that connection came from (absent for workers started by hand). */
-  invocation?: number;
+export interface ChunkResult extends Omit<ChunkOutcome, 'attempts'> {
   /** Every output key of the chunk, as stored (hashed with `-M`). */
   outputs: string[];
   /** Where each output is (or would be), for people: a file path or `s3://bucket/key`. */
   locations: string[];
-  /** Every attempt, in the order they began (empty for skipped chunks). */
   attempts: AttemptResult[];
 }
 
-export interface JobSummary {
-  ok: boolean;
+/** The supervisor's summary (`ok`, launch failures), with what the run adds: chunk outputs, exits, relay, recovery, cost. */
+export interface JobSummary extends Omit<SupervisorOutput, 'chunks'> {
   job: string;
   /** Number of chunks. */
   parts: number;
-  units?: { name: string; perChunk: number };
+  units?: CoordinatorJob['units'];
   seconds: number;
   store: string;
   chunks: ChunkResult[];
-  launchFailures: Array<{ invocation: number; reason: string }>;
   /** Local workers that exited abnormally, with the tail of their stderr. */
   workerExits: Array<{ invocation: number; code: number | null; signal: string | null; detail: string }>;
   /** For a job with peer links: its relay, with the embedded relay's counts as the job ended. */
   relay?: RunRelay & { status?: RelayStatus };
   /** The job's after-run step (runJob), when it had one to do: what it did or why it failed. */
   after?: { ok: boolean; line: string; outputs: string[] };
-  /** Attempts after the first (retries, speculative copies) and attempts cancelled because another won. */
-  recovery: { retries: number; speculative: number; cancelled: number };
+  recovery: SupervisorContext['recovery'];
   cost: RunCost;
 }
 
@@ -305,7 +294,7 @@ export class Coordinator {
       this.state = 'finishing';
       await this.shutdown();
     }
-    return this.summarise(output);
+    return this.summarise(output, supervisor.getSnapshot().context.recovery);
   }
 
   private onLaunchReport(report: LaunchReport, sendBack: (event: { type: string } & Record<string, unknown>) => void): void {
@@ -521,7 +510,7 @@ export class Coordinator {
     };
   }
 
-  private summarise(output: SupervisorOutput): JobSummary {
+  private summarise(output: SupervisorOutput, recovery: JobSummary['recovery']): JobSummary {
     const offset = this.job.firstChunk;
     const now = performance.now();
     const secondsOf = (a: AttemptOutcome): number | undefined => {
@@ -555,7 +544,7 @@ export class Coordinator {
       launchFailures: output.launchFailures,
       workerExits: this.exits,
       ...(this.relay ? { relay: { ...this.relay.address, ...(this.relay.server ? { status: this.relay.server.status() } : {}) } } : {}),
-      recovery: this.supervisor?.getSnapshot().context.recovery ?? { retries: 0, speculative: 0, cancelled: 0 },
+      recovery,
       cost: this.costAt((visit) =>
         this.cost.forEach(now, (key, ms) => visit(ms, key.startsWith('i') ? Number(key.slice(1)) : undefined)),
       ),
