@@ -29,6 +29,7 @@ import { createWorkerServer, type WorkerConnection, type WorkerServer } from './
 import { startRelay, type Relay, type RelayStatus } from '../relay/relayServer.js';
 import { CoarseClock } from './coarseClock.js';
 import type { WorkerEvent } from '../../worker/event.js';
+import { DEFAULT_REGION } from '../../worker/parseEvent.js';
 import { CostMeter, workerKey } from './costMeter.js';
 import { lambdaCost, type RunCost } from './costEstimate.js';
 
@@ -174,7 +175,7 @@ export class Coordinator {
       port,
       ...(invocation === undefined ? {} : { id: invocation }),
       bucket: deps.store.name,
-      region: options.regions[0] ?? 'us-east-1',
+      region: options.regions[0] ?? DEFAULT_REGION,
       ...(options.s3Endpoint ? { s3endpoint: options.s3Endpoint } : {}),
       cacert: credentials.caCert,
       wrkcert: credentials.workerCert,
