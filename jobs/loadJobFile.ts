@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { extname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ConfigError, describeError } from '../common/errors.js';
+import { NODE_BUNDLE } from '../common/nodeBundle.js';
 import { packageRoot } from '../common/packagePaths.js';
 import { isJob, type AnyJob } from './defineJob.js';
 
@@ -32,13 +33,8 @@ export async function loadJobFile(path: string): Promise<AnyJob> {
   let code: string;
   try {
     const result = await build({
+      ...NODE_BUNDLE,
       entryPoints: [file],
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      write: false,
-      logLevel: 'silent',
       plugins: [{ name: 'xc-orch', setup: (b) => b.onResolve({ filter: /^xc-orch$/ }, () => ({ path: entry, external: true })) }],
     });
     code = result.outputFiles[0]!.text;

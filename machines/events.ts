@@ -22,8 +22,8 @@ export type ConnectionOutput = { status: 'done' } | { status: 'failed'; reason: 
 export type SupervisorEvent =
   | { type: 'worker.hello'; connection: number; invocation?: number }
   | { type: 'worker.finished'; connection: number; chunk: number }
-  /** `retryable: false`: the failure cannot change on a retry (an input missing, an option refused). */
-  | { type: 'worker.failed'; connection: number; chunk: number; reason: string; state: string; retryable?: boolean }
+  /** `reason` as the connection machine ended with: the supervisor judges from it whether a retry can help. */
+  | { type: 'worker.failed'; connection: number; chunk: number; reason: string; state: string }
   /** The supervisor's own clock (raised by itself every `tickMs`; the runtime never sends it). */
   | { type: 'supervisor.tick' }
   | LaunchEvent;
@@ -74,7 +74,9 @@ export type ChunkOutcome = {
   reason?: string;
   /** Last state of the worker's machine, for failed chunks. */
   state?: string;
+  /** The connection that had the chunk. */
   connection?: number;
+  /** The invocation that connection came from (absent for workers started by hand). */
   invocation?: number;
   /** Every attempt, in the order they began (empty for skipped chunks). */
   attempts: AttemptOutcome[];

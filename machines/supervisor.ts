@@ -13,7 +13,8 @@
  *   `launch.failed {invocation, reason}` per invocation; it is stopped when the job is over.
  * - `worker.hello {connection, invocation?}` -> emits `worker.admitted {connection, chunk}` (start a
  *   connection machine for that chunk) or `worker.rejected {connection, reason}` (send `quit:`).
- * - `worker.finished` / `worker.failed {retryable?}` when a connection machine ends. When one
+ * - `worker.finished` / `worker.failed {reason}` when a connection machine ends (a reason no retry
+ *   can change, see {@link permanentFailure}, fails the chunk for good). When one
  *   attempt of a chunk finishes, the chunk's other connected attempts are emitted as
  *   `worker.cancelled {connection, chunk, reason}` (send `quit:`, stop the machine).
  * - `arrivalTimeoutMs`: a worker not heard of this long after its launch was accepted (or, when
@@ -37,6 +38,7 @@ import { assign, emit, enqueueActions, fromCallback, raise, setup, type EventObj
 import { blockListGet, blockListMap, blockListOf, blockListPush, blockListSet, type BlockList } from './blockList.js';
 import { medianAdd, medianCount, medianOf, medianTrackerOf, type MedianTracker } from './medianTracker.js';
 import { timeQueueOf, timeQueuePeek, timeQueuePop, timeQueuePush, type TimeQueue } from './timeQueue.js';
+import { permanentFailure } from './permanentFailure.js';
 import type { AttemptOutcome, ChunkOutcome, JobSummary, LauncherEvent, SupervisorEmitted, SupervisorEvent } from './events.js';
 
 export interface SupervisorInput {
@@ -52,10 +54,15 @@ export interface SupervisorInput {
    * otherwise). Absent: wait.
    */
   arrivalTimeoutMs?: number;
-  /** More attempts a chunk gets after a failed one (not after a permanent failure). Default 0. */
+  /**
+   * More attempts the options allow a chunk after a failed one. It gets them only if the job is
+   * redoable, and never after a permanent failure. Default 0.
+   */
   retries?: number;
-  /** Send a second worker after stragglers. Default false. */
+  /** The options allow a second worker after stragglers; it is sent only if the job allows it too. Default false. */
   speculation?: boolean;
+  /** What the job allows of recovery, weighed here against `retries` and `speculation`. */
+  job?: JobRecovery;
   /** A straggler runs (or waits for its worker) longer than this times the median chunk. Default 3. */
   stragglerFactor?: number;
   /** Finished chunks needed, besides half of them, before speculating. Default 3. */
@@ -64,6 +71,17 @@ export interface SupervisorInput {
   skipped?: readonly number[];
   /** The supervisor's clock tick. Default 250 ms. */
   tickMs?: number;
+}
+
+/** What a job allows of recovery: the supervisor decides from it, so a job states facts, never retry counts. */
+export interface JobRecovery {
+  /**
+   * A failed chunk may be redone alone by a new worker. Not so for chunks whose peers have already
+   * sent it their state (relay jobs): their dependants fail instead, naming the state. Default true.
+   */
+  redoable?: boolean;
+  /** Whether the job allows speculative copies of stragglers (its outputs are deterministic). Default true. */
+  speculation?: boolean;
 }
 
 /** What the `launcher` actor is started with (it then receives {@link LauncherEvent}s). */
@@ -126,6 +144,7 @@ export interface SupervisorContext {
   spares: number;
   killAfterMs: number | undefined;
   arrivalTimeoutMs: number | undefined;
+  /** As decided from the options and the job: what this job's chunks actually get. */
   retries: number;
   speculation: boolean;
   stragglerFactor: number;
@@ -521,6 +540,8 @@ function initialContext(input: SupervisorInput): SupervisorContext {
     if (!Number.isInteger(chunk) || chunk < 0 || chunk >= input.parts) throw new RangeError(`skipped chunk ${chunk} is not one of 0..${input.parts - 1}`);
   }
   const launched = input.parts + input.spares - skipped.size;
+  // A chunk that cannot be redone alone gets neither a retry nor a copy, whatever the options ask.
+  const redoable = input.job?.redoable !== false;
   let lowestFree = 0;
   while (skipped.has(lowestFree)) lowestFree++;
   return {
@@ -528,8 +549,8 @@ function initialContext(input: SupervisorInput): SupervisorContext {
     spares: input.spares,
     killAfterMs: input.killAfterMs,
     arrivalTimeoutMs: input.arrivalTimeoutMs,
-    retries: input.retries ?? 0,
-    speculation: input.speculation ?? false,
+    retries: redoable ? (input.retries ?? 0) : 0,
+    speculation: redoable && input.speculation === true && input.job?.speculation !== false,
     stragglerFactor: input.stragglerFactor ?? 3,
     speculationMinDone: input.speculationMinDone ?? 3,
     tickMs: input.tickMs ?? 250,
@@ -606,7 +627,7 @@ export const supervisorMachine = setup({
       if (event.type !== 'worker.failed') return {};
       const step = begin(context);
       const index = chunkAt(context, event.chunk).attempts.findIndex((a) => a.outcome === 'running' && a.connection === event.connection);
-      failAttempt(step, event.chunk, index, event.reason, event.state, event.retryable !== false);
+      failAttempt(step, event.chunk, index, event.reason, event.state, !permanentFailure(event.reason));
       return changes(step);
     }),
     recordLaunchStarted: assign(({ context, event }) => {

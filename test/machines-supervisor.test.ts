@@ -406,13 +406,39 @@ describe('supervisor recovery: retries', () => {
     });
   });
 
-  it('does not retry a failure marked permanent', () => {
-    const s = startSupervisor({ parts: 1, spares: 0, retries: 2 });
+  it('gives no retry to a chunk of a job that is not redoable, even with retries asked for', () => {
+    const s = startSupervisor({ parts: 2, spares: 0, retries: 3, job: { redoable: false } });
     s.hello(1, 0);
-    s.actor.send({ type: 'worker.failed', connection: 1, chunk: 0, reason: 'no such key VIDEO/00000001.png', state: 'retrieve', retryable: false });
+    s.hello(2, 1);
+    s.actor.send({ type: 'worker.failed', connection: 1, chunk: 0, reason: 'connection lost', state: 'retrieve' });
+    s.launcher.report({ type: 'launch.failed', invocation: 1, reason: 'throttled' });
     expect(s.launcher.requests).toEqual([]);
+    s.actor.send({ type: 'worker.finished', connection: 2, chunk: 1 });
     expect(s.over).toBe(true);
-    expect(s.actor.getSnapshot().output!.chunks[0]).toMatchObject({ status: 'failed', reason: 'no such key VIDEO/00000001.png' });
+    expect(s.actor.getSnapshot().output!.chunks[0]).toMatchObject({ status: 'failed', reason: 'connection lost' });
+  });
+
+  it('does not retry a failure no retry can change (an input missing from the store, a variable refused), but retries other FAILs', () => {
+    const missing = 'unexpected answer "FAIL(retrieving b/VIDEO/00000001.png->1.png: NoSuchKey: no such key)" in state retrieve, expected "OK:RETRIEVE"';
+    const refused = 'unexpected answer "FAIL(no such variable inkey)" in state configure, expected "OK:SET"';
+    const transient = 'unexpected answer "FAIL(upload failed: connection reset)" in state upload, expected "OK:UPLOAD"';
+    const s = startSupervisor({ parts: 3, spares: 0, retries: 2 });
+    s.hello(1, 0);
+    s.hello(2, 1);
+    s.hello(3, 2);
+    s.actor.send({ type: 'worker.failed', connection: 1, chunk: 0, reason: missing, state: 'retrieve' });
+    s.actor.send({ type: 'worker.failed', connection: 2, chunk: 1, reason: refused, state: 'configure' });
+    expect(s.launcher.requests).toEqual([]);
+    s.actor.send({ type: 'worker.failed', connection: 3, chunk: 2, reason: transient, state: 'upload' });
+    expect(s.launcher.requests).toEqual([{ type: 'launch.request', invocation: 3, chunk: 2, kind: 'retry' }]);
+    s.hello(4, 3);
+    s.actor.send({ type: 'worker.finished', connection: 4, chunk: 2 });
+    expect(s.over).toBe(true);
+    expect(s.actor.getSnapshot().output!.chunks.map((c) => [c.status, c.reason])).toEqual([
+      ['failed', missing],
+      ['failed', refused],
+      ['done', undefined],
+    ]);
   });
 
   it('retries a chunk whose launch failed or whose worker never arrived, then reports it missing with each reason', () => {
@@ -579,6 +605,28 @@ describe('supervisor recovery: speculative copies of stragglers', () => {
     s.actor.send({ type: 'worker.finished', connection: 103, chunk: 3 });
     expect(s.emitted).toContainEqual(expect.objectContaining({ type: 'worker.cancelled', connection: 200, chunk: 3 }));
     expect(s.actor.getSnapshot().output!.ok).toBe(true);
+  });
+
+  it('gives a job that is not redoable no speculative copies and no retries, even with both asked for', () => {
+    const s = withStraggler({ parts: 4, retries: 2, job: { redoable: false } }, 3);
+    s.advance(60_000);
+    expect(s.launcher.requests).toEqual([]);
+    s.actor.send({ type: 'worker.failed', connection: 103, chunk: 3, reason: 'connection lost', state: 'retrieveLoop' });
+    expect(s.launcher.requests).toEqual([]);
+    expect(s.over).toBe(true);
+    expect(s.actor.getSnapshot().output!.chunks[3]).toMatchObject({ status: 'failed', reason: 'connection lost' });
+    expect(s.context.recovery).toEqual({ retries: 0, speculative: 0, cancelled: 0 });
+  });
+
+  it('gives a job that forbids speculation no copies, but still its retries', () => {
+    const s = withStraggler({ parts: 4, retries: 1, job: { speculation: false } }, 3);
+    s.advance(60_000);
+    expect(s.launcher.requests).toEqual([]);
+    s.actor.send({ type: 'worker.failed', connection: 103, chunk: 3, reason: 'connection lost', state: 'retrieveLoop' });
+    expect(s.launcher.requests).toEqual([{ type: 'launch.request', invocation: 4, chunk: 3, kind: 'retry' }]);
+    const allowed = withStraggler({ parts: 4, job: { redoable: true, speculation: true } }, 3);
+    allowed.advance(2_250);
+    expect(allowed.launcher.requests).toEqual([{ type: 'launch.request', invocation: 4, chunk: 3, kind: 'speculative' }]);
   });
 
   it('does not retry a straggler that fails while its copy still runs', () => {

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { connect as netConnect } from 'node:net';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
@@ -300,6 +301,20 @@ describe('relay: refusals', () => {
     await silent.closed;
     expect(silent.texts()).toEqual(['FAIL(no HELLO_STATE within 300 ms)']);
     await vi.waitFor(() => expect(relay.status()).toMatchObject({ refused: 1, refusedBy: { timeout: 1 }, connections: 0 }), WAIT);
+  });
+
+  // As the worker server: with a tlsClientError listener Node leaves a timed-out handshake's socket open.
+  it('closes a TCP connection that never starts TLS once the hello timeout has passed', async () => {
+    const relay = await relayWith({ helloTimeoutMs: 300 });
+    const socket = netConnect({ host: '127.0.0.1', port: relay.address().port });
+    socket.on('error', () => {});
+    const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    try {
+      await Promise.race([closed, new Promise((_, reject) => setTimeout(() => reject(new Error('idle socket still open after 5 s')), 5000))]);
+    } finally {
+      socket.destroy();
+    }
+    await vi.waitFor(() => expect(relay.status()).toMatchObject({ connections: 0, refused: 1, refusedBy: { timeout: 1 } }), WAIT);
   });
 
   it('rejects bad options with a ConfigError', async () => {

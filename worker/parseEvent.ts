@@ -9,6 +9,7 @@ import { DEFAULT_COORDINATOR_PORT } from '../protocol/messages.js';
 import type { WorkerEvent } from './event.js';
 import { isMuPayload, readMuCredentials, type MuCredentials } from './muPayload.js';
 
+/** The AWS region when none is named: the worker's S3 store, a run's Lambda regions, lambdaize's function. */
 export const DEFAULT_REGION = 'us-east-1';
 /** An idle worker (no command for this long) exits cleanly. */
 export const DEFAULT_IDLE_TIMEOUT_S = 300;

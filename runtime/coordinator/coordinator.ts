@@ -13,9 +13,9 @@
  */
 import { createActor, fromCallback, type Actor, type AnyStateMachine, type EventObject } from 'xstate';
 import type { Logger } from 'pino';
-import { supervisorMachine, type LauncherInput, type SupervisorContext, type SupervisorOutput } from '../../machines/supervisor.js';
+import { supervisorMachine, type JobRecovery, type LauncherInput, type SupervisorContext, type SupervisorOutput } from '../../machines/supervisor.js';
 import { blockListGet } from '../../machines/blockList.js';
-import type { AttemptOutcome, ConnectionOutput, LauncherEvent } from '../../machines/events.js';
+import type { AttemptOutcome, ChunkOutcome, ConnectionOutput, LauncherEvent } from '../../machines/events.js';
 import { loadCredentials, type LoadedCredentials } from '../tls/credentials.js';
 import { ConfigError, IllegalStateError, describeError } from '../../common/errors.js';
 import type { Launcher, LaunchReport, LaunchRequest } from '../launch/launcher.js';
@@ -29,12 +29,12 @@ import { createWorkerServer, type WorkerConnection, type WorkerServer } from './
 import { startRelay, type Relay, type RelayStatus } from '../relay/relayServer.js';
 import { CoarseClock } from './coarseClock.js';
 import type { WorkerEvent } from '../../worker/event.js';
+import { DEFAULT_REGION } from '../../worker/parseEvent.js';
 import { CostMeter, workerKey } from './costMeter.js';
 import { lambdaCost, type RunCost } from './costEstimate.js';
-import { permanentFailure } from './permanentFailure.js';
 
 /** What the coordinator needs of a job, its plan already made (runJob builds it). */
-export interface CoordinatorJob {
+export interface CoordinatorJob extends JobRecovery {
   name: string;
   /** The per-connection machine; started once per chunk with that chunk's input. */
   machine: AnyStateMachine;
@@ -47,17 +47,10 @@ export interface CoordinatorJob {
   nonblock: boolean;
   /** Work items per chunk (frames), for the summary line. */
   units?: { name: string; perChunk: number };
-  /** Whether the job allows speculative copies of stragglers (its outputs are deterministic). Default true. */
-  speculation?: boolean;
   /** Chunks (0-based) whose outputs are already in the store (`--resume`): never launched. */
   skipped?: readonly number[];
   /** Its workers link to each other through the relay, so all must be alive at once. */
   relay?: boolean;
-  /**
-   * A failed chunk may be redone alone by a new worker. Not so for chunks whose peers have already
-   * sent it their state (relay jobs): their dependants fail instead, naming the state. Default true.
-   */
-  redoable?: boolean;
 }
 
 /** The relay of a job with peer links: where its workers dial it, and whose it is. */
@@ -74,46 +67,35 @@ export type CoordinatorState = 'created' | 'running' | 'finishing' | 'closed';
 export type AttemptResult = AttemptOutcome & { workerSeconds?: number };
 
 /**
- * One chunk's end. Vocabulary (README): a chunk is a piece of the plan; an invocation is one
- * launch of a worker (0 .. chunks+spares-1, then one more per retry or copy); a connection is a
- * worker that said hello (numbered in arrival order); an attempt is one worker given the chunk.
+ * One chunk's end: the supervisor's outcome, numbered from the job's first chunk, with its outputs.
+ * Vocabulary (README): a chunk is a piece of the plan; an invocation is one launch of a worker
+ * (0 .. chunks+spares-1, then one more per retry or copy); a connection is a worker that said hello
+ * (numbered in arrival order); an attempt is one worker given the chunk.
  */
-export interface ChunkResult {
-  chunk: number;
-  status: 'done' | 'failed' | 'missing' | 'skipped';
-  reason?: string;
-  /** The last state of the chunk's machine, for chunks that did not finish. */
-  state?: string;
-  /** The connection that had the chunk. */
-  connection?: number;
-  /** The invocation that connection came from (absent for workers started by hand). */
-  invocation?: number;
+export interface ChunkResult extends Omit<ChunkOutcome, 'attempts'> {
   /** Every output key of the chunk, as stored (hashed with `-M`). */
   outputs: string[];
   /** Where each output is (or would be), for people: a file path or `s3://bucket/key`. */
   locations: string[];
-  /** Every attempt, in the order they began (empty for skipped chunks). */
   attempts: AttemptResult[];
 }
 
-export interface JobSummary {
-  ok: boolean;
+/** The supervisor's summary (`ok`, launch failures), with what the run adds: chunk outputs, exits, relay, recovery, cost. */
+export interface JobSummary extends Omit<SupervisorOutput, 'chunks'> {
   job: string;
   /** Number of chunks. */
   parts: number;
-  units?: { name: string; perChunk: number };
+  units?: CoordinatorJob['units'];
   seconds: number;
   store: string;
   chunks: ChunkResult[];
-  launchFailures: Array<{ invocation: number; reason: string }>;
   /** Local workers that exited abnormally, with the tail of their stderr. */
   workerExits: Array<{ invocation: number; code: number | null; signal: string | null; detail: string }>;
   /** For a job with peer links: its relay, with the embedded relay's counts as the job ended. */
   relay?: RunRelay & { status?: RelayStatus };
   /** The job's after-run step (runJob), when it had one to do: what it did or why it failed. */
   after?: { ok: boolean; line: string; outputs: string[] };
-  /** Attempts after the first (retries, speculative copies) and attempts cancelled because another won. */
-  recovery: { retries: number; speculative: number; cancelled: number };
+  recovery: SupervisorContext['recovery'];
   cost: RunCost;
 }
 
@@ -193,7 +175,7 @@ export class Coordinator {
       port,
       ...(invocation === undefined ? {} : { id: invocation }),
       bucket: deps.store.name,
-      region: options.regions[0] ?? 'us-east-1',
+      region: options.regions[0] ?? DEFAULT_REGION,
       ...(options.s3Endpoint ? { s3endpoint: options.s3Endpoint } : {}),
       cacert: credentials.caCert,
       wrkcert: credentials.workerCert,
@@ -287,8 +269,9 @@ export class Coordinator {
         spares,
         ...(killAfterMs === undefined ? {} : { killAfterMs }),
         ...(arrivalTimeoutMs === undefined ? {} : { arrivalTimeoutMs }),
-        retries: this.job.redoable === false ? 0 : retries,
-        speculation: this.job.redoable !== false && !this.options.noSpeculation && this.job.speculation !== false,
+        retries,
+        speculation: !this.options.noSpeculation,
+        job: { redoable: this.job.redoable, speculation: this.job.speculation },
         stragglerFactor,
         skipped: this.job.skipped ?? [],
       },
@@ -312,7 +295,7 @@ export class Coordinator {
       this.state = 'finishing';
       await this.shutdown();
     }
-    return this.summarise(output);
+    return this.summarise(output, supervisor.getSnapshot().context.recovery);
   }
 
   private onLaunchReport(report: LaunchReport, sendBack: (event: { type: string } & Record<string, unknown>) => void): void {
@@ -438,7 +421,7 @@ export class Coordinator {
       const why = reason ?? 'unknown';
       this.chunkStates[chunk] = state ?? last;
       for (const o of observers) o.workerEnded?.(connectionId, offset + chunk, 'failed', why);
-      this.supervisor?.send({ type: 'worker.failed', connection: connectionId, chunk, reason: why, state: state ?? last, retryable: !permanentFailure(why) });
+      this.supervisor?.send({ type: 'worker.failed', connection: connectionId, chunk, reason: why, state: state ?? last });
       // Red only once no attempt is left: until then the chunk may still be done by a retry.
       if (this.supervisor && blockListGet(this.supervisor.getSnapshot().context.chunks, chunk)?.status === 'failed') this.chunkFailed[chunk] = true;
     };
@@ -528,7 +511,7 @@ export class Coordinator {
     };
   }
 
-  private summarise(output: SupervisorOutput): JobSummary {
+  private summarise(output: SupervisorOutput, recovery: JobSummary['recovery']): JobSummary {
     const offset = this.job.firstChunk;
     const now = performance.now();
     const secondsOf = (a: AttemptOutcome): number | undefined => {
@@ -562,7 +545,7 @@ export class Coordinator {
       launchFailures: output.launchFailures,
       workerExits: this.exits,
       ...(this.relay ? { relay: { ...this.relay.address, ...(this.relay.server ? { status: this.relay.server.status() } : {}) } } : {}),
-      recovery: this.supervisor?.getSnapshot().context.recovery ?? { retries: 0, speculative: 0, cancelled: 0 },
+      recovery,
       cost: this.costAt((visit) =>
         this.cost.forEach(now, (key, ms) => visit(ms, key.startsWith('i') ? Number(key.slice(1)) : undefined)),
       ),

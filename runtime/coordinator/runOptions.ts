@@ -13,6 +13,7 @@ import { hashKey } from '../../store/hashKey.js';
 import { ConfigError } from '../../common/errors.js';
 import { optionTable, resolveOptions, type OptionValues, type ResolvedValues } from '../../common/optionTable.js';
 import { DEFAULT_BUCKET } from '../../store/openStore.js';
+import { DEFAULT_REGION } from '../../worker/parseEvent.js';
 import { CREDENTIAL_ENV, type CredentialOptions } from '../tls/credentials.js';
 import { plotFormat } from '../observe/timelinePlot.js';
 import { DEFAULT_COORDINATOR_PORT } from '../../protocol/messages.js';
@@ -72,7 +73,7 @@ export const RUN_OPTIONS = optionTable({
     help: "invocations spread over NAME-0 .. NAME-(K-1), as 'lambdaize --copies K'\nmade them (Lambda scales each function by at most 1,000 per 10 s)",
   },
   regions: {
-    flag: 'regions', short: 'r', type: 'list', arg: 'R1,R2', section: WORKERS, default: ['us-east-1'],
+    flag: 'regions', short: 'r', type: 'list', arg: 'R1,R2', section: WORKERS, default: [DEFAULT_REGION],
     help: 'Lambda regions; invocation k goes to region k mod R; the first\nis also the S3 region',
   },
   lambdaMemoryMb: {

@@ -9,32 +9,29 @@
  * make it hold is bounded: connections still in the TLS handshake, time until hello, bytes buffered
  * per connection and in total.
  */
-import type { Socket } from 'node:net';
-import tls from 'node:tls';
+import type tls from 'node:tls';
 import { pino, type Logger } from 'pino';
 import { DEFAULT_MAX_ANSWER_BYTES, encodeFrame, FrameDecoder } from '../../protocol/frame.js';
 import { DEFAULT_COORDINATOR_PORT, parseHello } from '../../protocol/messages.js';
 import { ConfigError, describeError } from '../../common/errors.js';
+import {
+  MIN_BACKLOG,
+  MIN_PENDING_HANDSHAKES,
+  MutualTlsServer,
+  remoteOf,
+  socketErrorText,
+  type HandshakeRefusal,
+  type ServerCredentials,
+} from '../tls/mutualTlsServer.js';
 
 /** Long enough for thousands of simultaneous TLS handshakes queued on one busy core. */
 export const DEFAULT_HELLO_TIMEOUT_MS = 30_000;
-/** Node's own default (511) stalls thousands of simultaneous connects; the kernel caps it at somaxconn. */
-export const MIN_BACKLOG = 1024;
 /** `OK:HELLO:` plus up to 9 digits; a longer first frame cannot be a hello. */
 const MAX_HELLO_BYTES = 64;
 /** Bytes of partial frames the server holds across all connections. */
 export const DEFAULT_MAX_BUFFERED_BYTES = 256 * 1024 * 1024;
-/** Least bound on connections in the TLS handshake at once (the default is at least the backlog). */
-export const MIN_PENDING_HANDSHAKES = 1024;
 
 export type WorkerServerState = 'listening' | 'draining' | 'closed';
-
-/** PEM texts: the run's CA (the only issuer admitted) and the coordinator's own certificate. */
-export interface ServerCredentials {
-  caCert: string;
-  serverCert: string;
-  serverKey: string;
-}
 
 export interface WorkerServerOptions {
   credentials: ServerCredentials;
@@ -89,8 +86,8 @@ interface CompiledOptions {
   logger: Logger;
 }
 
-/** Why a client never became a worker; `full`: dropped to make room for newer handshakes. */
-export type RefusalKind = 'tls' | 'hello' | 'timeout' | 'closed' | 'full';
+/** Why a client never became a worker: in the TLS handshake (`full`: dropped for newer ones), or at its hello. */
+export type RefusalKind = HandshakeRefusal | 'hello';
 
 export interface WorkerServerStatus {
   state: WorkerServerState;
@@ -149,67 +146,37 @@ export interface WorkerConnection {
  */
 export class WorkerServer {
   private stateValue: WorkerServerState = 'listening';
-  /** Every TCP connection, admitted or not, so that {@link close} can cut them all. */
-  private readonly sockets = new Set<Socket>();
-  /** Connections in the TLS handshake, oldest first, by {@link connectionKey}. */
-  private readonly handshaking = new Map<string, Arrival>();
   private readonly workers = new Set<TlsWorkerConnection>();
   private readonly buffers: BufferBudget;
-  private readonly counts = { connected: 0, admitted: 0, refusedBy: { tls: 0, hello: 0, timeout: 0, closed: 0, full: 0 } };
-  private readonly listenAddress: { host: string; port: number };
-  private readonly stopped: Promise<void>;
-  private resolveStopped!: () => void;
+  private readonly counts = { admitted: 0, refusedBy: { tls: 0, hello: 0, timeout: 0, closed: 0, full: 0 } };
 
   private constructor(
-    private readonly server: tls.Server,
+    private readonly listener: MutualTlsServer,
     private readonly options: CompiledOptions,
   ) {
-    const address = server.address();
-    if (address === null || typeof address === 'string') throw new Error('worker server is not listening on TCP');
-    this.listenAddress = { host: address.address, port: address.port };
     this.buffers = { bytes: 0, limit: options.maxBufferedBytes };
-    this.stopped = new Promise((resolve) => (this.resolveStopped = resolve));
-    server.on('connection', (raw: Socket) => this.onConnection(raw));
-    server.on('secureConnection', (socket: tls.TLSSocket) => this.onSecureConnection(socket));
-    // Emitted for a handshake that fails, times out, or whose peer hangs up. With a listener, Node
-    // leaves the socket open: without the destroy here, idle connections would pile up for ever.
-    server.on('tlsClientError', (error: Error & { code?: string }, socket: tls.TLSSocket) => {
-      const arrival = this.arrivalOf(socket);
-      if (arrival) {
-        arrival.refusal ??=
-          error.code === 'ERR_TLS_HANDSHAKE_TIMEOUT'
-            ? { kind: 'timeout', reason: `no TLS handshake within ${this.options.helloTimeoutMs} ms` }
-            : { kind: 'tls', reason: `TLS handshake failed (${error.code ?? firstLine(error.message)})` };
-      }
-      socket.destroy();
-    });
   }
 
   /** Start listening; resolves once the port is bound. Throws ConfigError on bad options. */
   static async create(options: WorkerServerOptions): Promise<WorkerServer> {
     const compiled = compileOptions(options);
-    const server = tls.createServer({
-      key: compiled.credentials.serverKey,
-      cert: compiled.credentials.serverCert,
-      ca: compiled.credentials.caCert,
-      requestCert: true,
-      // The certificate is checked in onSecureConnection, where the refusal can be counted and
-      // explained; a client that is not authorised never gets further than that check.
-      rejectUnauthorized: false,
-      minVersion: 'TLSv1.2',
-      handshakeTimeout: compiled.helloTimeoutMs,
+    let server: WorkerServer | undefined;
+    const listener = await MutualTlsServer.listen({
+      credentials: compiled.credentials,
+      host: compiled.host,
+      port: compiled.port,
+      backlog: compiled.backlog,
+      handshakeTimeoutMs: compiled.helloTimeoutMs,
+      maxPendingHandshakes: compiled.maxPendingHandshakes,
+      keepAliveMs: compiled.keepAliveMs,
+      // `server` is set before any connection is handled: the listen resolves ahead of the next I/O event.
+      onAuthenticated: (socket, acceptedAt) => server!.awaitHello(socket, acceptedAt),
+      onRefused: (kind, remote, reason) => server!.countRefusal(kind, remote, reason),
+      // Accept errors after listening (EMFILE, ...) must not crash the coordinator.
+      onServerError: (error) => compiled.logger.warn({ err: describeError(error) }, 'worker server error'),
     });
-    await new Promise<void>((resolve, reject) => {
-      const onError = (error: Error) => reject(error);
-      server.once('error', onError);
-      server.listen({ host: compiled.host, port: compiled.port, backlog: compiled.backlog }, () => {
-        server.off('error', onError);
-        resolve();
-      });
-    });
-    // Accept errors after listening (EMFILE, ...) must not crash the coordinator.
-    server.on('error', (error) => compiled.logger.warn({ err: describeError(error) }, 'worker server error'));
-    return new WorkerServer(server, compiled);
+    server = new WorkerServer(listener, compiled);
+    return server;
   }
 
   get state(): WorkerServerState {
@@ -218,7 +185,7 @@ export class WorkerServer {
 
   /** The bound address (kept after {@link stopAccepting}, for reports). */
   address(): { host: string; port: number } {
-    return { ...this.listenAddress };
+    return this.listener.address();
   }
 
   status(): WorkerServerStatus {
@@ -226,8 +193,8 @@ export class WorkerServer {
     const open = this.workers.size;
     return {
       state: this.stateValue,
-      pending: Math.max(0, this.counts.connected - open),
-      handshaking: this.handshaking.size,
+      pending: Math.max(0, this.listener.connections - open),
+      handshaking: this.listener.handshaking,
       bufferedBytes: this.buffers.bytes,
       admitted: this.counts.admitted,
       open,
@@ -240,7 +207,7 @@ export class WorkerServer {
   stopAccepting(): void {
     if (this.stateValue !== 'listening') return;
     this.stateValue = 'draining';
-    this.server.close(() => this.resolveStopped());
+    this.listener.stopAccepting();
   }
 
   /** Drop every connection and stop listening; resolves when the server is fully closed. */
@@ -249,70 +216,22 @@ export class WorkerServer {
     if (this.stateValue !== 'closed') {
       this.stateValue = 'closed';
       for (const worker of [...this.workers]) worker.fail('worker server closed');
-      for (const raw of [...this.sockets]) raw.destroy();
+      this.listener.destroyAll();
     }
-    return this.stopped;
+    return this.listener.closed;
   }
 
-  /** A TCP connection: it has helloTimeoutMs from now to finish TLS and say hello. */
-  private onConnection(raw: Socket): void {
-    const key = connectionKey(raw);
-    if (this.stateValue === 'closed' || key === undefined) {
-      raw.destroy();
-      return;
-    }
-    if (this.handshaking.size >= this.options.maxPendingHandshakes) this.dropOldestHandshake();
-    const arrival: Arrival = { key, raw, acceptedAt: performance.now(), stage: 'tls', refusal: undefined };
-    this.handshaking.set(key, arrival);
-    this.sockets.add(raw);
-    this.counts.connected++;
-    raw.once('close', () => {
-      this.sockets.delete(raw);
-      this.counts.connected--;
-      if (this.handshaking.get(key) === arrival) this.handshaking.delete(key);
-      if (arrival.stage === 'admitted') return;
-      const during = arrival.stage === 'tls' ? 'during the TLS handshake' : 'before hello';
-      const { kind, reason } = arrival.refusal ?? { kind: 'closed', reason: `closed ${during}` };
-      this.countRefusal(kind, remoteOf(raw), reason);
-    });
-  }
-
-  /** Keeps the flood's oldest idle connection from holding a slot a real worker needs now. */
-  private dropOldestHandshake(): void {
-    const oldest = this.handshaking.values().next().value;
-    if (!oldest) return;
-    this.handshaking.delete(oldest.key);
-    oldest.refusal ??= { kind: 'full', reason: `more than ${this.options.maxPendingHandshakes} connections in the TLS handshake at once; dropped the oldest` };
-    oldest.raw.destroy();
-  }
-
-  private arrivalOf(socket: tls.TLSSocket): Arrival | undefined {
-    const key = connectionKey(socket);
-    return key === undefined ? undefined : this.handshaking.get(key);
-  }
-
-  /** TLS is up: the certificate must be the run CA's, then the first frame must be `OK:HELLO[:ID]` in time. */
-  private onSecureConnection(socket: tls.TLSSocket): void {
+  /** Authenticated: the first frame must be `OK:HELLO[:ID]`, within helloTimeoutMs of the TCP connection. */
+  private awaitHello(socket: tls.TLSSocket, acceptedAt: number): void {
     const remote = remoteOf(socket);
-    const arrival = this.arrivalOf(socket);
-    if (!arrival) {
-      // Closed or dropped while the handshake finished.
-      socket.destroy();
-      return;
-    }
-    this.handshaking.delete(arrival.key);
-    arrival.stage = 'hello';
-    if (!socket.authorized) {
-      arrival.refusal ??= { kind: 'tls', reason: `client certificate refused (${String(socket.authorizationError ?? 'none')})` };
-      socket.destroy();
-      return;
-    }
+    let refusal: { kind: RefusalKind; reason: string } | undefined;
+    let admitted = false;
     const refuse = (kind: RefusalKind, reason: string) => {
-      arrival.refusal ??= { kind, reason };
+      refusal ??= { kind, reason };
       detach();
       socket.destroy();
     };
-    const left = this.options.helloTimeoutMs - (performance.now() - arrival.acceptedAt);
+    const left = this.options.helloTimeoutMs - (performance.now() - acceptedAt);
     const timer = setTimeout(() => refuse('timeout', `no hello within ${this.options.helloTimeoutMs} ms`), Math.max(0, left));
     timer.unref();
     const hello = new FrameDecoder(MAX_HELLO_BYTES);
@@ -336,13 +255,13 @@ export class WorkerServer {
           return;
         }
         detach();
-        arrival.stage = 'admitted';
+        admitted = true;
         this.admit(socket, remote, parsed.invocation, chunk.subarray(i + 1));
         return;
       }
     };
     const onError = (error: Error & { code?: string }) => {
-      arrival.refusal ??= { kind: 'closed', reason: `connection error before hello (${error.code ?? firstLine(error.message)})` };
+      refusal ??= { kind: 'closed', reason: `connection error before hello (${socketErrorText(error)})` };
     };
     const detach = () => {
       clearTimeout(timer);
@@ -351,13 +270,17 @@ export class WorkerServer {
     };
     socket.on('data', onData);
     socket.on('error', onError);
-    socket.once('close', detach);
+    // Counted once, as the connection closes: a refusal names its cause, a hang-up is `closed`.
+    socket.once('close', () => {
+      detach();
+      if (admitted) return;
+      const { kind, reason } = refusal ?? { kind: 'closed', reason: 'closed before hello' };
+      this.countRefusal(kind, remote, reason);
+    });
     if (this.stateValue === 'closed') refuse('closed', 'worker server closed');
   }
 
   private admit(socket: tls.TLSSocket, remote: string, invocation: number | undefined, rest: Buffer): void {
-    socket.setNoDelay(true);
-    if (this.options.keepAliveMs > 0) socket.setKeepAlive(true, this.options.keepAliveMs);
     const id = this.counts.admitted++;
     const connection = new TlsWorkerConnection(id, invocation, remote, socket, this.options, this.buffers, () => this.workers.delete(connection));
     this.workers.add(connection);
@@ -378,39 +301,15 @@ export class WorkerServer {
   }
 }
 
-/** A TCP connection on its way to becoming a worker. */
-interface Arrival {
-  readonly key: string;
-  readonly raw: Socket;
-  readonly acceptedAt: number;
-  stage: 'tls' | 'hello' | 'admitted';
-  /** Why it is being dropped; counted once, when its socket closes. */
-  refusal: { kind: RefusalKind; reason: string } | undefined;
-}
-
 /** Bytes of partial frames held across connections, against their limit. */
 interface BufferBudget {
   bytes: number;
   readonly limit: number;
 }
 
-/**
- * Names one live TCP connection by its four addresses, the same for the TCP socket and the TLS
- * socket on top of it (Node hands the two to different events and links them by no public field).
- */
-function connectionKey(socket: Socket): string | undefined {
-  const { localAddress, localPort, remoteAddress, remotePort } = socket;
-  if (remoteAddress === undefined || remotePort === undefined) return undefined;
-  return `${localAddress ?? ''} ${localPort ?? ''} ${remoteAddress} ${remotePort}`;
-}
-
 /** Shorthand for {@link WorkerServer.create}. */
 export function createWorkerServer(options: WorkerServerOptions): Promise<WorkerServer> {
   return WorkerServer.create(options);
-}
-
-function remoteOf(socket: Socket): string {
-  return `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
 }
 
 class TlsWorkerConnection implements WorkerConnection {
@@ -439,7 +338,7 @@ class TlsWorkerConnection implements WorkerConnection {
       this.reason ??= pending > 0 ? `connection closed by worker in the middle of a frame (${pending} bytes unread)` : 'connection closed by worker';
     });
     socket.on('error', (error: Error & { code?: string }) => {
-      this.reason ??= error.code === 'ECONNRESET' ? 'connection reset by worker' : `connection error (${error.code ?? firstLine(error.message)})`;
+      this.reason ??= error.code === 'ECONNRESET' ? 'connection reset by worker' : `connection error (${socketErrorText(error)})`;
     });
     socket.on('close', () => this.finish());
   }
@@ -561,9 +460,5 @@ function compileOptions(options: WorkerServerOptions): CompiledOptions {
     closeGraceMs: positive('closeGraceMs', options.closeGraceMs ?? 5_000),
     logger: options.logger ?? pino({ level: 'silent' }),
   };
-}
-
-function firstLine(text: string): string {
-  return text.split('\n', 1)[0]!.trim();
 }
 

@@ -25,6 +25,7 @@ import { MANIFEST_FILE, type LambdaManifest } from '../../worker/lambdaHandler.j
 import { DEFAULT_REGION } from '../../worker/parseEvent.js';
 import { quietAwsSdkNodeNotice } from '../../common/awsSdkNotice.js';
 import { ConfigError, describeError } from '../../common/errors.js';
+import { NODE_BUNDLE } from '../../common/nodeBundle.js';
 import { optionTable, resolveOptions, unknownKeys, type OptionValues, type ResolvedValues } from '../../common/optionTable.js';
 import { resolveEndpointOverride } from '../launch/lambdaLauncher.js';
 import { MAX_FUNCTION_COPIES, functionCopyNames } from './functionCopies.js';
@@ -302,13 +303,8 @@ const ESM_REQUIRE_BANNER = "import { createRequire as __xcCreateRequire } from '
  */
 export async function bundle(input: { entry: string } | { contents: string; resolveDir: string }): Promise<Buffer> {
   const result = await build({
+    ...NODE_BUNDLE,
     ...('entry' in input ? { entryPoints: [input.entry] } : { stdin: { contents: input.contents, resolveDir: input.resolveDir, loader: 'ts' as const } }),
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    write: false,
-    logLevel: 'silent',
     banner: { js: ESM_REQUIRE_BANNER },
     sourcemap: false,
   });

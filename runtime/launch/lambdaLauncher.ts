@@ -33,6 +33,7 @@ import { functionCopyNames } from '../lambda/functionCopies.js';
 import { NodeSha256 } from '../lambda/nodeSha256.js';
 import { invocationPayload, type Launcher, type LaunchReport, type LaunchRequest } from './launcher.js';
 import { backoffDelay, compileRetry, type RetryPolicy } from '../../store/retry.js';
+import { DEFAULT_REGION } from '../../worker/parseEvent.js';
 
 /** Lambda's limit on an asynchronous (Event) invocation's payload. */
 export const ASYNC_PAYLOAD_LIMIT_BYTES = 256 * 1024;
@@ -47,7 +48,7 @@ export interface LambdaLauncherOptions {
   functionCopies?: number;
   /**
    * `-r`: regions. The k-th request goes to region `k % R` and copy `floor(k / R) % K`, so that
-   * every (region, copy) pair gets one request in R * K. Default `['us-east-1']`.
+   * every (region, copy) pair gets one request in R * K. Default `[DEFAULT_REGION]` (parseEvent.ts).
    */
   regions?: string[];
   /**
@@ -94,7 +95,7 @@ export interface CompiledLambdaLauncherOptions {
 }
 
 export const LAMBDA_LAUNCHER_DEFAULTS = {
-  regions: ['us-east-1'],
+  regions: [DEFAULT_REGION],
   concurrency: 128,
   deadlineMs: 60_000,
   baseDelayMs: 50,

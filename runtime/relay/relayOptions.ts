@@ -7,6 +7,7 @@ import { pino, type Logger } from 'pino';
 import { ConfigError } from '../../common/errors.js';
 import { optionTable } from '../../common/optionTable.js';
 import { DEFAULT_MAX_FRAME_BYTES } from '../../protocol/frame.js';
+import { MIN_BACKLOG, type ServerCredentials } from '../tls/mutualTlsServer.js';
 
 /** Where the relay listens and what it holds: the defaults of {@link RelayOptions} and the command's flags. */
 export const RELAY_OPTIONS = optionTable({
@@ -21,18 +22,9 @@ export const RELAY_OPTIONS = optionTable({
 
 /** As the coordinator's: long enough for thousands of handshakes queued on one busy core. */
 export const DEFAULT_RELAY_HELLO_TIMEOUT_MS = 30_000;
-/** Node's default listen backlog (511) stalls thousands of simultaneous connects. */
-const MIN_BACKLOG = 1024;
-
-/** PEM texts: the run's CA (the only issuer admitted) and the relay's own certificate and key. */
-export interface RelayCredentials {
-  caCert: string;
-  serverCert: string;
-  serverKey: string;
-}
-
 export interface RelayOptions {
-  credentials: RelayCredentials;
+  /** The run's CA (the only issuer admitted) and the relay's own certificate and key. */
+  credentials: ServerCredentials;
   /** Interface to listen on. Default in {@link RELAY_OPTIONS}, as for the fields below. */
   host?: string;
   /** Port; 0 picks a free one. */
@@ -54,7 +46,7 @@ export interface RelayOptions {
 }
 
 export interface CompiledRelayOptions {
-  credentials: RelayCredentials;
+  credentials: ServerCredentials;
   host: string;
   port: number;
   tombstoneTimeoutMs: number;

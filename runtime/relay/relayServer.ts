@@ -3,11 +3,12 @@
  * over mutual TLS, name themselves and their partner in a `HELLO_STATE:RUN:ME:PARTNER` first
  * frame, and every later frame goes, unchanged and in order, to the partner; frames for a partner
  * not connected yet are held (see heldFrames.ts). Work per frame is O(1): a map lookup and a write.
+ * Admission (certificates, handshake time, handshakes at once) is the worker server's: mutualTlsServer.ts.
  */
 import { once } from 'node:events';
-import type { Socket } from 'node:net';
-import tls from 'node:tls';
+import type tls from 'node:tls';
 import { describeError } from '../../common/errors.js';
+import { MutualTlsServer, remoteOf, socketErrorText, type HandshakeRefusal } from '../tls/mutualTlsServer.js';
 import { encodeFrame, FrameDecoder } from '../../protocol/frame.js';
 import { HeldFrames, type HeldQueue } from './heldFrames.js';
 import { MAX_RELAY_HELLO_BYTES, parseRelayHello } from './relayHello.js';
@@ -21,8 +22,8 @@ const WINDOW_BYTES = 1024 * 1024;
 
 export type RelayState = 'listening' | 'closing' | 'closed';
 
-/** Why a connection was dropped before it was relayed for. */
-export type RelayRefusal = 'tls' | 'hello' | 'timeout' | 'duplicate' | 'closed';
+/** Why a connection was dropped before it was relayed for: in the TLS handshake, or at its hello. */
+export type RelayRefusal = HandshakeRefusal | 'hello' | 'duplicate';
 
 export interface RelayStatus {
   state: RelayState;
@@ -83,33 +84,33 @@ interface Peer {
  */
 export async function startRelay(options: RelayOptions): Promise<Relay> {
   const compiled = compileRelayOptions(options);
-  const server = tls.createServer({
-    key: compiled.credentials.serverKey,
-    cert: compiled.credentials.serverCert,
-    ca: compiled.credentials.caCert,
-    requestCert: true,
-    rejectUnauthorized: true,
-    minVersion: 'TLSv1.2',
-    handshakeTimeout: compiled.helloTimeoutMs,
-  });
-  await new Promise<void>((resolve, reject) => {
-    const onError = (error: Error & { code?: string }) =>
-      reject(new Error(`the relay cannot listen on ${compiled.host}:${compiled.port} (${error.code ?? describeError(error)})`, { cause: error }));
-    server.once('error', onError);
-    server.listen({ host: compiled.host, port: compiled.port, backlog: compiled.backlog }, () => {
-      server.off('error', onError);
-      resolve();
+  let relay: RelayServer | undefined;
+  let listener: MutualTlsServer;
+  try {
+    listener = await MutualTlsServer.listen({
+      credentials: compiled.credentials,
+      host: compiled.host,
+      port: compiled.port,
+      backlog: compiled.backlog,
+      handshakeTimeoutMs: compiled.helloTimeoutMs,
+      keepAliveMs: compiled.keepAliveMs,
+      // `relay` is set before any connection is handled: the listen resolves ahead of the next I/O event.
+      onAuthenticated: (socket) => relay!.onSecureConnection(socket),
+      onRefused: (kind, remote, reason) => relay!.refused(kind, remote, reason),
+      // Accept errors after listening (EMFILE, ...) must not bring the relay down.
+      onServerError: (error) => compiled.logger.warn({ err: describeError(error) }, 'relay server error'),
     });
-  });
-  // Accept errors after listening (EMFILE, ...) must not bring the relay down.
-  server.on('error', (error) => compiled.logger.warn({ err: describeError(error) }, 'relay server error'));
-  return new RelayServer(server, compiled);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new Error(`the relay cannot listen on ${compiled.host}:${compiled.port} (${code ?? describeError(error)})`, { cause: error });
+  }
+  relay = new RelayServer(listener, compiled);
+  return relay;
 }
 
 class RelayServer implements Relay {
   private stateValue: RelayState = 'listening';
-  /** Every TCP connection, and the TLS sockets over those that authenticated, until each has closed. */
-  private readonly sockets = new Set<Socket>();
+  /** The TLS sockets of connections that authenticated, until each has closed. */
   private readonly secureSockets = new Set<tls.TLSSocket>();
   private readonly peers = new Map<string, Peer>();
   /** Connected peers by the id they send to, so that an arrival finds its senders without a scan. */
@@ -124,33 +125,15 @@ class RelayServer implements Relay {
     relayedFrames: 0,
     relayedBytes: 0,
     refusedFrames: 0,
-    refusedBy: { tls: 0, hello: 0, timeout: 0, duplicate: 0, closed: 0 } as Record<RelayRefusal, number>,
+    refusedBy: { tls: 0, hello: 0, timeout: 0, duplicate: 0, closed: 0, full: 0 } as Record<RelayRefusal, number>,
   };
-  private readonly listenAddress: { host: string; port: number };
-  private readonly serverClosed: Promise<void>;
   private closing: Promise<void> | undefined;
 
   constructor(
-    private readonly server: tls.Server,
+    private readonly listener: MutualTlsServer,
     private readonly options: CompiledRelayOptions,
   ) {
-    const address = server.address();
-    if (address === null || typeof address === 'string') throw new Error('relay is not listening on TCP');
-    this.listenAddress = { host: address.address, port: address.port };
-    this.serverClosed = new Promise((resolve) => server.once('close', resolve));
     this.held = new HeldFrames(options.maxHeldBytes, options.tombstoneTimeoutMs, (queue) => this.expired(queue));
-    server.on('connection', (raw: Socket) => {
-      this.sockets.add(raw);
-      raw.once('close', () => this.sockets.delete(raw));
-    });
-    server.on('secureConnection', (socket: tls.TLSSocket) => this.onSecureConnection(socket));
-    // Every connection that never completes an authorised handshake: no or a foreign certificate,
-    // a handshake timeout, garbage, or a client that hangs up early.
-    server.on('tlsClientError', (error: Error & { code?: string }, socket: tls.TLSSocket) => {
-      const timeout = error.code === 'ERR_TLS_HANDSHAKE_TIMEOUT';
-      const cause = socket.authorizationError ?? error.code ?? error.message.split('\n', 1)[0];
-      this.refused(timeout ? 'timeout' : 'tls', socket, timeout ? 'no TLS handshake in time' : `TLS handshake failed (${String(cause)})`);
-    });
   }
 
   get state(): RelayState {
@@ -158,14 +141,14 @@ class RelayServer implements Relay {
   }
 
   address(): { host: string; port: number } {
-    return { ...this.listenAddress };
+    return this.listener.address();
   }
 
   status(): RelayStatus {
     const { refusedBy, ...counts } = this.counts;
     return {
       state: this.stateValue,
-      connections: this.sockets.size,
+      connections: this.listener.connections,
       ...counts,
       ...this.held.status(),
       maxHeldBytes: this.held.maxBytes,
@@ -177,26 +160,25 @@ class RelayServer implements Relay {
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.stateValue = 'closing';
-      this.server.close();
-      const sockets = [...this.secureSockets, ...this.sockets];
+      const sockets = [...this.secureSockets];
       const gone = sockets.filter((socket) => !socket.closed).map((socket) => once(socket, 'close'));
       for (const socket of sockets) socket.destroy();
+      this.listener.destroyAll();
       this.held.clear();
-      await Promise.all([this.serverClosed, ...gone]);
+      // The listener closes once every TCP connection is gone too.
+      await Promise.all([this.listener.closed, ...gone]);
       this.stateValue = 'closed';
     })();
     return this.closing;
   }
 
   /** An authorised client: it has helloTimeoutMs to name itself and its partner. */
-  private onSecureConnection(socket: tls.TLSSocket): void {
+  onSecureConnection(socket: tls.TLSSocket): void {
     if (this.stateValue !== 'listening') {
       socket.destroy();
       return;
     }
     this.secureSockets.add(socket);
-    socket.setNoDelay(true);
-    if (this.options.keepAliveMs > 0) socket.setKeepAlive(true, this.options.keepAliveMs);
     const hello = new FrameDecoder(MAX_RELAY_HELLO_BYTES);
     const decoder = new FrameDecoder(this.options.maxFrameBytes);
     let peer: Peer | undefined;
@@ -205,7 +187,7 @@ class RelayServer implements Relay {
       if (dropped) return;
       dropped = true;
       clearTimeout(helloTimer);
-      if (kind) this.refused(kind, socket, reason);
+      if (kind) this.refused(kind, remoteOf(socket), reason);
       else this.options.logger.debug({ peer: peer?.id, reason }, 'relay connection dropped');
       hangUp(socket, reason);
     };
@@ -254,13 +236,13 @@ class RelayServer implements Relay {
       }
     });
     socket.on('error', (error: Error & { code?: string }) => {
-      this.options.logger.debug({ peer: peer?.id, err: error.code ?? describeError(error) }, 'relay connection error');
+      this.options.logger.debug({ peer: peer?.id, err: socketErrorText(error) }, 'relay connection error');
     });
     socket.on('close', () => {
       this.secureSockets.delete(socket);
       clearTimeout(helloTimer);
       if (peer) this.unregister(peer);
-      else if (!dropped) this.refused('closed', socket, 'closed before its hello');
+      else if (!dropped) this.refused('closed', remoteOf(socket), 'closed before its hello');
     });
   }
 
@@ -358,9 +340,9 @@ class RelayServer implements Relay {
     );
   }
 
-  private refused(kind: RelayRefusal, socket: Socket, reason: string): void {
+  refused(kind: RelayRefusal, remote: string, reason: string): void {
     this.counts.refusedBy[kind]++;
-    this.options.logger.debug({ remote: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`, reason }, 'relay client refused');
+    this.options.logger.debug({ remote, reason }, 'relay client refused');
   }
 }
 
