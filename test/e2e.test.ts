@@ -7,7 +7,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { seedClip, verifyChunks } from '../cli/demo.js';
 import { ConfigError } from '../common/errors.js';
 import { png2y4m } from '../jobs/png2y4m.js';
@@ -15,6 +15,7 @@ import { LocalStore } from '../store/localStore.js';
 import { runJob, type JobRunOptions } from '../runtime/coordinator/runJob.js';
 import { syntheticFrame } from '../runtime/demo/syntheticClip.js';
 import { hashKey } from '../store/hashKey.js';
+import { WAIT } from './support/wait.js';
 
 let dir: string;
 let store: LocalStore;
@@ -116,7 +117,7 @@ describe('png2y4m job with local workers', () => {
     const given = options({ parts: 2, launcher: 'none', payloadOut: payload });
     const job = executeJob(given);
     // The payload appears once the coordinator listens; it holds the worker key, so it is private.
-    for (let i = 0; i < 200 && !(await stat(payload).catch(() => undefined)); i++) await new Promise((r) => setTimeout(r, 25));
+    await vi.waitFor(() => stat(payload), WAIT);
     expect((await stat(payload)).mode & 0o777).toBe(0o600);
     const workers = [0, 1].map(() =>
       spawn(process.execPath, [join(__dirname, '..', 'bin', 'xc-orch.js'), 'worker', '--event', payload], { stdio: 'ignore' }),
