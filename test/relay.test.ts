@@ -226,8 +226,8 @@ describe('relay: tombstones', () => {
     expect(relay.status().tombstones).toBe(0);
     back.send('second');
     await vi.waitFor(() => expect(relay.status().heldFrames).toBe(2), WAIT);
-    // Held past the timeout: a tombstone left after that has expired, and the sender's would have
-    // expired before it. The sender is connected again, so its frames do not.
+    // Held past the timeout: a tombstone left after that, with the same timeout, expires, so the
+    // sender's older one would have expired first. The sender is connected again: its frames stay.
     const later = await peer(relay, '6', '1', '2');
     later.send('STATE(1):expires');
     await vi.waitFor(() => expect(relay.status().heldFrames).toBe(3), WAIT);
