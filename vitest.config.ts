@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -6,5 +7,8 @@ export default defineConfig({
     globalSetup: ['test/support/buildDist.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
+    // Vitest runs one file fewer than the cores at once: on 2 cores a single file, though most
+    // files spend their time waiting on child processes and sockets, not computing.
+    maxWorkers: Math.max(2, availableParallelism() - 1),
   },
 });

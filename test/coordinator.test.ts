@@ -5,7 +5,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { afterEach, beforeEach, expect, it, vi } from 'vitest';
 import { Coordinator } from '../runtime/coordinator/coordinator.js';
 import type { Launcher, LaunchReport, LaunchRequest } from '../runtime/launch/launcher.js';
 import { LocalStore } from '../store/localStore.js';
@@ -13,6 +13,7 @@ import { createLogger } from '../common/logger.js';
 import { compileJobRun, planJob } from '../runtime/coordinator/runJob.js';
 import { png2y4m } from '../jobs/png2y4m.js';
 import type { JobRunOptions } from '../runtime/coordinator/runJob.js';
+import { WAIT } from './support/wait.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -50,8 +51,7 @@ it('cancel() ends a job whose workers never came, naming the reason for every ch
   const launcher = silentLauncher();
   const coordinator = await coordinatorFor({ parts: 2, spares: 1 }, launcher);
   const summary = coordinator.run();
-  await new Promise((resolve) => setTimeout(resolve, 50));
-  expect(coordinator.status()).toMatchObject({ launched: 3, waiting: 2, active: 0 });
+  await vi.waitFor(() => expect(coordinator.status()).toMatchObject({ launched: 3, waiting: 2, active: 0 }), WAIT);
   coordinator.cancel('interrupted by SIGINT');
   const result = await summary;
   expect(result.ok).toBe(false);

@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { png2y4m } from '../jobs/png2y4m.js';
 import { runJob } from '../runtime/coordinator/runJob.js';
 import type { Coordinator } from '../runtime/coordinator/coordinator.js';
@@ -19,6 +19,7 @@ import { summaryLine, type JobStatus } from '../runtime/observe/statusDisplay.js
 import { seedClip } from '../cli/demo.js';
 import { startCli } from './support/runCli.js';
 import { useTempDirs } from './support/tempDirs.js';
+import { WAIT } from './support/wait.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_FLAGS = [
@@ -222,18 +223,18 @@ describe.skipIf(!haveChromium)('dashboard in headless Chromium', () => {
       const { coordinator, dashboardUrl } = await ready;
       await page.goto(dashboardUrl!);
       // No worker has been started yet: all three chunks wait.
-      await page.locator('#count-waiting', { hasText: /^3$/ }).waitFor({ timeout: 10_000 });
+      await page.locator('#count-waiting', { hasText: /^3$/ }).waitFor({ timeout: WAIT.timeout });
       expect(await page.locator('#job-state').textContent()).toBe('running');
       expect(await page.locator('.cell[data-kind="waiting"]').count()).toBe(3);
 
-      for (let i = 0; i < 200 && !(await stat(payload).catch(() => undefined)); i++) await new Promise((r) => setTimeout(r, 25));
+      await vi.waitFor(() => stat(payload), WAIT);
       for (let i = 0; i < 3; i++) {
         workers.push(startCli(['worker', '--event', payload]).child);
       }
       const summary = await job;
       expect(summary.ok).toBe(false);
 
-      await page.locator('#job-state[data-state="failed"]').waitFor({ timeout: 10_000 });
+      await page.locator('#job-state[data-state="failed"]').waitFor({ timeout: WAIT.timeout });
       const shown = async (id: string) => Number(await page.locator(`#count-${id}`).textContent());
       const page_ = { waiting: await shown('waiting'), connected: await shown('connected'), done: await shown('done'), failed: await shown('failed') };
       expect(page_).toEqual({ waiting: 0, connected: 0, done: 2, failed: 1 });
@@ -250,7 +251,7 @@ describe.skipIf(!haveChromium)('dashboard in headless Chromium', () => {
 
       // A failed chunk's details: its reason, history and last messages, fetched on click.
       await page.locator('.cell[data-chunk="1"]').click();
-      await page.locator('#detail-status').waitFor({ timeout: 5_000 });
+      await page.locator('#detail-status').waitFor({ timeout: WAIT.timeout });
       const detail = (await page.locator('#detail').textContent()) ?? '';
       expect(detail).toMatch(/failed/);
       expect(detail).toContain('RETVAL(1)');

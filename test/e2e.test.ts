@@ -5,7 +5,7 @@
 import { createServer, type AddressInfo } from 'node:net';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { seedClip, verifyChunks } from '../cli/demo.js';
 import { ConfigError } from '../common/errors.js';
 import { png2y4m } from '../jobs/png2y4m.js';
@@ -16,6 +16,7 @@ import { hashKey } from '../store/hashKey.js';
 import { expectRejection } from './support/expectRejection.js';
 import { runCli } from './support/runCli.js';
 import { useTempDirs } from './support/tempDirs.js';
+import { WAIT } from './support/wait.js';
 
 const tempDir = useTempDirs();
 let dir: string;
@@ -112,7 +113,7 @@ describe('png2y4m job with local workers', () => {
     const given = options({ parts: 2, launcher: 'none', payloadOut: payload });
     const job = executeJob(given);
     // The payload appears once the coordinator listens; it holds the worker key, so it is private.
-    for (let i = 0; i < 200 && !(await stat(payload).catch(() => undefined)); i++) await new Promise((r) => setTimeout(r, 25));
+    await vi.waitFor(() => stat(payload), WAIT);
     expect((await stat(payload)).mode & 0o777).toBe(0o600);
     const workers = [0, 1].map(() => runCli(['worker', '--event', payload]));
     const summary = await job;

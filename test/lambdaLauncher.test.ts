@@ -22,6 +22,7 @@ import type { LaunchReport, LaunchRequest } from '../runtime/launch/launcher.js'
 import type { WorkerEvent } from '../worker/event.js';
 import { functionCopyNames } from '../runtime/lambda/functionCopies.js';
 import { LAMBDA_SCALING_LIMIT, startLambdaFixture, type LambdaFixture } from './support/lambdaFixture.js';
+import { WAIT } from './support/wait.js';
 
 const FUNCTION = 'png2y4m-test';
 const SECRET = 'fixture-secret-never-to-be-seen';
@@ -218,7 +219,7 @@ describe('lambda launcher', () => {
     const launcher = createLambdaLauncher({ functionName: FUNCTION, credentials, endpoint: fixture.endpoint, baseDelayMs: 50, maxDelayMs: 200, deadlineMs: 60_000 });
     const reports: LaunchReport[] = [];
     const launching = launcher.launch(requests(20), (report) => reports.push(report));
-    await waitUntil(() => fixture!.counts.invokeCalls >= 20);
+    await vi.waitFor(() => expect(fixture!.counts.invokeCalls).toBeGreaterThanOrEqual(20), WAIT);
     await launcher.stop();
     await launching;
     const seen = byInvocation(reports, 20);
@@ -390,12 +391,4 @@ async function closedPort(): Promise<number> {
   const { port } = server.address() as { port: number };
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
-}
-
-async function waitUntil(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }

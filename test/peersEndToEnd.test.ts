@@ -82,14 +82,14 @@ describe('the chain job', () => {
   });
 
   it('fails the dependants of a worker that dies mid-chain, each naming the state that never came, within --state-wait', async () => {
-    const { code, stdout, stderr } = await xc(chainRun(4, '--die-at', '1', '--state-wait', '2'));
+    const { code, stdout, stderr } = await xc(chainRun(4, '--die-at', '1', '--state-wait', '0.5'));
     expect(code, stderr).toBe(1);
     const chunks = (JSON.parse(stdout) as JobSummary).chunks;
     expect(chunks.map((c) => c.status)).toEqual(['done', 'failed', 'failed', 'failed']);
     expect(await stateOf(0)).toBe(chainState(0));
-    expect(chunks[2]!.reason).toContain('FAIL(run: 1.state did not arrive within 2 s)');
-    expect(chunks[3]!.reason).toContain('FAIL(run: 2.state did not arrive within 2 s)');
-    expect(stderr).toMatch(/chunk 2 \(connection \d+, invocation 2\) failed in pass\.xc_dump: .*1\.state did not arrive within 2 s/);
+    expect(chunks[2]!.reason).toContain('FAIL(run: 1.state did not arrive within 0.5 s)');
+    expect(chunks[3]!.reason).toContain('FAIL(run: 2.state did not arrive within 0.5 s)');
+    expect(stderr).toMatch(/chunk 2 \(connection \d+, invocation 2\) failed in pass\.xc_dump: .*1\.state did not arrive within 0\.5 s/);
   });
 });
 

@@ -1,7 +1,8 @@
 /**
  * The reference tool's recorded results (test/fixtures/png2y4m/cases.tsv): every case must give
  * the same output bytes, exit code, surviving inputs and first stderr line, through both entry
- * points (the `png2y4m` bin and `xc-orch png2y4m`). Runs the built tool in real child processes.
+ * points (the `png2y4m` bin and `xc-orch png2y4m`). Runs the built tool in real child processes,
+ * a few at once (each case in its own folder).
  */
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -22,15 +23,15 @@ describe('png2y4m reference cases', () => {
     expect(cases.length).toBeGreaterThan(100);
   });
 
-  it.each(cases.map((c) => [c.id, c] as const))('%s', (_id, c) => {
-    const got = runCase(PNG2Y4M, CORPUS, c);
+  it.concurrent.for(cases.map((c) => [c.id, c] as const))('%s', async ([, c], { expect }) => {
+    const got = await runCase(PNG2Y4M, CORPUS, c);
     expect(got).toEqual({ sha256: c.sha256, size: c.size, exitCode: c.exitCode, left: c.left, stderr: c.stderr });
   });
 
   // The subcommand is the same tool behind a lazy import; a sample of kinds is enough.
   const sample = ['rgb8_adam7_37x23.d422', 'io.stdin.444', 'seq.mixed_depths.incr', 'err.badcrc', 'help.after_args', 'opt.abbrev'];
-  it.each(cases.filter((c) => sample.includes(c.id)).map((c) => [c.id, c] as const))('xc-orch png2y4m: %s', (_id, c) => {
-    const got = runCase(XC_ORCH, CORPUS, c);
+  it.concurrent.for(cases.filter((c) => sample.includes(c.id)).map((c) => [c.id, c] as const))('xc-orch png2y4m: %s', async ([, c], { expect }) => {
+    const got = await runCase(XC_ORCH, CORPUS, c);
     expect(got).toEqual({ sha256: c.sha256, size: c.size, exitCode: c.exitCode, left: c.left, stderr: c.stderr });
   });
 });

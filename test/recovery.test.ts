@@ -1,6 +1,7 @@
 /**
  * Recovery end to end, with real worker processes on 127.0.0.1: workers SIGKILLed mid-job are
- * retried, a frozen worker is overtaken by a speculative copy and killed at the end, Lambda's
+ * retried, every chunk byte-identical to a direct png2y4m conversion (what a run without faults
+ * gives), a frozen worker is overtaken by a speculative copy and killed at the end, Lambda's
  * throttling and duplicate deliveries leave every chunk done once, a coordinator SIGKILLed mid-job
  * is resumed with `--resume` redoing only what is missing, and the local pool never runs more
  * workers than `--local-workers`. Workers are found from their side: a wrapper logs each pid.
@@ -30,7 +31,6 @@ const WAIT = { timeout: 60_000, interval: 25 };
 const key = (chunk: number) => `clip-y4m_01/${String(chunk).padStart(8, '0')}.y4m`;
 
 let dir: string;
-let baseline: Buffer[];
 
 /** A store holding the clip's frames, one per chunk (-f 1). */
 async function seeded(name: string): Promise<LocalStore> {
@@ -59,28 +59,22 @@ const alive = (pid: number): boolean => {
   }
 };
 
-
-async function expectLikeBaseline(store: LocalStore, parts: number): Promise<void> {
-  for (let chunk = 0; chunk < parts; chunk++) expect((await readFile(store.pathOf(key(chunk)))).equals(baseline[chunk]!), key(chunk)).toBe(true);
+/** Every chunk byte for byte what png2y4m gives for its frame directly, as in a run without faults. */
+async function expectChunksRight(store: LocalStore, parts: number): Promise<void> {
+  expect(await verifyChunks(store, { parts, frames: 1, video: 'clip' })).toEqual([]);
 }
 
 const doneOnce = (summary: JobSummary) => summary.chunks.map((c) => c.attempts.filter((a) => a.outcome === 'done').length);
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'xc-recovery-'));
-  // The run without faults that the faulty ones must match byte for byte.
-  const store = await seeded('baseline');
-  const summary = await runJob(png2y4m, { parts: FRAMES, frames: 1, video: 'clip', bucket: store.name, port: 0, quiet: true, localWorkers: 4 });
-  expect(summary.ok, JSON.stringify(summary.chunks.find((c) => c.status !== 'done'))).toBe(true);
-  expect(await verifyChunks(store, { parts: FRAMES, frames: 1, video: 'clip' })).toEqual([]);
-  baseline = await Promise.all(Array.from({ length: FRAMES }, (_, chunk) => readFile(store.pathOf(key(chunk)))));
-}, 120_000);
+});
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
 describe('recovery with local workers', () => {
-  it('24 chunks, a quarter of the workers SIGKILLed (at random moments, and mid-chunk): every chunk byte-identical to the run without faults', async () => {
+  it('24 chunks, a quarter of the workers SIGKILLed (at random moments, and mid-chunk): every chunk byte-identical to a run without faults', async () => {
     const store = await seeded('killed');
     const log = join(dir, 'killed.log');
     const launcher = createLocalLauncher({ command: await loggedWorker(log), maxAlive: 4 });
@@ -139,7 +133,7 @@ describe('recovery with local workers', () => {
     }
     expect(summary.chunks.some((c) => c.attempts.some((a) => a.kind === 'retry' && a.outcome === 'done'))).toBe(true);
     expect(doneOnce(summary)).toEqual(new Array(24).fill(1));
-    await expectLikeBaseline(store, 24);
+    await expectChunksRight(store, 24);
     expect(summary.cost.workerSeconds).toBeGreaterThan(0);
   }, 120_000);
 
@@ -169,7 +163,7 @@ describe('recovery with local workers', () => {
     expect(chunk7.attempts.map((a) => [a.kind, a.outcome])).toEqual([['first', 'cancelled'], ['speculative', 'done']]);
     expect(doneOnce(summary)).toEqual(new Array(8).fill(1));
     expect(alive(frozen)).toBe(false);
-    await expectLikeBaseline(store, 8);
+    await expectChunksRight(store, 8);
   }, 120_000);
 
   it('-n 40 --local-workers 2: never more than 2 workers alive at once, and every chunk right', async () => {
@@ -201,24 +195,25 @@ describe('recovery with local workers', () => {
     }
     expect(lines.filter((l) => l.startsWith('start ')).length).toBe(40);
     expect(most).toBe(2);
-    await expectLikeBaseline(store, 40);
+    await expectChunksRight(store, 40);
   }, 180_000);
 });
 
 describe('resume', () => {
   it('coordinator SIGKILLed mid-job, then the same command with --resume: only missing chunks run, outputs complete, nothing extra in the store', async () => {
+    const parts = 12;
     const store = await seeded('resume');
     const outDir = dirname(store.pathOf(key(0)));
-    const args = [CLI, 'run', 'png2y4m', '-n', '24', '-f', '1', '-v', 'clip', '-b', store.name, '-t', '0', '-q', '--local-workers', '2', '--json'];
+    const args = [CLI, 'run', 'png2y4m', '-n', String(parts), '-f', '1', '-v', 'clip', '-b', store.name, '-t', '0', '-q', '--local-workers', '2', '--json'];
     const first = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     const outputs = async () => (await readdir(outDir).catch(() => [] as string[])).filter((f) => f.endsWith('.y4m'));
-    await vi.waitFor(async () => expect((await outputs()).length).toBeGreaterThanOrEqual(6), WAIT);
+    await vi.waitFor(async () => expect((await outputs()).length).toBeGreaterThanOrEqual(4), WAIT);
     first.kill('SIGKILL');
     await new Promise((resolve) => first.once('close', resolve));
     // Its workers lose their coordinator and end; what they had uploaded is there, complete.
     const before = new Map<string, number>();
     for (const name of await outputs()) before.set(name, (await stat(join(outDir, name))).mtimeMs);
-    expect(before.size).toBeLessThan(24);
+    expect(before.size).toBeLessThan(parts);
 
     const second = spawn(process.execPath, [...args, '--resume'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -230,12 +225,12 @@ describe('resume', () => {
     // Every chunk there before is skipped and untouched; every other one was run once.
     for (const name of before.keys()) expect(skipped).toContain(name);
     for (const [name, mtimeMs] of before) expect((await stat(join(outDir, name))).mtimeMs).toBe(mtimeMs);
-    expect(summary.chunks.filter((c) => c.status === 'done').length + skipped.length).toBe(24);
+    expect(summary.chunks.filter((c) => c.status === 'done').length + skipped.length).toBe(parts);
     for (const chunk of summary.chunks) expect(chunk.attempts.length).toBe(chunk.status === 'skipped' ? 0 : 1);
-    await expectLikeBaseline(store, 24);
+    await expectChunksRight(store, parts);
     const all = await readdir(outDir);
     expect(all.filter((f) => f.includes('.xc-partial-'))).toEqual([]);
-    expect(all.length).toBe(24);
+    expect(all.length).toBe(parts);
   }, 120_000);
 });
 
@@ -268,7 +263,7 @@ describe('recovery on Lambda', () => {
     expect(fixture.counts.duplicated).toBeGreaterThan(0);
     expect(summary.chunks.map((c) => c.status)).toEqual(new Array(6).fill('done'));
     expect(doneOnce(summary)).toEqual(new Array(6).fill(1));
-    await expectLikeBaseline(store, 6);
+    await expectChunksRight(store, 6);
     // The estimate: GB-seconds at lambdaize's default memory, priced for us-east-1.
     expect(summary.cost.lambda).toMatchObject({ memoryMb: 1536, requests: 6 });
     expect(summary.cost.lambda!.dollars).toBeGreaterThan(0);

@@ -8,13 +8,14 @@ import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { run as rendezvous } from '../cli/rendezvous.js';
 import { ConfigError } from '../common/errors.js';
 import { encodeFrame, FrameDecoder } from '../protocol/frame.js';
 import { parseRelayHello } from '../runtime/relay/relayHello.js';
 import { startRelay, type Relay } from '../runtime/relay/relayServer.js';
 import type { RelayOptions } from '../runtime/relay/relayOptions.js';
 import { COORDINATOR_NAME, generateCredentials, type RunCredentials } from '../runtime/tls/certs.js';
-import { CREDENTIAL_FILES } from '../runtime/tls/credentials.js';
+import { CREDENTIAL_ENV, CREDENTIAL_FILES } from '../runtime/tls/credentials.js';
 import { WAIT } from './support/wait.js';
 
 let creds: RunCredentials;
@@ -226,11 +227,16 @@ describe('relay: tombstones', () => {
     expect(relay.status().tombstones).toBe(0);
     back.send('second');
     await vi.waitFor(() => expect(relay.status().heldFrames).toBe(2), WAIT);
-    // Held past the timeout: the sender is connected again, so nothing expires.
-    await new Promise((resolve) => setTimeout(resolve, 600));
+    // Held past the timeout: a tombstone left after that, with the same timeout, expires, so the
+    // sender's older one would have expired first. The sender is connected again: its frames stay.
+    const later = await peer(relay, '6', '1', '2');
+    later.send('STATE(1):expires');
+    await vi.waitFor(() => expect(relay.status().heldFrames).toBe(3), WAIT);
+    await quit(relay, later);
+    await vi.waitFor(() => expect(relay.status()).toMatchObject({ expiredFrames: 1, heldFrames: 2 }), WAIT);
     const b = await peer(relay, '5', '2', '1');
     await vi.waitFor(() => expect(b.texts()).toEqual(['first', 'second']), WAIT);
-    expect(relay.status().expiredFrames).toBe(0);
+    expect(relay.status().expiredFrames).toBe(1);
   });
 
   it('refuses a frame past maxHeldBytes with a reason, closes that sender, and keeps what it held', async () => {
@@ -365,20 +371,41 @@ describe('xc-orch rendezvous', () => {
     const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     return { child, exit, stdout: () => stdout, stderr: () => stderr };
   }
+
+  /**
+   * The command run in this process, for cases that end before a relay listens: the same exit code
+   * and output as the child process's, without starting node for each. The child process itself
+   * is checked by the cases that listen below (and by cliHelp.test.ts).
+   */
+  async function inProcess(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    for (const name of Object.values(CREDENTIAL_ENV)) vi.stubEnv(name, undefined);
+    let stdout = '';
+    let stderr = '';
+    const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((stdout += String(chunk)), true));
+    const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => ((stderr += String(chunk)), true));
+    try {
+      const code = await rendezvous(args);
+      return { code, stdout, stderr };
+    } finally {
+      out.mockRestore();
+      err.mockRestore();
+      vi.unstubAllEnvs();
+    }
+  }
   const keyArgs = () => ['-c', join(keys, CREDENTIAL_FILES.caCert), '-s', join(keys, CREDENTIAL_FILES.serverCert), '-k', join(keys, CREDENTIAL_FILES.serverKey)];
 
   it('explains itself with --help', async () => {
-    const cli = start(['--help']);
-    expect(await cli.exit).toBe(0);
-    expect(cli.stdout()).toMatch(/HELLO_STATE:RUN:ME:PARTNER/);
-    expect(cli.stdout()).toMatch(/xc-orch genkeys DIR/);
-    expect(cli.stdout()).toMatch(/--tombstone-timeout S .*\[600\]/);
+    const cli = await inProcess(['--help']);
+    expect(cli.code).toBe(0);
+    expect(cli.stdout).toMatch(/HELLO_STATE:RUN:ME:PARTNER/);
+    expect(cli.stdout).toMatch(/xc-orch genkeys DIR/);
+    expect(cli.stdout).toMatch(/--tombstone-timeout S .*\[600\]/);
   });
 
   it('says which certificates it needs when given none, and exits 2', async () => {
-    const cli = start([]);
-    expect(await cli.exit).toBe(2);
-    expect(cli.stderr()).toMatch(/^xc-orch rendezvous: needs the run's CA and a certificate: -c CA -s CERT -k KEY .*genkeys DIR/);
+    const cli = await inProcess([]);
+    expect(cli.code).toBe(2);
+    expect(cli.stderr).toMatch(/^xc-orch rendezvous: needs the run's CA and a certificate: -c CA -s CERT -k KEY .*genkeys DIR/);
   });
 
   it.each([
@@ -387,20 +414,20 @@ describe('xc-orch rendezvous', () => {
     [['--tombstone-timeout', '0'], /--tombstone-timeout must be a number of seconds above 0 .*: --tombstone-timeout S: seconds frames wait/],
     [['-t', '70000'], /--port must be a whole number from 0 to 65535, got 70000: -t, --port N: TLS port to listen on/],
   ])('exits 2 on bad options %j', async (args, message) => {
-    const cli = start([...keyArgs(), ...args]);
-    expect(await cli.exit).toBe(2);
-    expect(cli.stderr()).toMatch(message);
+    const cli = await inProcess([...keyArgs(), ...args]);
+    expect(cli.code).toBe(2);
+    expect(cli.stderr).toMatch(message);
   });
 
   it('exits 2 when the certificates are incomplete or do not belong together', async () => {
-    const incomplete = start(['-c', join(keys, CREDENTIAL_FILES.caCert)]);
-    expect(await incomplete.exit).toBe(2);
-    expect(incomplete.stderr()).toMatch(/TLS credentials are incomplete: missing -s .* and -k/);
+    const incomplete = await inProcess(['-c', join(keys, CREDENTIAL_FILES.caCert)]);
+    expect(incomplete.code).toBe(2);
+    expect(incomplete.stderr).toMatch(/TLS credentials are incomplete: missing -s .* and -k/);
     const strangers = await mkdtemp(join(tmpdir(), 'xc-relay-foreign-'));
     await writeFile(join(strangers, 'ca.pem'), foreign.caCert);
-    const mismatched = start([...keyArgs().slice(2), '-c', join(strangers, 'ca.pem')]);
-    expect(await mismatched.exit).toBe(2);
-    expect(mismatched.stderr()).toMatch(/server certificate '.*' \(-s\) was not issued by CA certificate/);
+    const mismatched = await inProcess([...keyArgs().slice(2), '-c', join(strangers, 'ca.pem')]);
+    expect(mismatched.code).toBe(2);
+    expect(mismatched.stderr).toMatch(/server certificate '.*' \(-s\) was not issued by CA certificate/);
     await rm(strangers, { recursive: true, force: true });
   });
 

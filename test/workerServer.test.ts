@@ -5,6 +5,7 @@ import { generateCredentials, type RunCredentials } from '../runtime/tls/certs.j
 import { ConfigError } from '../common/errors.js';
 import { createWorkerServer, type WorkerConnection, type WorkerServer, type WorkerServerOptions } from '../runtime/coordinator/workerServer.js';
 import { connectTlsClient, type TlsTestClient } from './support/tlsClient.js';
+import { WAIT } from './support/wait.js';
 
 let creds: RunCredentials;
 let foreign: RunCredentials;
@@ -69,7 +70,7 @@ async function startHarness(options: Partial<WorkerServerOptions> = {}, wire = t
       const before = workers.length;
       const client = await harness.client({ cert: creds.workerCert, key: creds.workerKey });
       client.send(hello);
-      await vi.waitFor(() => expect(workers.length).toBeGreaterThan(before), { timeout: 5000 });
+      await vi.waitFor(() => expect(workers.length).toBeGreaterThan(before), WAIT);
       return { client, conn: workers[workers.length - 1]! };
     },
   };
@@ -87,7 +88,7 @@ describe('WorkerServer admission', () => {
     client.send('OK:ECHO(hi)');
     expect(await client.nextFrame()).toBe('got:OK:ECHO(hi)');
     conn.send('echo:é ünïcode');
-    await vi.waitFor(() => expect(client.frames).toContain('echo:é ünïcode'));
+    await vi.waitFor(() => expect(client.frames).toContain('echo:é ünïcode'), WAIT);
     expect(h.server.status()).toMatchObject({ state: 'listening', admitted: 1, open: 1, refused: 0 });
   });
 
@@ -103,7 +104,7 @@ describe('WorkerServer admission', () => {
     const h = await startHarness();
     const client = await h.client({ cert: creds.workerCert, key: creds.workerKey });
     client.sendRaw('000000000008 OK:HELLO000000000005 first000000000006 second');
-    await vi.waitFor(() => expect(h.messages.get(0)).toEqual(['first', 'second']));
+    await vi.waitFor(() => expect(h.messages.get(0)).toEqual(['first', 'second']), WAIT);
   });
 
   it('keeps messages that arrive before the caller registers a listener', async () => {
@@ -111,15 +112,16 @@ describe('WorkerServer admission', () => {
     const { client, conn } = await h.worker();
     client.send('early-1');
     client.send('early-2');
-    // Wait until the bytes are surely in, then wire up late: nothing may be lost.
     client.send('sync');
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // The start of a frame behind them: once the server holds it, every frame before it is in.
+    client.sendRaw('000000000010 abc');
+    await vi.waitFor(() => expect(h.server.status().bufferedBytes).toBeGreaterThan(0), WAIT);
     const seen: string[] = [];
     conn.onMessage((text) => seen.push(text));
     expect(seen).toEqual(['early-1', 'early-2', 'sync']);
     client.socket.destroy();
     await client.closed;
-    await vi.waitFor(() => expect(conn.open).toBe(false));
+    await vi.waitFor(() => expect(conn.open).toBe(false), WAIT);
     const reasons: string[] = [];
     conn.onClose((reason) => reasons.push(reason));
     expect(reasons).toHaveLength(1);
@@ -129,7 +131,7 @@ describe('WorkerServer admission', () => {
 describe('WorkerServer refusals (none reaches onHello)', () => {
   async function expectRefused(h: Harness, client: TlsTestClient | undefined, kind: 'tls' | 'hello' | 'timeout' | 'closed') {
     if (client) await client.closed;
-    await vi.waitFor(() => expect(h.server.status().refusedBy[kind]).toBe(1), { timeout: 5000 });
+    await vi.waitFor(() => expect(h.server.status().refusedBy[kind]).toBe(1), WAIT);
     expect(h.workers).toHaveLength(0);
     expect(h.server.status()).toMatchObject({ admitted: 0, open: 0, refused: 1 });
   }
@@ -236,9 +238,9 @@ describe('WorkerServer bounds on unauthenticated and buffered data (issue 9)', (
     const h = await startHarness({ helloTimeoutMs: 300 });
     const { socket, closed } = await idleSocket(h.port);
     idle.push(socket);
-    await vi.waitFor(() => expect(h.server.status().handshaking).toBe(1), { timeout: 5000 });
-    await Promise.race([closed, new Promise((_, reject) => setTimeout(() => reject(new Error('idle socket still open after 5 s')), 5000))]);
-    await vi.waitFor(() => expect(h.server.status()).toMatchObject({ pending: 0, handshaking: 0, refused: 1, refusedBy: { timeout: 1 } }), { timeout: 5000 });
+    await vi.waitFor(() => expect(h.server.status().handshaking).toBe(1), WAIT);
+    await Promise.race([closed, new Promise((_, reject) => setTimeout(() => reject(new Error(`idle socket still open after ${WAIT.timeout} ms`)), WAIT.timeout))]);
+    await vi.waitFor(() => expect(h.server.status()).toMatchObject({ pending: 0, handshaking: 0, refused: 1, refusedBy: { timeout: 1 } }), WAIT);
   });
 
   it('lets real workers in during a flood of idle connections, and closes the flood after the timeout', async () => {
@@ -248,7 +250,7 @@ describe('WorkerServer bounds on unauthenticated and buffered data (issue 9)', (
     const sockets = await Promise.all(Array.from({ length: flood }, () => idleSocket(h.port)));
     idle.push(...sockets.map((s) => s.socket));
     // Every idle connection beyond the bound pushed the oldest out: never more than `bound` are held.
-    await vi.waitFor(() => expect(h.server.status()).toMatchObject({ handshaking: bound, refusedBy: { full: flood - bound } }), { timeout: 10_000 });
+    await vi.waitFor(() => expect(h.server.status()).toMatchObject({ handshaking: bound, refusedBy: { full: flood - bound } }), WAIT);
     const workers = [];
     for (let i = 0; i < 5; i++) workers.push(await h.worker(`OK:HELLO:${i}`));
     expect(h.server.status()).toMatchObject({ admitted: 5, open: 5 });
@@ -257,7 +259,7 @@ describe('WorkerServer bounds on unauthenticated and buffered data (issue 9)', (
     expect(await workers[4]!.client.nextFrame()).toBe('got:still served');
     // The rest of the flood is closed by the server when its time is up; the workers stay.
     await Promise.all(sockets.map((s) => s.closed));
-    await vi.waitFor(() => expect(h.server.status()).toMatchObject({ handshaking: 0, pending: 0, open: 5, refused: flood }), { timeout: 10_000 });
+    await vi.waitFor(() => expect(h.server.status()).toMatchObject({ handshaking: 0, pending: 0, open: 5, refused: flood }), WAIT);
     const { full, timeout } = h.server.status().refusedBy;
     expect(full + timeout).toBe(flood);
     expect(full).toBeGreaterThanOrEqual(flood - bound);
@@ -268,12 +270,12 @@ describe('WorkerServer bounds on unauthenticated and buffered data (issue 9)', (
     const a = await h.worker();
     const b = await h.worker();
     a.client.sendRaw(`000000000700 ${'a'.repeat(600)}`);
-    await vi.waitFor(() => expect(h.server.status().bufferedBytes).toBe(600), { timeout: 5000 });
+    await vi.waitFor(() => expect(h.server.status().bufferedBytes).toBe(600), WAIT);
     b.client.sendRaw(`000000000700 ${'b'.repeat(500)}`);
     await b.client.closed;
     await vi.waitFor(
       () => expect(h.closes.get(b.conn.id)?.[0]).toMatch(/^coordinator receive buffers full: this worker's partial frame \(500 bytes\) took all connections past 1000 bytes$/),
-      { timeout: 5000 },
+      WAIT,
     );
     expect(h.server.status().bufferedBytes).toBe(600);
     a.client.sendRaw('a'.repeat(100));
@@ -289,7 +291,7 @@ describe('WorkerServer connection failures', () => {
     const good = await h.worker();
     bad.client.sendRaw('000001048577 ');
     await bad.client.closed;
-    await vi.waitFor(() => expect(h.closes.get(bad.conn.id)).toEqual(['protocol error: frame of 1048577 bytes exceeds the maximum of 1048576 bytes']));
+    await vi.waitFor(() => expect(h.closes.get(bad.conn.id)).toEqual(['protocol error: frame of 1048577 bytes exceeds the maximum of 1048576 bytes']), WAIT);
     good.client.send('still here');
     expect(await good.client.nextFrame()).toBe('got:still here');
     expect(h.server.status()).toMatchObject({ admitted: 2, open: 1 });
@@ -302,7 +304,7 @@ describe('WorkerServer connection failures', () => {
     expect(await client.nextFrame()).toBe('got:0123456789abcdef');
     client.send('0123456789abcdefg');
     await client.closed;
-    await vi.waitFor(() => expect(h.closes.get(conn.id)).toEqual(['protocol error: frame of 17 bytes exceeds the maximum of 16 bytes']));
+    await vi.waitFor(() => expect(h.closes.get(conn.id)).toEqual(['protocol error: frame of 17 bytes exceeds the maximum of 16 bytes']), WAIT);
   });
 
   it('closes only the connection that sends a malformed header', async () => {
@@ -311,7 +313,7 @@ describe('WorkerServer connection failures', () => {
     const good = await h.worker();
     bad.client.sendRaw('00000000000x OK:ECHO');
     await bad.client.closed;
-    await vi.waitFor(() => expect(h.closes.get(bad.conn.id)?.[0]).toMatch(/^protocol error: malformed frame header "00000000000x "$/));
+    await vi.waitFor(() => expect(h.closes.get(bad.conn.id)?.[0]).toMatch(/^protocol error: malformed frame header "00000000000x "$/), WAIT);
     good.client.send('ping');
     expect(await good.client.nextFrame()).toBe('got:ping');
   });
@@ -320,7 +322,7 @@ describe('WorkerServer connection failures', () => {
     const h = await startHarness();
     const { client, conn } = await h.worker();
     client.socket.end();
-    await vi.waitFor(() => expect(h.closes.get(conn.id)).toEqual(['connection closed by worker']));
+    await vi.waitFor(() => expect(h.closes.get(conn.id)).toEqual(['connection closed by worker']), WAIT);
     expect(conn.open).toBe(false);
     conn.send('echo:too late'); // ignored, must not throw
     conn.close();
@@ -332,7 +334,7 @@ describe('WorkerServer connection failures', () => {
     const h = await startHarness();
     const { client, conn } = await h.worker();
     client.raw.resetAndDestroy();
-    await vi.waitFor(() => expect(h.closes.get(conn.id)).toHaveLength(1));
+    await vi.waitFor(() => expect(h.closes.get(conn.id)).toHaveLength(1), WAIT);
     expect(h.closes.get(conn.id)![0]).toMatch(/^connection (reset by worker|closed by worker)/);
     await h.server.close();
     expect(h.closes.get(conn.id)).toHaveLength(1);
@@ -343,7 +345,7 @@ describe('WorkerServer connection failures', () => {
     const { client, conn } = await h.worker();
     client.sendRaw('000000000010 abc');
     client.socket.end();
-    await vi.waitFor(() => expect(h.closes.get(conn.id)).toEqual(['connection closed by worker in the middle of a frame (3 bytes unread)']));
+    await vi.waitFor(() => expect(h.closes.get(conn.id)).toEqual(['connection closed by worker in the middle of a frame (3 bytes unread)']), WAIT);
   });
 
   it('close() flushes what was sent, then hangs up', async () => {
@@ -353,7 +355,7 @@ describe('WorkerServer connection failures', () => {
     conn.close();
     await client.closed;
     expect(client.frames).toEqual(['quit:']);
-    await vi.waitFor(() => expect(h.closes.get(conn.id)).toEqual(['closed by coordinator']));
+    await vi.waitFor(() => expect(h.closes.get(conn.id)).toEqual(['closed by coordinator']), WAIT);
   });
 
   it('cuts a connection whose message listener throws, and keeps serving', async () => {
@@ -407,7 +409,7 @@ describe('WorkerServer lifecycle', () => {
   it('close() also drops clients that have not said hello yet', async () => {
     const h = await startHarness();
     const client = await h.client({ cert: creds.workerCert, key: creds.workerKey });
-    await vi.waitFor(() => expect(h.server.status().pending).toBe(1));
+    await vi.waitFor(() => expect(h.server.status().pending).toBe(1), WAIT);
     await h.server.close();
     await client.closed;
     expect(h.workers).toHaveLength(0);
@@ -422,7 +424,7 @@ describe('WorkerServer lifecycle', () => {
         return client;
       }),
     );
-    await vi.waitFor(() => expect(h.workers).toHaveLength(300), { timeout: 20_000 });
+    await vi.waitFor(() => expect(h.workers).toHaveLength(300), WAIT);
     expect(new Set(h.workers.map((w) => w.id))).toEqual(new Set(Array.from({ length: 300 }, (_, i) => i)));
     expect(new Set(h.workers.map((w) => w.invocation))).toEqual(new Set(Array.from({ length: 300 }, (_, i) => i)));
     burst[299]!.send('last');

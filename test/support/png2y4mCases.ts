@@ -5,9 +5,9 @@
  * first stderr line (normalised) compared.
  *
  * @example
- * for (const c of loadCases('test/fixtures/png2y4m/cases.tsv')) runCase(['node', 'bin/png2y4m.js'], corpus, c);
+ * for (const c of loadCases('test/fixtures/png2y4m/cases.tsv')) await runCase(['node', 'bin/png2y4m.js'], corpus, c);
  */
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   closeSync,
@@ -70,16 +70,17 @@ export function loadCases(path: string): ReferenceCase[] {
 
 const TIMEOUT_MS = 60_000;
 
-export function runCase(command: readonly string[], corpus: string, c: ReferenceCase): CaseResult {
+/** Runs one case; cases share nothing, so several can run at once. */
+export async function runCase(command: readonly string[], corpus: string, c: ReferenceCase): Promise<CaseResult> {
   const work = mkdtempSync(join(tmpdir(), 'png2y4m-case-'));
   try {
-    return runIn(work, command, corpus, c);
+    return await runIn(work, command, corpus, c);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
 }
 
-function runIn(T: string, command: readonly string[], corpus: string, c: ReferenceCase): CaseResult {
+async function runIn(T: string, command: readonly string[], corpus: string, c: ReferenceCase): Promise<CaseResult> {
   const input = join(T, 'in');
   const stage = join(T, 'stage');
   mkdirSync(input, { recursive: true });
@@ -98,15 +99,18 @@ function runIn(T: string, command: readonly string[], corpus: string, c: Referen
     .replaceAll('@T@', T)
     .split(/\s+/)
     .filter((arg) => arg !== '');
-  const invoke = (stdin: string | null, stdout: string | null): { status: number; stderr: string } => {
+  const invoke = async (stdin: string | null, stdout: string | null): Promise<{ status: number; stderr: string }> => {
     const inFd = stdin === null ? 'ignore' : openSync(stdin, 'r');
     const outFd = stdout === null ? 'ignore' : openSync(stdout, 'w');
     try {
-      const result = spawnSync(command[0]!, [...command.slice(1), ...argv], {
-        stdio: [inFd, outFd, 'pipe'],
-        timeout: TIMEOUT_MS,
+      const child = spawn(command[0]!, [...command.slice(1), ...argv], { stdio: [inFd, outFd, 'pipe'], timeout: TIMEOUT_MS });
+      const chunks: Buffer[] = [];
+      child.stderr?.on('data', (chunk: Buffer) => chunks.push(chunk));
+      const status = await new Promise<number>((resolve, reject) => {
+        child.once('error', reject);
+        child.once('close', (code) => resolve(code ?? -1));
       });
-      return { status: result.status ?? -1, stderr: result.stderr.toString('latin1') };
+      return { status, stderr: Buffer.concat(chunks).toString('latin1') };
     } finally {
       if (typeof inFd === 'number') closeSync(inFd);
       if (typeof outFd === 'number') closeSync(outFd);
@@ -114,19 +118,19 @@ function runIn(T: string, command: readonly string[], corpus: string, c: Referen
   };
   let exitCode = 0;
   let stderr = '';
-  if (c.kind === 'file') ({ status: exitCode, stderr } = invoke(null, null));
-  else if (c.kind === 'stdout') ({ status: exitCode, stderr } = invoke(null, OUT));
-  else if (c.kind === 'stdin') ({ status: exitCode, stderr } = invoke(join(input, c.inputs[0]!), null));
+  if (c.kind === 'file') ({ status: exitCode, stderr } = await invoke(null, null));
+  else if (c.kind === 'stdout') ({ status: exitCode, stderr } = await invoke(null, OUT));
+  else if (c.kind === 'stdin') ({ status: exitCode, stderr } = await invoke(join(input, c.inputs[0]!), null));
   else {
-    c.inputs.forEach((file, n) => {
-      if (n > 0 && exitCode !== 0) return;
+    for (const [n, file] of c.inputs.entries()) {
+      if (n > 0 && exitCode !== 0) break;
       rmSync(join(input, 'frame'), { recursive: true, force: true });
       mkdirSync(join(input, 'frame'));
       renameSync(join(stage, basename(file)), join(input, 'frame', basename(file)));
-      const run = invoke(null, null);
+      const run = await invoke(null, null);
       exitCode = run.status;
       if (n === 0) stderr = run.stderr;
-    });
+    }
   }
   const present = existsSync(OUT);
   return {
