@@ -350,8 +350,9 @@ describe('lambda fixture', () => {
   });
 
   it('refills each function\'s scaling limit over time, one bucket per function and region, and answers 429 beyond it', async () => {
-    const limit = { environments: 5, perMs: 250 };
-    fixture = await startLambdaFixture({ mode: 'record', scaling: limit });
+    // The burst is checked with a bucket that refills too slowly for any delay of a loaded machine
+    // to matter (one environment a minute); the refill, with a fast one, by the launcher below.
+    fixture = await startLambdaFixture({ mode: 'record', scaling: { environments: 5, perMs: 5 * 60_000 } });
     fixture.addFunction(FUNCTION);
     fixture.addFunction('other');
     const client = new LambdaClient({ region: 'us-east-1', endpoint: fixture.endpoint, credentials: await credentials(), maxAttempts: 1 });
@@ -370,9 +371,15 @@ describe('lambda fixture', () => {
       client.destroy();
     }
 
-    // 40 more through the launcher: all admitted in the end, never faster than the bucket allows.
-    const { reports } = await launch({ endpoint: fixture.endpoint, baseDelayMs: 5, maxDelayMs: 20, deadlineMs: 20_000 }, requests(40));
-    expect([...byInvocation(reports, 40).values()].every((r) => r.type === 'accepted')).toBe(true);
+    await fixture.close();
+
+    // 45 through the launcher against a bucket of 5 refilled every 250 ms: all admitted in the end,
+    // never faster than the bucket allows.
+    const limit = { environments: 5, perMs: 250 };
+    fixture = await startLambdaFixture({ mode: 'record', scaling: limit });
+    fixture.addFunction(FUNCTION);
+    const { reports } = await launch({ endpoint: fixture.endpoint, baseDelayMs: 5, maxDelayMs: 20, deadlineMs: 20_000 }, requests(45));
+    expect([...byInvocation(reports, 45).values()].every((r) => r.type === 'accepted')).toBe(true);
     expect(fixture.counts.scalingThrottled).toBeGreaterThan(1);
     const at = fixture.invocations.filter((call) => call.functionName === FUNCTION && call.region === 'us-east-1').map((call) => call.at);
     expect(at).toHaveLength(45);
