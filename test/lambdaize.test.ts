@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { run as runLambdaizeCli, parseLambdaizeArgs } from '../cli/lambdaize.js';
 import { generateCredentials, type RunCredentials } from '../runtime/tls/certs.js';
@@ -23,10 +24,13 @@ import {
 } from '../runtime/lambda/lambdaize.js';
 import { createLambdaLauncher } from '../runtime/launch/lambdaLauncher.js';
 import { IN_PROCESS_ENV } from '../worker/builtinTools.js';
+import { convertDecoded, decodeFrame } from '../png2y4m/frameConversion.js';
+import { startFrameThreads } from '../png2y4m/frameThreads.js';
 import type { LaunchReport } from '../runtime/launch/launcher.js';
 import type { WorkerEvent } from '../worker/event.js';
 import { MANIFEST_FILE } from '../worker/lambdaHandler.js';
 import { readZip, startHandlerProcess, startLambdaFixture, unpackZip, type LambdaFixture } from './support/lambdaFixture.js';
+import { encodePng } from './support/pngEncoder.js';
 import { startScriptedCoordinator, type ScriptedCoordinator } from './support/scriptedCoordinator.js';
 
 const ROLE = 'arn:aws:iam::123456789012:role/xc-orch-test';
@@ -101,7 +105,7 @@ describe('lambdaize packaging', () => {
     const zip = await readFile(built.zipPath);
     expect(zip.byteLength).toBe(built.zippedBytes);
     const entries = new Map((await readZip(zip)).map((entry) => [entry.name, entry]));
-    expect([...entries.keys()].sort()).toEqual(['bin/png2y4m', 'index.mjs', 'png2y4m.mjs', 'png2y4mThread.mjs', MANIFEST_FILE]);
+    expect([...entries.keys()].sort()).toEqual(['bin/png2y4m', 'index.mjs', 'png2y4m.mjs', 'png2y4mFrameThread.mjs', 'png2y4mThread.mjs', MANIFEST_FILE]);
     expect(entries.get('bin/png2y4m')!.mode).toBe(0o755);
     // The wrapper runs a bundle that is in the zip (running it is the test further down).
     const bundled = /"\$\(dirname "\$0"\)\/\.\.\/([^"]+)"/.exec(entries.get('bin/png2y4m')!.data.toString())?.[1];
@@ -262,6 +266,20 @@ describe('lambdaize --builtin png2y4m --skip-upload', () => {
     expect(result.zip).toBe(join(out(), 'png2y4m-cli.zip'));
     expect(result.functions).toBeUndefined();
     expect(result.command).toBe(BUILTIN_COMMANDS.png2y4m);
+  });
+
+  it('packs a frame thread that converts a frame as the main thread does', async () => {
+    const shape = { width: 6, height: 4 };
+    const png = encodePng({ width: 6, height: 4, bitDepth: 8, colorType: 2, pixels: Array.from({ length: 24 }, (_, p) => [p * 10, 255 - p * 9, (p * 37) % 256]) });
+    const threads = startFrameThreads(1, pathToFileURL(join(taskRoot(), 'png2y4mFrameThread.mjs')));
+    try {
+      threads!.sendPlan(null);
+      const decoded = decodeFrame(png, shape);
+      if (decoded.kind !== 'decoded') throw new Error(`fixture did not decode: ${decoded.kind}`);
+      expect(await threads!.convert(0, 1, png, shape, '420')).toEqual(convertDecoded(decoded, shape, '420', null));
+    } finally {
+      await threads?.close();
+    }
   });
 
   // Issue 15: a bin/png2y4m wrapper pointing at a missing bundle passed when the test looked only
