@@ -8,7 +8,7 @@
  * const planes = allocatePlanes(w, h, '420');
  * convertFrame(rgb, w, h, '420', ditherPlan(w, h, '420'), planes);
  */
-import { floorDiv, rhaz } from './intMath.js';
+import { bit, floorDiv, rhaz } from './intMath.js';
 import type { ChromaMode } from './options.js';
 
 export interface Planes {
@@ -90,11 +90,6 @@ function tables(): { r: Int32Array; b: Int32Array } {
   }
   reconstructTables = { r, b };
   return reconstructTables;
-}
-
-/** 1 or 0 from a comparison, without a branch: `|` converts the boolean (V8 emits a setcc). */
-function bit(flag: boolean): number {
-  return (flag as unknown as number) | 0;
 }
 
 /**
