@@ -1,8 +1,8 @@
 /**
- * One input frame after the first, from its PNG bytes to its Y'CbCr planes, as a value: what the
- * tool then prints and writes for it. The same steps run on the main thread and in the frame
- * threads (frameThread.ts), so a frame converts identically wherever it is converted; the main
- * thread alone prints and writes, in frame order.
+ * One input frame after the first, from its PNG bytes to its Y'CbCr planes, as values: what the
+ * tool then prints and writes for it. Decoding runs on the main thread or ahead of it in a
+ * decoding thread (frameThread.ts), the same function either way; the main thread alone converts,
+ * prints and writes, in frame order.
  *
  * @example
  * const decoded = decodeFrame(bytes, { width: 1024, height: 436 });

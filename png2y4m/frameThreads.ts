@@ -1,8 +1,10 @@
 /**
- * Threads that decode and convert frames of a sequence while the main thread converts others:
- * frames are independent (the dither restarts every frame), so a sequence spreads over the cores.
- * The main thread keeps every side effect in frame order (opening, deleting, messages, output), so
- * the result is byte for byte the single-threaded one; threads only compute.
+ * Threads that decode the frames of a sequence ahead of the main thread, which converts them
+ * meanwhile: decoding (inflate, unfiltering) and converting cost about the same per frame, so two
+ * cores share a sequence. The main thread keeps every side effect in frame order (opening,
+ * deleting, messages, output), so the result is byte for byte the single-threaded one; threads
+ * only compute. Conversion stays on the main thread: a thread would compile the converter and the
+ * dither plan's generator all over again (V8 compiles per thread), which costs more than it saves.
  *
  * The entry is `frameThread.js` next to this module (dist/), `png2y4mFrameThread.mjs` next to the
  * bundle (the Lambda package), or dist's when running from the TypeScript sources (vitest). None
@@ -10,24 +12,24 @@
  *
  * @example
  * const threads = startFrameThreads(1);
- * const outcome = threads?.convert(1, bytes, { width, height }, '420'); // Promise<FrameOutcome>
- * threads?.sendPlan(plan);
+ * const decoded = await threads?.decode(0, 1, bytes, { width, height }); // DecodedFrame | FrameFailure
  * await threads?.close();
  */
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { FrameOutcome, FrameShape } from './frameConversion.js';
-import type { ChromaMode } from './options.js';
+import type { DecodedFrame, FrameFailure, FrameShape } from './frameConversion.js';
 
-export type FrameThreadRequest =
-  | { kind: 'plan'; plan: Int16Array | null }
-  | { kind: 'frame'; k: number; bytes: Uint8Array; shape: FrameShape; chroma: ChromaMode };
+export interface FrameRequest {
+  k: number;
+  bytes: Uint8Array;
+  shape: FrameShape;
+}
 
 export interface FrameReply {
   k: number;
-  outcome: FrameOutcome;
+  decoded: DecodedFrame | FrameFailure;
 }
 
 /**
@@ -36,13 +38,13 @@ export interface FrameReply {
  */
 export const THREADS_ENV = 'XC_PNG2Y4M_THREADS';
 
-/** Beyond a few threads, memory grows and the main thread's writing becomes the limit. */
+/** The main thread's conversion is the limit long before this. */
 const MAX_THREADS = 3;
 
 /**
- * Frame threads worth starting for `frames` frames: one per core beyond the main thread's (which
- * converts its share too), or `requested` (the {@link THREADS_ENV} value) when it is a number;
- * never more than the frames after the first.
+ * Decoding threads worth starting for `frames` frames: one per core beyond the main thread's, or
+ * `requested` (the {@link THREADS_ENV} value) when it is a number; never more than the frames
+ * after the first.
  *
  * @example frameThreadCount(6, undefined) // 1 on a 2-core machine
  */
@@ -53,10 +55,8 @@ export function frameThreadCount(frames: number, requested: string | undefined):
 
 export interface FrameThreads {
   readonly size: number;
-  /** Thread `slot` (0 <= slot < size) decodes and converts frame k; rejects if the thread fails. */
-  convert(slot: number, k: number, bytes: Uint8Array, shape: FrameShape, chroma: ChromaMode): Promise<FrameOutcome>;
-  /** The dither plan (null: no dither) the threads wait for before converting. */
-  sendPlan(plan: Int16Array | null): void;
+  /** Thread `slot` (0 <= slot < size) decodes frame k; rejects if the thread fails. */
+  decode(slot: number, k: number, bytes: Uint8Array, shape: FrameShape): Promise<DecodedFrame | FrameFailure>;
   close(): Promise<void>;
 }
 
@@ -72,10 +72,7 @@ export function startFrameThreads(count: number, entry: URL | undefined = findFr
   const threads = Array.from({ length: count }, () => startThread(entry));
   return {
     size: count,
-    convert: (slot, k, bytes, shape, chroma) => threads[slot]!.convert(k, bytes, shape, chroma),
-    sendPlan(plan) {
-      for (const thread of threads) thread.post({ kind: 'plan', plan });
-    },
+    decode: (slot, k, bytes, shape) => threads[slot]!.decode(k, bytes, shape),
     close: async () => {
       await Promise.all(threads.map((thread) => thread.close()));
     },
@@ -83,13 +80,12 @@ export function startFrameThreads(count: number, entry: URL | undefined = findFr
 }
 
 interface Waiting {
-  resolve(outcome: FrameOutcome): void;
+  resolve(decoded: DecodedFrame | FrameFailure): void;
   reject(error: Error): void;
 }
 
 interface FrameThread {
-  post(request: FrameThreadRequest): void;
-  convert(k: number, bytes: Uint8Array, shape: FrameShape, chroma: ChromaMode): Promise<FrameOutcome>;
+  decode(k: number, bytes: Uint8Array, shape: FrameShape): Promise<DecodedFrame | FrameFailure>;
   close(): Promise<void>;
 }
 
@@ -104,28 +100,25 @@ function startThread(entry: URL): FrameThread {
     for (const pending of waiting.values()) pending.reject(failure);
     waiting.clear();
   };
-  worker.on('message', ({ k, outcome }: FrameReply) => {
-    waiting.get(k)?.resolve(outcome);
+  worker.on('message', ({ k, decoded }: FrameReply) => {
+    waiting.get(k)?.resolve(decoded);
     waiting.delete(k);
   });
   worker.on('error', (error) => fail(new Error('png2y4m frame thread failed', { cause: error })));
   worker.on('exit', (code) => fail(new Error(`png2y4m frame thread exited (code ${code})`)));
-  const post = (request: FrameThreadRequest, transfer: ArrayBuffer[] = []): void => {
-    if (failure === undefined) worker.postMessage(request, transfer);
-  };
   return {
-    post,
-    convert(k, bytes, shape, chroma) {
-      const outcome = new Promise<FrameOutcome>((resolve, reject) => {
+    decode(k, bytes, shape) {
+      const decoded = new Promise<DecodedFrame | FrameFailure>((resolve, reject) => {
         if (failure) return reject(failure);
         waiting.set(k, { resolve, reject });
         // A copy of its own, so the buffer moves to the thread instead of being cloned.
         const copy = bytes.slice();
-        post({ kind: 'frame', k, bytes: copy, shape, chroma }, [copy.buffer]);
+        const request: FrameRequest = { k, bytes: copy, shape };
+        worker.postMessage(request, [copy.buffer]);
       });
       // A frame the tool no longer waits for (it stopped at an earlier one) may fail unheard.
-      outcome.catch(() => {});
-      return outcome;
+      decoded.catch(() => {});
+      return decoded;
     },
     close: async () => {
       await worker.terminate();

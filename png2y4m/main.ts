@@ -14,13 +14,13 @@
 import { closeSync, openSync, unlinkSync } from 'node:fs';
 import type { Planes } from './bt709.js';
 import { DecodeFailure, decodePng, type DecodedImage } from './decodePng.js';
-import { convertDecoded, decodeFrame, type FrameOutcome, type FrameShape } from './frameConversion.js';
+import { convertDecoded, decodeFrame, type DecodedFrame, type FrameFailure, type FrameOutcome, type FrameShape } from './frameConversion.js';
 import { THREADS_ENV, frameThreadCount, startFrameThreads, type FrameThreads } from './frameThreads.js';
 import { ditherPlan } from './ditherPlan.js';
 import { readAll, writeText } from './fdIo.js';
 import { findInputs, inputPath, splitMask } from './inputMask.js';
 import { openOutput, type Output } from './openOutput.js';
-import { parseCommandLine, type ChromaMode, type Png2y4mOptions } from './options.js';
+import { parseCommandLine, type Png2y4mOptions } from './options.js';
 import { strerror } from './strerror.js';
 import { usageText } from './usage.js';
 import { y4mHeader } from './y4mHeader.js';
@@ -133,32 +133,29 @@ async function run(args: string[], io: ToolIo, onOutput: (output: Output) => voi
     io.stderr(`${inputs.count} frames, ${shape.width}x${shape.height}\n`);
     if (!options.incremental || output.position === 0) output.writer.writeText(y4mHeader({ ...shape, ...options }));
 
-    const ahead = new FramesAhead(inputs, threads, shape, options.chroma);
-    ahead.dispatch();
+    const ahead = new FramesAhead(inputs, threads, shape);
+    ahead.dispatch(0);
     const plan = options.dither ? (io.ditherPlan ?? ditherPlan)(shape.width, shape.height, options.chroma) : null;
-    threads?.sendPlan(plan);
-    const convertHere = (bytes: Uint8Array): FrameOutcome => {
-      const decoded = decodeFrame(bytes, shape);
-      return decoded.kind === 'decoded' ? convertDecoded(decoded, shape, options.chroma, plan) : decoded;
-    };
+    const convert = (decoded: DecodedFrame | FrameFailure): FrameOutcome =>
+      decoded.kind === 'decoded' ? convertDecoded(decoded, shape, options.chroma, plan) : decoded;
 
     inputs.announce(0);
-    emitFrame(convertDecoded({ kind: 'decoded', warnings: [], rgb: image.rgb }, shape, options.chroma, plan), shape, output, options.output, io);
+    emitFrame(convert({ kind: 'decoded', warnings: [], rgb: image.rgb }), shape, output, options.output, io);
     for (let k = 1; k < inputs.count; k++) {
       ahead.dispatch(k);
       const fetched = ahead.take(k);
-      let outcome: FrameOutcome;
+      let decoded: DecodedFrame | FrameFailure;
       if (fetched) {
         const bytes = inputs.reach(k, fetched.input, options);
         inputs.announce(k);
         // A thread that failed leaves its frame to this one.
-        outcome = await fetched.outcome.catch(() => convertHere(bytes));
+        decoded = await fetched.decoded.catch(() => decodeFrame(bytes, shape));
       } else {
         const source = inputs.open(k, options);
         inputs.announce(k);
-        outcome = convertHere(source.read());
+        decoded = decodeFrame(source.read(), shape);
       }
-      emitFrame(outcome, shape, output, options.output, io);
+      emitFrame(convert(decoded), shape, output, options.output, io);
     }
     return 0;
   } finally {
@@ -167,41 +164,34 @@ async function run(args: string[], io: ToolIo, onOutput: (output: Output) => voi
 }
 
 /**
- * Frames handed to the threads ahead of their turn: frame k goes to thread k mod (threads + 1) - 1,
- * remainder 0 staying on the main thread. Each thread is kept a couple of frames ahead, so it
- * never waits for the main thread between frames.
+ * Frames handed to the decoding threads ahead of their turn, in turn over the threads, each kept
+ * a couple of frames ahead so that it never waits for the main thread between frames.
  */
 class FramesAhead {
-  private readonly lanes: number;
-  private readonly inFlight = new Map<number, { input: Fetched; outcome: Promise<FrameOutcome> }>();
+  private readonly inFlight = new Map<number, { input: Fetched; decoded: Promise<DecodedFrame | FrameFailure> }>();
   private dispatched = 0;
 
   constructor(
     private readonly inputs: Inputs,
     private readonly threads: FrameThreads | undefined,
     private readonly shape: FrameShape,
-    private readonly chroma: ChromaMode,
-  ) {
-    this.lanes = (threads?.size ?? 0) + 1;
-  }
+  ) {}
 
-  /** Dispatch the threads' frames up to a few turns after frame `current`. */
-  dispatch(current = 0): void {
+  /** Dispatch the frames up to a few after frame `current`. */
+  dispatch(current: number): void {
     if (!this.threads) return;
-    const last = Math.min(this.inputs.count - 1, current + 2 * this.lanes);
+    const last = Math.min(this.inputs.count - 1, current + 2 * this.threads.size);
     for (let k = this.dispatched + 1; k <= last; k++) {
-      const lane = k % this.lanes;
-      if (lane === 0) continue;
       const input = this.inputs.fetch(k);
-      // An input that cannot be opened fails at its turn; the outcome is never awaited.
-      const outcome = 'bytes' in input ? this.threads.convert(lane - 1, k, input.bytes, this.shape, this.chroma) : new Promise<never>(() => {});
-      this.inFlight.set(k, { input, outcome });
+      // An input that cannot be opened fails at its turn; nothing waits for it to decode.
+      const decoded = 'bytes' in input ? this.threads.decode(k % this.threads.size, k, input.bytes, this.shape) : new Promise<never>(() => {});
+      this.inFlight.set(k, { input, decoded });
     }
     this.dispatched = Math.max(this.dispatched, last);
   }
 
-  /** Frame k's fetched input and outcome, if it went to a thread. */
-  take(k: number): { input: Fetched; outcome: Promise<FrameOutcome> } | undefined {
+  /** Frame k's fetched input and decoding, if it was dispatched. */
+  take(k: number): { input: Fetched; decoded: Promise<DecodedFrame | FrameFailure> } | undefined {
     const fetched = this.inFlight.get(k);
     this.inFlight.delete(k);
     return fetched;

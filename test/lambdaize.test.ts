@@ -24,7 +24,7 @@ import {
 } from '../runtime/lambda/lambdaize.js';
 import { createLambdaLauncher } from '../runtime/launch/lambdaLauncher.js';
 import { IN_PROCESS_ENV } from '../worker/builtinTools.js';
-import { convertDecoded, decodeFrame } from '../png2y4m/frameConversion.js';
+import { decodeFrame } from '../png2y4m/frameConversion.js';
 import { startFrameThreads } from '../png2y4m/frameThreads.js';
 import type { LaunchReport } from '../runtime/launch/launcher.js';
 import type { WorkerEvent } from '../worker/event.js';
@@ -268,15 +268,14 @@ describe('lambdaize --builtin png2y4m --skip-upload', () => {
     expect(result.command).toBe(BUILTIN_COMMANDS.png2y4m);
   });
 
-  it('packs a frame thread that converts a frame as the main thread does', async () => {
+  it('packs a decoding thread that decodes a frame as the main thread does', async () => {
     const shape = { width: 6, height: 4 };
     const png = encodePng({ width: 6, height: 4, bitDepth: 8, colorType: 2, pixels: Array.from({ length: 24 }, (_, p) => [p * 10, 255 - p * 9, (p * 37) % 256]) });
     const threads = startFrameThreads(1, pathToFileURL(join(taskRoot(), 'png2y4mFrameThread.mjs')));
     try {
-      threads!.sendPlan(null);
-      const decoded = decodeFrame(png, shape);
-      if (decoded.kind !== 'decoded') throw new Error(`fixture did not decode: ${decoded.kind}`);
-      expect(await threads!.convert(0, 1, png, shape, '420')).toEqual(convertDecoded(decoded, shape, '420', null));
+      const decoded = await threads!.decode(0, 1, png, shape);
+      expect(decoded.kind).toBe('decoded');
+      expect(decoded).toEqual(decodeFrame(png, shape));
     } finally {
       await threads?.close();
     }

@@ -1,7 +1,7 @@
 /**
- * png2y4m's frame threads: a frame converted in a thread is byte for byte the main thread's, and
- * a sequence spread over threads gives the single-threaded result in everything the tool shows
- * (output bytes, messages, exit code, inputs deleted), also when it stops at a frame a thread had.
+ * png2y4m's decoding threads: a frame decoded in a thread is the main thread's, and a sequence
+ * decoded ahead in threads gives the single-threaded result in everything the tool shows (output
+ * bytes, messages, exit code, inputs deleted), also when it stops at a frame a thread had.
  */
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,8 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ditherPlan } from '../png2y4m/ditherPlan.js';
-import { convertDecoded, decodeFrame } from '../png2y4m/frameConversion.js';
+import { decodeFrame } from '../png2y4m/frameConversion.js';
 import { THREADS_ENV, findFrameThreadEntry, frameThreadCount, startFrameThreads } from '../png2y4m/frameThreads.js';
 import { encodePng } from './support/pngEncoder.js';
 import { UNPRIVILEGED, UNPRIVILEGED_UNAVAILABLE } from './support/unprivileged.js';
@@ -31,26 +30,20 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-describe('a frame thread', () => {
-  it('is found (dist) and converts a frame exactly as the main thread does', async () => {
+describe('a decoding thread', () => {
+  it('is found (dist) and decodes a frame exactly as the main thread does', async () => {
     expect(findFrameThreadEntry()?.href).toMatch(/\/dist\/png2y4m\/frameThread\.js$/);
     const shape = { width: 9, height: 7 };
     const threads = startFrameThreads(1);
     try {
       expect(threads?.size).toBe(1);
-      const plan = ditherPlan(9, 7, '422');
-      threads!.sendPlan(plan);
       const png = image(9, 7, 3);
-      const inThread = await threads!.convert(0, 1, png, shape, '422');
-      const decoded = decodeFrame(png, shape);
-      expect(decoded.kind).toBe('decoded');
-      if (decoded.kind !== 'decoded') return;
-      const here = convertDecoded(decoded, shape, '422', plan);
-      expect(inThread.kind).toBe('converted');
-      expect(inThread).toEqual(here);
+      const inThread = await threads!.decode(0, 1, png, shape);
+      expect(inThread.kind).toBe('decoded');
+      expect(inThread).toEqual(decodeFrame(png, shape));
       // A failure comes back as the tool's message, with the warnings before it.
-      expect(await threads!.convert(0, 2, Buffer.from('nope'), shape, '422')).toEqual({ kind: 'failed', warnings: [], line: 'Error reading from file.' });
-      expect(await threads!.convert(0, 3, image(4, 7, 1), shape, '422')).toMatchObject({ kind: 'mismatch', width: 4, height: 7 });
+      expect(await threads!.decode(0, 2, Buffer.from('nope'), shape)).toEqual({ kind: 'failed', warnings: [], line: 'Error reading from file.' });
+      expect(await threads!.decode(0, 3, image(4, 7, 1), shape)).toMatchObject({ kind: 'mismatch', width: 4, height: 7 });
     } finally {
       await threads?.close();
     }
@@ -101,7 +94,7 @@ function convert(pngs: (Buffer | null)[], args: string[], threads: number): Resu
   return { status: run.status, stderr: run.stderr.toString('latin1').replaceAll(work, 'WORK'), output, left: readdirSync(folder) };
 }
 
-describe('a sequence over frame threads', () => {
+describe('a sequence decoded ahead in threads', () => {
   const seq = (n: number, width = 10, height = 6): Buffer[] => Array.from({ length: n }, (_, k) => image(width, height, k + 1));
 
   it.each([
