@@ -6,7 +6,7 @@
  * Not a program: `new Worker(new URL('./frameThread.js', import.meta.url))`.
  */
 import { parentPort } from 'node:worker_threads';
-import { decodeFrame, type DecodedFrame, type FrameFailure } from './frameConversion.js';
+import { decodeFrame, type DecodedFrame, type FrameFailure } from './frameDecoding.js';
 import type { FrameReply, FrameRequest } from './frameThreads.js';
 
 const port = parentPort;

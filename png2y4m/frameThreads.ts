@@ -16,10 +16,10 @@
  * await threads?.close();
  */
 import { existsSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { DecodedFrame, FrameFailure, FrameShape } from './frameConversion.js';
+import type { DecodedFrame, FrameFailure, FrameShape } from './frameDecoding.js';
 
 export interface FrameRequest {
   k: number;
@@ -32,24 +32,24 @@ export interface FrameReply {
   decoded: DecodedFrame | FrameFailure;
 }
 
-/**
- * Environment variable: how many frame threads to start (`0`: every frame on the main thread),
- * instead of one per further core.
- */
+/** Environment variable: how many decoding threads to start (`0`: none), instead of guessing. */
 export const THREADS_ENV = 'XC_PNG2Y4M_THREADS';
 
 /** The main thread's conversion is the limit long before this. */
 const MAX_THREADS = 3;
 
 /**
- * Decoding threads worth starting for `frames` frames: one per core beyond the main thread's, or
- * `requested` (the {@link THREADS_ENV} value) when it is a number; never more than the frames
- * after the first.
+ * Decoding threads worth starting for `frames` frames: one per core that is idle by the 1-minute
+ * load average, beyond the main thread's, or `requested` (the {@link THREADS_ENV} value) when it
+ * is a number; never more than the frames after the first. A thread only pays when it has a core
+ * of its own: competing for a busy one, starting it and compiling its code again cost more CPU
+ * than it takes off the main thread (BENCHMARKS.md).
  *
- * @example frameThreadCount(6, undefined) // 1 on a 2-core machine
+ * @example frameThreadCount(6, undefined) // 1 on an idle 2-core machine, 0 on a busy one
  */
 export function frameThreadCount(frames: number, requested: string | undefined): number {
-  const asked = requested !== undefined && /^\d+$/.test(requested) ? Number(requested) : availableParallelism() - 1;
+  const idleCores = availableParallelism() - 1 - Math.floor(loadavg()[0] ?? 0);
+  const asked = requested !== undefined && /^\d+$/.test(requested) ? Number(requested) : idleCores;
   return Math.max(0, Math.min(asked, frames - 1, MAX_THREADS));
 }
 
@@ -90,9 +90,9 @@ interface FrameThread {
 }
 
 function startThread(entry: URL): FrameThread {
+  // Kept referenced: the main thread may be waiting for nothing but this thread's reply. The
+  // tool closes its threads when it ends, whatever the outcome.
   const worker = new Worker(entry);
-  // Never what keeps the process alive: the tool's result does not wait for a thread to end.
-  worker.unref();
   const waiting = new Map<number, Waiting>();
   let failure: Error | undefined;
   const fail = (error: Error): void => {

@@ -12,10 +12,10 @@
  * process.exitCode = await main(['png2y4m', '-o', 'out.y4m', 'frames/%08d.png']);
  */
 import { closeSync, openSync, unlinkSync } from 'node:fs';
-import type { Planes } from './bt709.js';
+import { allocatePlanes, convertFrame, type Planes } from './bt709.js';
 import { DecodeFailure, decodePng, type DecodedImage } from './decodePng.js';
-import { convertDecoded, decodeFrame, type DecodedFrame, type FrameFailure, type FrameOutcome, type FrameShape } from './frameConversion.js';
-import { THREADS_ENV, frameThreadCount, startFrameThreads, type FrameThreads } from './frameThreads.js';
+import { decodeFrame, type DecodedFrame, type FrameFailure, type FrameShape } from './frameDecoding.js';
+import type { FrameThreads } from './frameThreads.js';
 import { ditherPlan } from './ditherPlan.js';
 import { readAll, writeText } from './fdIo.js';
 import { findInputs, inputPath, splitMask } from './inputMask.js';
@@ -126,7 +126,7 @@ async function run(args: string[], io: ToolIo, onOutput: (output: Output) => voi
   onOutput(output);
 
   // Started before the first frame is decoded: a thread takes about as long to start as a decode.
-  const threads = startFrameThreads(frameThreadCount(inputs.count, io.env[THREADS_ENV]));
+  const threads = inputs.count > 1 ? await startThreads(inputs.count, io) : undefined;
   try {
     const image = decodeOrFail(first.read(), io);
     const shape: FrameShape = { width: image.width, height: image.height };
@@ -136,8 +136,12 @@ async function run(args: string[], io: ToolIo, onOutput: (output: Output) => voi
     const ahead = new FramesAhead(inputs, threads, shape);
     ahead.dispatch(0);
     const plan = options.dither ? (io.ditherPlan ?? ditherPlan)(shape.width, shape.height, options.chroma) : null;
-    const convert = (decoded: DecodedFrame | FrameFailure): FrameOutcome =>
-      decoded.kind === 'decoded' ? convertDecoded(decoded, shape, options.chroma, plan) : decoded;
+    const convert = (decoded: DecodedFrame | FrameFailure): FrameOutcome => {
+      if (decoded.kind !== 'decoded') return decoded;
+      const planes = allocatePlanes(shape.width, shape.height, options.chroma);
+      convertFrame(decoded.rgb, shape.width, shape.height, options.chroma, plan, planes);
+      return { kind: 'converted', warnings: decoded.warnings, planes };
+    };
 
     inputs.announce(0);
     emitFrame(convert({ kind: 'decoded', warnings: [], rgb: image.rgb }), shape, output, options.output, io);
@@ -162,6 +166,15 @@ async function run(args: string[], io: ToolIo, onOutput: (output: Output) => voi
     await threads?.close();
   }
 }
+
+/** Decoding threads for a sequence, if worth it; loaded only then (one frame needs none). */
+async function startThreads(frames: number, io: ToolIo): Promise<FrameThreads | undefined> {
+  const { THREADS_ENV, frameThreadCount, startFrameThreads } = await import('./frameThreads.js');
+  return startFrameThreads(frameThreadCount(frames, io.env[THREADS_ENV]));
+}
+
+/** A frame ready to write, or why the tool stops at it. */
+type FrameOutcome = FrameFailure | { kind: 'converted'; warnings: string[]; planes: Planes };
 
 /**
  * Frames handed to the decoding threads ahead of their turn, in turn over the threads, each kept

@@ -24,7 +24,7 @@ import {
 } from '../runtime/lambda/lambdaize.js';
 import { createLambdaLauncher } from '../runtime/launch/lambdaLauncher.js';
 import { IN_PROCESS_ENV } from '../worker/builtinTools.js';
-import { decodeFrame } from '../png2y4m/frameConversion.js';
+import { decodeFrame } from '../png2y4m/frameDecoding.js';
 import { startFrameThreads } from '../png2y4m/frameThreads.js';
 import type { LaunchReport } from '../runtime/launch/launcher.js';
 import type { WorkerEvent } from '../worker/event.js';

@@ -1,16 +1,14 @@
 /**
- * One input frame after the first, from its PNG bytes to its Y'CbCr planes, as values: what the
- * tool then prints and writes for it. Decoding runs on the main thread or ahead of it in a
- * decoding thread (frameThread.ts), the same function either way; the main thread alone converts,
- * prints and writes, in frame order.
+ * One input frame after the first, decoded into a value: its pixels, or the failure the tool then
+ * reports, with the libpng warnings printed on the way. The main thread decodes with it, or a
+ * decoding thread ahead of it (frameThread.ts), the same function either way; the main thread
+ * alone converts, prints and writes, in frame order.
  *
  * @example
  * const decoded = decodeFrame(bytes, { width: 1024, height: 436 });
- * const outcome = decoded.kind === 'decoded' ? convertDecoded(decoded, '420', plan) : decoded;
+ * if (decoded.kind === 'decoded') convertFrame(decoded.rgb, 1024, 436, '420', plan, planes);
  */
-import { allocatePlanes, convertFrame, type Planes } from './bt709.js';
 import { DecodeFailure, decodePng } from './decodePng.js';
-import type { ChromaMode } from './options.js';
 
 /** Size every frame must have: the first frame's. */
 export interface FrameShape {
@@ -33,8 +31,6 @@ export type FrameFailure =
 
 export type DecodedFrame = Warned & { kind: 'decoded'; rgb: Uint16Array };
 
-export type FrameOutcome = FrameFailure | (Warned & { kind: 'converted'; planes: Planes });
-
 export function decodeFrame(bytes: Uint8Array, shape: FrameShape): DecodedFrame | FrameFailure {
   const warnings: string[] = [];
   try {
@@ -47,11 +43,4 @@ export function decodeFrame(bytes: Uint8Array, shape: FrameShape): DecodedFrame 
     if (error instanceof DecodeFailure) return { kind: 'failed', warnings, line: error.line };
     return { kind: 'crashed', warnings, message: error instanceof Error ? error.message : String(error) };
   }
-}
-
-/** `decoded` must have the first frame's shape (decodeFrame checked it). */
-export function convertDecoded(decoded: DecodedFrame, shape: FrameShape, chroma: ChromaMode, plan: Int16Array | null): FrameOutcome {
-  const planes = allocatePlanes(shape.width, shape.height, chroma);
-  convertFrame(decoded.rgb, shape.width, shape.height, chroma, plan, planes);
-  return { kind: 'converted', warnings: decoded.warnings, planes };
 }
