@@ -40,7 +40,8 @@ const MAX_THREADS = 3;
 
 /**
  * Decoding threads worth starting for `frames` frames: one per core that is idle by the 1-minute
- * load average, beyond the main thread's, or `requested` (the {@link THREADS_ENV} value) when it
+ * load average (a core counts as busy once the average is half a process above the busy ones
+ * below it), beyond the main thread's, or `requested` (the {@link THREADS_ENV} value) when it
  * is a number; never more than the frames after the first. A thread only pays when it has a core
  * of its own: competing for a busy one, starting it and compiling its code again cost more CPU
  * than it takes off the main thread (BENCHMARKS.md).
@@ -48,7 +49,9 @@ const MAX_THREADS = 3;
  * @example frameThreadCount(6, undefined) // 1 on an idle 2-core machine, 0 on a busy one
  */
 export function frameThreadCount(frames: number, requested: string | undefined): number {
-  const idleCores = availableParallelism() - 1 - Math.floor(loadavg()[0] ?? 0);
+  // Half a process of slack: a machine running only this tool (or its previous run) shows ~1.
+  const busyCores = Math.max(0, Math.floor((loadavg()[0] ?? 0) - 0.5));
+  const idleCores = availableParallelism() - 1 - busyCores;
   const asked = requested !== undefined && /^\d+$/.test(requested) ? Number(requested) : idleCores;
   return Math.max(0, Math.min(asked, frames - 1, MAX_THREADS));
 }
