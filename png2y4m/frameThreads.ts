@@ -3,12 +3,12 @@
  * meanwhile: decoding (inflate, unfiltering) and converting cost about the same per frame, so two
  * cores share a sequence. The main thread keeps every side effect in frame order (opening,
  * deleting, messages, output), so the result is byte for byte the single-threaded one; threads
- * only compute. Conversion stays on the main thread: a thread would compile the converter and the
- * dither plan's generator all over again (V8 compiles per thread), which costs more than it saves.
+ * only compute. Conversion stays on the main thread: a thread would compile the converter all over
+ * again (V8 compiles per isolate), which measured costlier than what it took off the main thread.
  *
  * The entry is `frameThread.js` next to this module (dist/), `png2y4mFrameThread.mjs` next to the
  * bundle (the Lambda package), or dist's when running from the TypeScript sources (vitest). None
- * found, or a thread that fails: its frames are converted on the main thread instead.
+ * found, or a thread that fails: its frames are decoded on the main thread instead.
  *
  * @example
  * const threads = startFrameThreads(1);
