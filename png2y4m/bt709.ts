@@ -8,7 +8,7 @@
  * const planes = allocatePlanes(w, h, '420');
  * convertFrame(rgb, w, h, '420', ditherPlan(w, h, '420'), planes);
  */
-import { floorDiv, rhaz } from './intMath.js';
+import { bit, floorDiv, rhaz } from './intMath.js';
 import type { ChromaMode } from './options.js';
 
 export interface Planes {
@@ -50,12 +50,20 @@ export function crFromSums(sr: number, sg: number, sb: number, f: number): numbe
 }
 
 const SCALE = 9745792000;
+const HALF_SCALE = SCALE / 2;
 const Y_DIVISOR = 1780026171875;
 const Y_STEP = 2916394880000;
+/** Y_STEP = Y_STEP_QUOTIENT * SCALE + Y_STEP_REMAINDER (299 and about a quarter of SCALE). */
+const Y_STEP_QUOTIENT = Math.floor(Y_STEP / SCALE);
+const Y_STEP_REMAINDER = Y_STEP - Y_STEP_QUOTIENT * SCALE;
 
-/** Reconstructed channel for luma candidate y (before the +16 offset) and chroma term k. */
+/**
+ * Reconstructed channel for luma candidate y (before the +16 offset) and chroma term k. Once
+ * clamped, RHAZ's branch for a negative numerator makes no difference (both roundings give <= 0),
+ * so this is one floor division.
+ */
 function reconstruct(y: number, k: number): number {
-  const v = rhaz(Y_STEP * y + k, SCALE);
+  const v = floorDiv(Y_STEP * y + k + HALF_SCALE, SCALE);
   return v < 0 ? 0 : v > 65535 ? 65535 : v;
 }
 
@@ -84,7 +92,12 @@ function tables(): { r: Int32Array; b: Int32Array } {
   return reconstructTables;
 }
 
-/** Y byte of one dithered pixel given the (clamped) Cb and Cr bytes that apply to it. */
+/**
+ * Y byte of one dithered pixel given the (clamped) Cb and Cr bytes that apply to it. This runs for
+ * every pixel, and which candidate wins is as good as random (dither), so the choices that depend
+ * on the data are computed from comparisons as 0/1 instead of branched on (a mispredicted branch
+ * costs more than the arithmetic).
+ */
 export function lumaFor(r: number, g: number, b: number, cbByte: number, crByte: number): number {
   const { r: rTable, b: bTable } = tables();
   const cb = cbByte - 128;
@@ -97,19 +110,27 @@ export function lumaFor(r: number, g: number, b: number, cbByte: number, crByte:
   let y0 = floorDiv(1063 * rr + 3576 * gg + 361 * bb, Y_DIVISOR);
   if (y0 < -16) y0 = -16;
   else if (y0 > 238) y0 = 238;
+  // G of both candidates from one quotient: y0 + 1 adds Y_STEP_QUOTIENT, plus one when the
+  // remainder carries over.
+  const n0 = Y_STEP * y0 + kg + HALF_SCALE;
+  const q0 = floorDiv(n0, SCALE);
+  const q1 = q0 + Y_STEP_QUOTIENT + bit(n0 - q0 * SCALE + Y_STEP_REMAINDER >= SCALE);
+  const g0 = q0 < 0 ? 0 : q0 > 65535 ? 65535 : q0;
+  const g1 = q1 < 0 ? 0 : q1 > 65535 ? 65535 : q1;
   const row0 = (y0 + 16) << 8;
   const row1 = row0 + 256;
-  let dr = r - rTable[row0 | crByte]!;
-  let dg = g - reconstruct(y0, kg);
-  let db = b - bTable[row0 | cbByte]!;
-  // `| 0` is ToInt32: the exact sum reduced modulo 2^32, like the C int arithmetic.
-  const err0 = (dr * dr + dg * dg + db * db) | 0;
-  dr = r - rTable[row1 | crByte]!;
-  dg = g - reconstruct(y0 + 1, kg);
-  db = b - bTable[row1 | cbByte]!;
-  const err1 = (dr * dr + dg * dg + db * db) | 0;
-  const y = err1 < err0 ? y0 + 1 : err1 === err0 ? y0 + (y0 & 1) : y0;
-  return y + 16;
+  // Differences fit in int32; squares summed with Math.imul wrap modulo 2^32 exactly like the
+  // C int arithmetic (the sum of wrapped terms is the wrapped sum).
+  let dr = (r - rTable[row0 | crByte]!) | 0;
+  let dg = (g - g0) | 0;
+  let db = (b - bTable[row0 | cbByte]!) | 0;
+  const err0 = (Math.imul(dr, dr) + Math.imul(dg, dg) + Math.imul(db, db)) | 0;
+  dr = (r - rTable[row1 | crByte]!) | 0;
+  dg = (g - g1) | 0;
+  db = (b - bTable[row1 | cbByte]!) | 0;
+  const err1 = (Math.imul(dr, dr) + Math.imul(dg, dg) + Math.imul(db, db)) | 0;
+  // y0 + 1 when its error is smaller; on a tie the even one of the two.
+  return y0 + 16 + (bit(err1 < err0) | (bit(err1 === err0) & y0));
 }
 
 /**

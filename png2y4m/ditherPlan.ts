@@ -11,7 +11,7 @@
  * @example
  * const plan = ditherPlan(1024, 436, '420'); // Int16Array(blocks * 12)
  */
-import { rhaz } from './intMath.js';
+import { bit, rhaz } from './intMath.js';
 import { DITHER_RANGE_CB, DITHER_RANGE_CR, DITHER_RANGE_Y, KISS99_SEED } from './kiss99.js';
 import type { ChromaMode } from './options.js';
 
@@ -61,9 +61,11 @@ export function ditherPlan(width: number, height: number, chroma: ChromaMode): I
         jcong = (Math.imul(69069, jcong) + 1234567) | 0;
         r2 = ((((z << 16) + w) ^ jcong) + jsr) >>> 0;
       } while (r2 >= m);
-      // r mod n for r < m = q * n with q <= 3: subtraction beats a double modulo.
-      while (r1 >= n) r1 -= n;
-      while (r2 >= n) r2 -= n;
+      // r mod n for r < m = q * n with q <= 3: two conditional subtractions, without branches.
+      r1 -= n * bit(r1 >= n);
+      r1 -= n * bit(r1 >= n);
+      r2 -= n * bit(r2 >= n);
+      r2 -= n * bit(r2 >= n);
       deviates[d] = r1 - r2;
     }
     for (let k = 0; k < 4; k++) {

@@ -24,6 +24,8 @@ import type { PngState } from './pngState.js';
 /** libpng's PNG_IDAT_READ_SIZE: bytes handed to zlib per call. */
 const IDAT_READ_SIZE = 8192;
 const UINT31_MAX = 0x7fffffff;
+/** node:zlib's smallest output piece. */
+const MIN_CHUNK = constants.Z_MIN_CHUNK;
 
 interface RunChunk {
   /** Offset of the chunk's data in the concatenated stream. */
@@ -79,7 +81,12 @@ function tryFastPath(
   let output: Buffer;
   let consumed: number;
   try {
-    const result = inflateSync(stream, { info: true }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
+    // Output in one piece of the expected size (one more byte shows there is too much): no
+    // 16 KiB pieces to gather and concatenate.
+    const result = inflateSync(stream, { info: true, chunkSize: Math.max(MIN_CHUNK, needed + 1) }) as unknown as {
+      buffer: Buffer;
+      engine: { bytesWritten: number };
+    };
     output = result.buffer;
     consumed = result.engine.bytesWritten;
   } catch {

@@ -14,10 +14,21 @@ export function floorDiv(n: number, d: number): number {
   return q * d > n ? q - 1 : q;
 }
 
-/** Round half away from zero of n / d, as the spec's RHAZ(x, d) for d > 0. */
+/**
+ * Round half away from zero of n / d, as the spec's RHAZ(x, d) for d > 0: the magnitude rounded,
+ * the sign put back. No branch on the sign, which is random for dither offsets.
+ */
 export function rhaz(n: number, d: number): number {
-  const half = Math.floor(d / 2);
-  return n >= 0 ? floorDiv(n + half, d) : -floorDiv(half - n, d);
+  return (1 - 2 * bit(n < 0)) * floorDiv(Math.abs(n) + Math.floor(d / 2), d);
+}
+
+/**
+ * 1 or 0 for a comparison, without a branch (`|` converts the boolean; V8 emits a setcc). For
+ * the per-pixel choices that are as good as random, where a mispredicted branch costs more than
+ * the arithmetic it skips.
+ */
+export function bit(flag: boolean): number {
+  return (flag as unknown as number) | 0;
 }
 
 /** Reduce an integer modulo 2^32 to a signed 32-bit value, as gcc's wrapping int arithmetic does. */

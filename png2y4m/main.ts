@@ -14,6 +14,8 @@
 import { closeSync, openSync, unlinkSync } from 'node:fs';
 import { allocatePlanes, convertFrame, type Planes } from './bt709.js';
 import { DecodeFailure, decodePng, type DecodedImage } from './decodePng.js';
+import { decodeFrame, type DecodedFrame, type FrameFailure, type FrameShape } from './frameDecoding.js';
+import type { FrameThreads } from './frameThreads.js';
 import { ditherPlan } from './ditherPlan.js';
 import { readAll, writeText } from './fdIo.js';
 import { findInputs, inputPath, splitMask } from './inputMask.js';
@@ -67,7 +69,7 @@ export async function main(argv: string[], io: ToolIo = processIo): Promise<numb
   const args = argv.map((arg) => Buffer.from(arg, 'utf8').toString('latin1'));
   let output: Output | null = null;
   try {
-    return run(args, io, (opened) => (output = opened));
+    return await run(args, io, (opened) => (output = opened));
   } catch (error) {
     if (error instanceof Exit) return error.code;
     // Not a documented failure (e.g. an image too large to allocate): one line, never a stack.
@@ -95,7 +97,7 @@ function locate(io: ToolIo, path: string): string {
   return `${Buffer.from(io.cwd, 'utf8').toString('latin1')}/${path}`;
 }
 
-function run(args: string[], io: ToolIo, onOutput: (output: Output) => void): number {
+async function run(args: string[], io: ToolIo, onOutput: (output: Output) => void): Promise<number> {
   const fail: (message: string | null) => never = (message) => failWith(io, message);
   const program = args[0] ?? 'png2y4m';
   const parsed = parseCommandLine(args, io.env.POSIXLY_CORRECT !== undefined);
@@ -123,28 +125,105 @@ function run(args: string[], io: ToolIo, onOutput: (output: Output) => void): nu
   if (!output) fail(`Error opening output file "${options.output}".`);
   onOutput(output);
 
-  const image = decodeOrFail(first.read(), io);
-  const { width, height } = image;
-  io.stderr(`${inputs.count} frames, ${width}x${height}\n`);
-  if (!options.incremental || output.position === 0) output.writer.writeText(y4mHeader({ width, height, ...options }));
+  // Started before the first frame is decoded: a thread takes about as long to start as a decode.
+  const threads = inputs.count > 1 ? await startThreads(inputs.count, io) : undefined;
+  try {
+    const image = decodeOrFail(first.read(), io);
+    const shape: FrameShape = { width: image.width, height: image.height };
+    io.stderr(`${inputs.count} frames, ${shape.width}x${shape.height}\n`);
+    if (!options.incremental || output.position === 0) output.writer.writeText(y4mHeader({ ...shape, ...options }));
 
-  const plan = options.dither ? (io.ditherPlan ?? ditherPlan)(width, height, options.chroma) : null;
-  const planes = allocatePlanes(width, height, options.chroma);
-  for (let k = 0; k < inputs.count; k++) {
-    let frame = image;
-    if (k === 0) inputs.announce(0);
-    else {
-      const source = inputs.open(k, options);
-      inputs.announce(k);
-      frame = decodeOrFail(source.read(), io);
-      if (frame.width !== width || frame.height !== height) {
-        fail(`Input size ${frame.width}x${frame.height} does not match ${width}x${height}`);
+    const ahead = new FramesAhead(inputs, threads, shape);
+    ahead.dispatch(0);
+    const plan = options.dither ? (io.ditherPlan ?? ditherPlan)(shape.width, shape.height, options.chroma) : null;
+    const convert = (decoded: DecodedFrame | FrameFailure): FrameOutcome => {
+      if (decoded.kind !== 'decoded') return decoded;
+      const planes = allocatePlanes(shape.width, shape.height, options.chroma);
+      convertFrame(decoded.rgb, shape.width, shape.height, options.chroma, plan, planes);
+      return { kind: 'converted', warnings: decoded.warnings, planes };
+    };
+
+    inputs.announce(0);
+    emitFrame(convert({ kind: 'decoded', warnings: [], rgb: image.rgb }), shape, output, options.output, io);
+    for (let k = 1; k < inputs.count; k++) {
+      ahead.dispatch(k);
+      const fetched = ahead.take(k);
+      let decoded: DecodedFrame | FrameFailure;
+      if (fetched) {
+        const bytes = inputs.reach(k, fetched.input, options);
+        inputs.announce(k);
+        // A thread that failed leaves its frame to this one.
+        decoded = await fetched.decoded.catch(() => decodeFrame(bytes, shape));
+      } else {
+        const source = inputs.open(k, options);
+        inputs.announce(k);
+        decoded = decodeFrame(source.read(), shape);
       }
+      emitFrame(convert(decoded), shape, output, options.output, io);
     }
-    convertFrame(frame.rgb, width, height, options.chroma, plan, planes);
-    writeFrame(output, options.output, width, height, planes, io);
+    return 0;
+  } finally {
+    await threads?.close();
   }
-  return 0;
+}
+
+/** Decoding threads for a sequence, if worth it; loaded only then (one frame needs none). */
+async function startThreads(frames: number, io: ToolIo): Promise<FrameThreads | undefined> {
+  const { THREADS_ENV, frameThreadCount, startFrameThreads } = await import('./frameThreads.js');
+  return startFrameThreads(frameThreadCount(frames, io.env[THREADS_ENV]));
+}
+
+/** A frame ready to write, or why the tool stops at it. */
+type FrameOutcome = FrameFailure | { kind: 'converted'; warnings: string[]; planes: Planes };
+
+/**
+ * Frames handed to the decoding threads ahead of their turn, in turn over the threads, each kept
+ * a couple of frames ahead so that it never waits for the main thread between frames.
+ */
+class FramesAhead {
+  private readonly inFlight = new Map<number, { input: Fetched; decoded: Promise<DecodedFrame | FrameFailure> }>();
+  private dispatched = 0;
+
+  constructor(
+    private readonly inputs: Inputs,
+    private readonly threads: FrameThreads | undefined,
+    private readonly shape: FrameShape,
+  ) {}
+
+  /** Dispatch the frames up to a few after frame `current`. */
+  dispatch(current: number): void {
+    if (!this.threads) return;
+    const last = Math.min(this.inputs.count - 1, current + 2 * this.threads.size);
+    for (let k = this.dispatched + 1; k <= last; k++) {
+      const input = this.inputs.fetch(k);
+      // An input that cannot be opened fails at its turn; nothing waits for it to decode.
+      const decoded = 'bytes' in input ? this.threads.decode(k % this.threads.size, k, input.bytes, this.shape) : new Promise<never>(() => {});
+      this.inFlight.set(k, { input, decoded });
+    }
+    this.dispatched = Math.max(this.dispatched, last);
+  }
+
+  /** Frame k's fetched input and decoding, if it was dispatched. */
+  take(k: number): { input: Fetched; decoded: Promise<DecodedFrame | FrameFailure> } | undefined {
+    const fetched = this.inFlight.get(k);
+    this.inFlight.delete(k);
+    return fetched;
+  }
+}
+
+/** Print frame k's messages and write it, or leave the tool as its failure requires. */
+function emitFrame(outcome: FrameOutcome, shape: FrameShape, output: Output, name: string, io: ToolIo): void {
+  for (const warning of outcome.warnings) io.stderr(`libpng warning: ${warning}\n`);
+  switch (outcome.kind) {
+    case 'failed':
+      return failWith(io, outcome.line);
+    case 'mismatch':
+      return failWith(io, `Input size ${outcome.width}x${outcome.height} does not match ${shape.width}x${shape.height}`);
+    case 'crashed':
+      throw new Error(outcome.message);
+    case 'converted':
+      writeFrame(output, name, shape.width, shape.height, outcome.planes, io);
+  }
 }
 
 /** An opened input: reading happens when the frame is decoded, as with the C tool's FILE*. */
@@ -152,10 +231,20 @@ interface Source {
   read(): Uint8Array;
 }
 
+/** An input opened and read ahead of its turn, or why it could not be opened. */
+type Fetched = { bytes: Uint8Array } | { openError: string };
+
 interface Inputs {
   count: number;
   /** Open (and with -d unlink) input k. */
   open(k: number, options: Png2y4mOptions): Source;
+  /**
+   * Open and read input k ahead of its turn, deleting nothing: nothing the tool shows depends on
+   * when an input is read, only on when it is deleted and its failure reported ({@link reach}).
+   */
+  fetch(k: number): Fetched;
+  /** Input k's turn after {@link fetch}: as {@link open} would (delete, fail), then its bytes. */
+  reach(k: number, fetched: Fetched, options: Png2y4mOptions): Uint8Array;
   /** Print input k's name to stderr (directory scans only). */
   announce(k: number): void;
 }
@@ -163,22 +252,27 @@ interface Inputs {
 function selectInputs(mask: string, io: ToolIo): Inputs {
   const fail: (message: string | null) => never = (message) => failWith(io, message);
   if (mask === '-') {
-    return { count: 1, open: () => ({ read: () => io.readStdin() }), announce: () => {} };
+    const stdin = (): Uint8Array => io.readStdin();
+    return { count: 1, open: () => ({ read: stdin }), fetch: () => ({ bytes: stdin() }), reach: (_k, fetched) => ('bytes' in fetched ? fetched.bytes : fail(fetched.openError)), announce: () => {} };
   }
   const { dir, filter } = splitMask(mask);
   const names = findInputs(locate(io, dir), filter);
   if (names === null || names.length === 0) fail('No input files found. Run with -h for help.');
+  const where = (k: number): { path: string; bytesPath: Buffer } => {
+    const path = inputPath(dir, names[k]!);
+    return { path, bytesPath: Buffer.from(locate(io, path), 'latin1') };
+  };
+  const openError = (path: string, error: unknown): string => `Error opening "${path}": ${strerror(error)}`;
   return {
     count: names.length,
     open(k, options) {
-      const path = inputPath(dir, names[k]!);
-      const bytesPath = Buffer.from(locate(io, path), 'latin1');
+      const { path, bytesPath } = where(k);
       let fd: number;
       try {
         fd = openSync(bytesPath, 'r');
       } catch (error) {
         if (options.deleteInputs) unlinkQuietly(bytesPath);
-        fail(`Error opening "${path}": ${strerror(error)}`);
+        fail(openError(path, error));
       }
       if (options.deleteInputs) unlinkQuietly(bytesPath);
       return {
@@ -190,6 +284,25 @@ function selectInputs(mask: string, io: ToolIo): Inputs {
           }
         },
       };
+    },
+    fetch(k) {
+      const { path, bytesPath } = where(k);
+      let fd: number;
+      try {
+        fd = openSync(bytesPath, 'r');
+      } catch (error) {
+        return { openError: openError(path, error) };
+      }
+      try {
+        return { bytes: readAll(fd) };
+      } finally {
+        closeSync(fd);
+      }
+    },
+    reach(k, fetched, options) {
+      if (options.deleteInputs) unlinkQuietly(where(k).bytesPath);
+      if ('openError' in fetched) fail(fetched.openError);
+      return fetched.bytes;
     },
     announce(k) {
       io.stderr(`${names[k]!}\n`);

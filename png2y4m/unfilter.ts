@@ -7,6 +7,12 @@
  */
 import { LibpngError } from './pngChunkReader.js';
 
+/** |x| for a small int32, without a branch. */
+function abs(x: number): number {
+  const sign = x >> 31;
+  return (x ^ sign) - sign;
+}
+
 export function unfilterRows(data: Uint8Array, offset: number, rows: number, rowBytes: number, bpp: number): void {
   const stride = rowBytes + 1;
   for (let r = 0; r < rows; r++) {
@@ -45,11 +51,14 @@ export function unfilterRows(data: Uint8Array, offset: number, rows: number, row
             data[cur + lane] = a;
             for (let i = lane + bpp; i < rowBytes; i += bpp) {
               const b = data[prev + i]!;
-              const pa = b > c ? b - c : c - b;
-              const pb = a > c ? a - c : c - a;
-              const pcRaw = a + b - c - c;
-              const pc = pcRaw < 0 ? -pcRaw : pcRaw;
-              a = (data[cur + i]! + (pa <= pb && pa <= pc ? a : pb <= pc ? b : c)) & 0xff;
+              const pa = abs(b - c);
+              const pb = abs(a - c);
+              const pc = abs(a + b - c - c);
+              // The predictor picked with masks, not branches: on noisy images which neighbour
+              // wins is close to random, and mispredicted branches cost more than the arithmetic.
+              const notA = ((pb - pa) | (pc - pa)) >> 31; // -1 unless pa <= pb and pa <= pc
+              const notB = (pc - pb) >> 31; // -1 unless pb <= pc
+              a = (data[cur + i]! + ((a & ~notA) | (notA & ((b & ~notB) | (c & notB))))) & 0xff;
               data[cur + i] = a;
               c = b;
             }

@@ -6,8 +6,11 @@
  * @example
  * const samples = unpackSamples(raw, width, height, 16, 3, false); // 16-bit RGB
  */
+import { endianness } from 'node:os';
 import { adam7Passes, rowBytes } from './adam7.js';
 import { unfilterRows } from './unfilter.js';
+
+const LITTLE_ENDIAN = endianness() === 'LE';
 
 /** Bytes of filtered data (scanlines with their filter bytes) the image needs. */
 export function imageDataSize(width: number, height: number, bitDepth: number, channels: number, interlaced: boolean): number {
@@ -31,6 +34,13 @@ export function unpackSamples(
   if (!interlaced) {
     const bytes = rowBytes(width, bits);
     unfilterRows(raw, 0, height, bytes, bpp);
+    if (bitDepth === 16) {
+      // Rows are whole big-endian samples: copy them as bytes, then swap every pair natively.
+      const sampleBytes = new Uint8Array(samples.buffer);
+      for (let y = 0; y < height; y++) sampleBytes.set(raw.subarray(y * (bytes + 1) + 1, (y + 1) * (bytes + 1)), y * bytes);
+      if (LITTLE_ENDIAN) Buffer.from(samples.buffer).swap16();
+      return samples;
+    }
     for (let y = 0; y < height; y++) unpackRow(raw, y * (bytes + 1) + 1, width, bitDepth, channels, samples, y * width * channels, channels);
     return samples;
   }
@@ -59,10 +69,7 @@ function unpackRow(
   target: number,
   step: number,
 ): void {
-  if (bitDepth === 16 && step === channels) {
-    // Contiguous pixels (every non-interlaced image): one flat loop.
-    for (let i = target, p = at, end = target + count * channels; i < end; i++, p += 2) dst[i] = (src[p]! << 8) | src[p + 1]!;
-  } else if (bitDepth === 16) {
+  if (bitDepth === 16) {
     for (let k = 0, p = at; k < count; k++) {
       const t = target + k * step;
       for (let c = 0; c < channels; c++, p += 2) dst[t + c] = (src[p]! << 8) | src[p + 1]!;

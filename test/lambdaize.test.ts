@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { run as runLambdaizeCli, parseLambdaizeArgs } from '../cli/lambdaize.js';
 import { generateCredentials, type RunCredentials } from '../runtime/tls/certs.js';
@@ -22,9 +23,12 @@ import {
 } from '../runtime/lambda/lambdaize.js';
 import { createLambdaLauncher } from '../runtime/launch/lambdaLauncher.js';
 import { IN_PROCESS_ENV } from '../worker/builtinTools.js';
+import { decodeFrame } from '../png2y4m/frameDecoding.js';
+import { startFrameThreads } from '../png2y4m/frameThreads.js';
 import type { LaunchReport } from '../runtime/launch/launcher.js';
 import { MANIFEST_FILE } from '../worker/lambdaHandler.js';
 import { readZip, startHandlerProcess, startLambdaFixture, unpackZip, type LambdaFixture } from './support/lambdaFixture.js';
+import { encodePng } from './support/pngEncoder.js';
 import { startScriptedCoordinator, type ScriptedCoordinator } from './support/scriptedCoordinator.js';
 import { captureOutput } from './support/captureOutput.js';
 import { useTempDirs } from './support/tempDirs.js';
@@ -85,7 +89,7 @@ describe('lambdaize packaging', () => {
     const zip = await readFile(built.zipPath);
     expect(zip.byteLength).toBe(built.zippedBytes);
     const entries = new Map((await readZip(zip)).map((entry) => [entry.name, entry]));
-    expect([...entries.keys()].sort()).toEqual(['bin/png2y4m', 'index.mjs', 'png2y4m.mjs', 'png2y4mThread.mjs', MANIFEST_FILE]);
+    expect([...entries.keys()].sort()).toEqual(['bin/png2y4m', 'index.mjs', 'png2y4m.mjs', 'png2y4mFrameThread.mjs', 'png2y4mThread.mjs', MANIFEST_FILE]);
     expect(entries.get('bin/png2y4m')!.mode).toBe(0o755);
     // The wrapper runs a bundle that is in the zip (running it is the test further down).
     const bundled = /"\$\(dirname "\$0"\)\/\.\.\/([^"]+)"/.exec(entries.get('bin/png2y4m')!.data.toString())?.[1];
@@ -240,6 +244,19 @@ describe('lambdaize --builtin png2y4m --skip-upload', () => {
     expect(result.zip).toBe(join(out(), 'png2y4m-cli.zip'));
     expect(result.functions).toBeUndefined();
     expect(result.command).toBe(BUILTIN_COMMANDS.png2y4m);
+  });
+
+  it('packs a decoding thread that decodes a frame as the main thread does', async () => {
+    const shape = { width: 6, height: 4 };
+    const png = encodePng({ width: 6, height: 4, bitDepth: 8, colorType: 2, pixels: Array.from({ length: 24 }, (_, p) => [p * 10, 255 - p * 9, (p * 37) % 256]) });
+    const threads = startFrameThreads(1, pathToFileURL(join(taskRoot(), 'png2y4mFrameThread.mjs')));
+    try {
+      const decoded = await threads!.decode(0, 1, png, shape);
+      expect(decoded.kind).toBe('decoded');
+      expect(decoded).toEqual(decodeFrame(png, shape));
+    } finally {
+      await threads?.close();
+    }
   });
 
   // Issue 15: a bin/png2y4m wrapper pointing at a missing bundle passed when the test looked only

@@ -5,7 +5,8 @@
  * is `index.handler`), the command template in a manifest, and under `bin/` (first on the
  * worker's PATH) the executable and the extra files, or, for `--builtin png2y4m`, our own
  * TypeScript png2y4m bundled the same way behind a small `bin/png2y4m` wrapper: no native binary
- * (plus `png2y4mThread.mjs`, the thread in which the worker converts frames without a process).
+ * (plus `png2y4mThread.mjs`, the thread in which the worker converts frames without a process, and
+ * `png2y4mFrameThread.mjs`, the threads that decode a sequence's frames ahead of the conversion).
  *
  * A dynamically linked executable is refused unless `--allow-dynamic`, which copies its shared
  * libraries into `lib/` (as mu did, minus the C library and loader that every Lambda image has)
@@ -339,6 +340,8 @@ export async function packageEntries(options: CompiledLambdaizeOptions): Promise
     // The worker converts frames in a thread of its own (worker/builtinTools.ts), whose entry
     // must be a file of its own; the handler looks for it next to index.mjs.
     entries.push({ name: `${builtin}Thread.mjs`, data: await bundle({ entry: sourceFile('worker', `${builtin}Thread`) }), executable: false });
+    // A sequence's frames are decoded ahead in threads (png2y4m/frameThreads.ts) started from this file.
+    entries.push({ name: `${builtin}FrameThread.mjs`, data: await bundle({ entry: sourceFile(builtin, 'frameThread') }), executable: false });
     entries.push({ name: `bin/${builtin}`, data: Buffer.from(builtinWrapper(builtin)), executable: true });
     manifest = { version: 1, command: BUILTIN_COMMANDS[builtin], builtin };
   } else {
