@@ -5,9 +5,10 @@
  * ends in a final child, so blocks nest and chain with plain `onDone`.
  *
  * Every waiting state has a {@link Waiting} entry (state path, expected prefixes) that the answer
- * routing, reasons and timeouts read: a one-answer step on the main line keeps it in its own
- * params, every other waiting state registers it in `context.waiting`. Only named actions and
- * guards are used (see `connectionSetup.ts`), so diagrams show names and params.
+ * routing and the failure reasons read: a one-answer step on the main line keeps it in its own
+ * params, every other waiting state registers it in `context.waiting`. Every waiting state fails
+ * on `answer.timeout` (the runtime's answer deadline), so no state sets a timer of its own. Only
+ * named actions and guards are used (see `connectionSetup.ts`), so diagrams show names and params.
  *
  * @example
  * const machine = createConnectionMachine({
@@ -168,8 +169,10 @@ function waitingState(
           ],
         }
       : {}),
-    on: { 'socket.message': onAnswer },
-    after: { answerTimeout: { target: site.fail, actions: { type: 'fail', params: { cause: 'timeout', region } } } },
+    on: {
+      'socket.message': onAnswer,
+      'answer.timeout': { target: site.fail, actions: { type: 'fail', params: { cause: 'timeout', region } } },
+    },
   };
 }
 
@@ -192,8 +195,8 @@ function stepState(site: Site, path: string, commands: readonly CommandSpec[], e
         { guard: 'isAnswer', ...fail('answer') },
       ],
       'socket.closed': fail('closed'),
+      'answer.timeout': fail('timeout'),
     },
-    after: { answerTimeout: fail('timeout') },
   };
 }
 
@@ -421,7 +424,7 @@ export function infoWatcher(name: string, test: InfoTest): Block {
             params: { region, state: `${site.path}.watch`, expects: [], order: site.order, loops: site.loops, watching: describeInfoTest(test) },
           },
           always: { guard: { type: 'infoTest', params: test }, target: END, actions: { type: 'stopWaiting', params: { region } } },
-          after: { answerTimeout: { target: site.fail, actions: { type: 'fail', params: { cause: 'timeout', region } } } },
+          on: { 'answer.timeout': { target: site.fail, actions: { type: 'fail', params: { cause: 'timeout', region } } } },
         },
       });
     },

@@ -1,9 +1,9 @@
 /**
- * The named actions, guards and delays every per-connection machine is built from. Building blocks
+ * The named actions and guards every per-connection machine is built from. Building blocks
  * (`blocks.ts`) refer to them by name with params, so the Stately inspector and exported diagrams
  * show `sendCommand {command: "retrieve:"}` and `answerFor {region: ""}` instead of inline closures.
- * Everything here is pure: commands leave only through `emit`, time only through the
- * `answerTimeout` delay.
+ * Everything here is pure: commands leave only through `emit`, and time comes in only as the
+ * runtime's `answer.timeout` event (the machine says how long, in `context.answerTimeoutMs`).
  */
 import { assign, emit, enqueueActions, setup } from 'xstate';
 import { parseInfo, isFail } from '../protocol/messages.js';
@@ -39,6 +39,7 @@ export interface ConnectionContext {
   waiting: WaitingTable;
   /** Answers nobody expected yet (superpositions only), oldest first. */
   queue: readonly string[];
+  /** How long the worker may be silent while an answer is due; the runtime keeps the deadline. */
   answerTimeoutMs: number;
   failure: { reason: string; state: string } | undefined;
 }
@@ -250,9 +251,6 @@ export function connectionSetup<TInput>() {
       infoTest: ({ context }, params: InfoTest) => infoHolds(context.info, params),
       loopContinues: ({ context }, params: { counter: string; to: number | string }) =>
         counter(context.vars, params.counter) <= bound(context.vars, params.to),
-    },
-    delays: {
-      answerTimeout: ({ context }) => context.answerTimeoutMs,
     },
   });
 }
