@@ -246,11 +246,15 @@ export function connectionSetup<TInput>() {
         if (index < 0) return false;
         return withoutClaimed(context.waiting[params.region]!.expects, context.queue[index]!).length === 0;
       },
-      queueEmpty: ({ context }) => context.queue.length === 0,
+      /** A superposition is done but holds answers no region took. */
+      answersLeftOver: ({ context }) => context.queue.length > 0,
       queueFull: ({ context }) => context.queue.length >= MAX_QUEUED_ANSWERS,
       infoTest: ({ context }, params: InfoTest) => infoHolds(context.info, params),
       loopContinues: ({ context }, params: { counter: string; to: number | string }) =>
         counter(context.vars, params.counter) <= bound(context.vars, params.to),
+      /** The iteration just finished is not the last (checked before `loopNext` counts it). */
+      loopHasNext: ({ context }, params: { counter: string; to: number | string }) =>
+        counter(context.vars, params.counter) + 1 <= bound(context.vars, params.to),
     },
   });
 }
