@@ -3,9 +3,11 @@
  * its machine: the worker has the machine's `answerTimeoutMs` after each exchange (a command sent
  * to it, or an answer from it; `INFO:` lines do not count, so a worker that only chatters still
  * times out), and when that passes the actor gets `answer.timeout` and fails, naming where it was
- * waiting. Every stable state of a connection machine waits for an answer, so "since the last
- * exchange" is "since the wait began" on the main line. The machine stays pure (it receives an
- * event); the clock is the coordinator's `CoarseClock`, or XState's SimulatedClock in tests.
+ * waiting. Every stable state of a connection machine waits for an answer, so on the main line
+ * "since the last exchange" is "since the wait began", as a timer per waiting state had it; a
+ * pipelined list's partial answers, and in a superposition any region's answers, restart it too
+ * (the worker is not silent). The machine stays pure (it receives an event); the clock is the
+ * coordinator's `CoarseClock`, or XState's SimulatedClock in tests.
  *
  * A restart only moves a number; the one timer, when it fires for a deadline that has moved since,
  * is set again for the rest of the time.
