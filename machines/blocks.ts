@@ -5,9 +5,10 @@
  * ends in a final child, so blocks nest and chain with plain `onDone`.
  *
  * Every waiting state has a {@link Waiting} entry (state path, expected prefixes) that the answer
- * routing, reasons and timeouts read: a one-answer step on the main line keeps it in its own
- * params, every other waiting state registers it in `context.waiting`. Only named actions and
- * guards are used (see `connectionSetup.ts`), so diagrams show names and params.
+ * routing and the failure reasons read: a one-answer step on the main line keeps it in its own
+ * params, every other waiting state registers it in `context.waiting`. Every waiting state fails
+ * on `answer.timeout` (the runtime's answer deadline), so no state sets a timer of its own. Only
+ * named actions and guards are used (see `connectionSetup.ts`), so diagrams show names and params.
  *
  * @example
  * const machine = createConnectionMachine({
@@ -21,12 +22,21 @@ import { defaultExpect } from '../protocol/messages.js';
 import type { CommandSpec } from './commandTemplate.js';
 import { describeInfoTest, type InfoTest, type StateConfig } from './connectionSetup.js';
 
+/** One way on from a finished block (a sibling key); a loop's body has several, with guards. */
+export interface NextTransition {
+  target: string;
+  guard?: { type: 'loopHasNext'; params: { counter: string; to: number | string } } | { type: 'infoTest'; params: InfoTest };
+  actions?: { type: 'loopNext'; params: { counter: string } };
+  /** A loop's body starting its next iteration: exited and entered again. */
+  reenter?: true;
+}
+
 /** Where a block sits; built by the enclosing block or by `createConnectionMachine`. */
 export interface Site {
   /** Dotted path of the block's state, e.g. `retrieveLoop.frame`. */
   path: string;
-  /** Transition taken when the block is done; absent for a region of a superposition. */
-  next?: { target: string; actions?: { type: 'loopNext'; params: { counter: string } } };
+  /** Transitions taken when the block is done, the first whose guard holds; absent for a region of a superposition. */
+  next?: readonly NextTransition[];
   /** Target of every failure: the machine's `failed` state (`#id.failed`). */
   fail: string;
   /** Key of the block's region in `context.waiting` (`''` on the main line). */
@@ -168,8 +178,10 @@ function waitingState(
           ],
         }
       : {}),
-    on: { 'socket.message': onAnswer },
-    after: { answerTimeout: { target: site.fail, actions: { type: 'fail', params: { cause: 'timeout', region } } } },
+    on: {
+      'socket.message': onAnswer,
+      'answer.timeout': { target: site.fail, actions: { type: 'fail', params: { cause: 'timeout', region } } },
+    },
   };
 }
 
@@ -192,8 +204,8 @@ function stepState(site: Site, path: string, commands: readonly CommandSpec[], e
         { guard: 'isAnswer', ...fail('answer') },
       ],
       'socket.closed': fail('closed'),
+      'answer.timeout': fail('timeout'),
     },
-    after: { answerTimeout: fail('timeout') },
   };
 }
 
@@ -205,7 +217,7 @@ function compound(site: Site, initial: string, states: Record<string, StateConfi
   };
 }
 
-function child(site: Site, name: string, next: Site['next']): Site {
+function child(site: Site, name: string, next: readonly NextTransition[]): Site {
   return { ...site, path: `${site.path}.${name}`, next };
 }
 
@@ -279,7 +291,7 @@ export function sequence(name: string, blocks: readonly Block[]): Block {
     build(site) {
       const states: Record<string, StateConfig> = {};
       blocks.forEach((block, i) => {
-        states[block.name] = block.build(child(site, block.name, { target: blocks[i + 1]?.name ?? END }));
+        states[block.name] = block.build(child(site, block.name, [{ target: blocks[i + 1]?.name ?? END }]));
       });
       return compound(site, blocks[0]?.name ?? END, states);
     },
@@ -307,7 +319,7 @@ export function ifInfo(name: string, options: { test: InfoTest; then: Block; els
           ],
         },
       };
-      for (const branch of branches) states[branch.name] = branch.build(child(site, branch.name, { target: END }));
+      for (const branch of branches) states[branch.name] = branch.build(child(site, branch.name, [{ target: END }]));
       return compound(site, 'decide', states);
     },
   };
@@ -316,7 +328,9 @@ export function ifInfo(name: string, options: { test: InfoTest; then: Block; els
 /**
  * For loop: `vars[counter]` runs from `from` to `to` inclusive (numbers, or names of job
  * variables), running `body` each time; `until` (a test on info) breaks out before an iteration.
- * Templates in the body can use `{counter}`.
+ * Templates in the body can use `{counter}`. The `check` state decides on the first iteration;
+ * each later one is chosen by the body's own completion (`done [loopHasNext]`, entering it again),
+ * so an iteration costs no state in between.
  *
  * @example forLoop('retrieveLoop', { counter: 'frame', from: 'firstFrame', to: 'lastFrame', body: commandList('frame', ['retrieve:']) })
  */
@@ -330,18 +344,20 @@ export function forLoop(
   return {
     name,
     build(site) {
+      const breaks = until ? [{ guard: { type: 'infoTest' as const, params: until }, target: END }] : [];
+      const step = { type: 'loopNext', params: { counter } } as const;
       const bodySite: Site = {
-        ...child(site, body.name, { target: 'check', actions: { type: 'loopNext', params: { counter } } }),
+        ...child(site, body.name, [
+          ...breaks.map((b) => ({ ...b, actions: step })),
+          { guard: { type: 'loopHasNext', params: { counter, to } }, target: body.name, reenter: true, actions: step },
+          { target: END, actions: step },
+        ]),
         loops: [...site.loops, counter],
       };
       return {
         ...compound(site, 'check', {
           check: {
-            always: [
-              ...(until ? [{ guard: { type: 'infoTest' as const, params: until }, target: END }] : []),
-              { guard: { type: 'loopContinues', params: { counter, to } }, target: body.name },
-              { target: END },
-            ],
+            always: [...breaks, { guard: { type: 'loopContinues', params: { counter, to } }, target: body.name }, { target: END }],
           },
           [body.name]: body.build(bodySite),
         }),
@@ -392,8 +408,8 @@ export function superposition(name: string, regions: readonly Block[]): Block {
         ...(site.next
           ? {
               onDone: [
-                { guard: 'queueEmpty', ...site.next },
-                { target: site.fail, actions: { type: 'fail', params: { cause: 'leftover', state: site.path } } },
+                { guard: 'answersLeftOver', target: site.fail, actions: { type: 'fail', params: { cause: 'leftover', state: site.path } } },
+                ...site.next,
               ],
             }
           : {}),
@@ -421,7 +437,7 @@ export function infoWatcher(name: string, test: InfoTest): Block {
             params: { region, state: `${site.path}.watch`, expects: [], order: site.order, loops: site.loops, watching: describeInfoTest(test) },
           },
           always: { guard: { type: 'infoTest', params: test }, target: END, actions: { type: 'stopWaiting', params: { region } } },
-          after: { answerTimeout: { target: site.fail, actions: { type: 'fail', params: { cause: 'timeout', region } } } },
+          on: { 'answer.timeout': { target: site.fail, actions: { type: 'fail', params: { cause: 'timeout', region } } } },
         },
       });
     },

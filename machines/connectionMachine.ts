@@ -3,15 +3,16 @@
  * connection, never a child of a shared parent: XState 5.33 copies the children map per spawn):
  * - created after the runtime has read the worker's `OK:HELLO` and the supervisor bound it to a
  *   chunk, so the first block sends at once;
- * - in: `{ type: 'socket.message', text }` per decoded frame, `{ type: 'socket.closed', reason }`;
+ * - in: `{ type: 'socket.message', text }` per decoded frame, `{ type: 'socket.closed', reason }`,
+ *   and `{ type: 'answer.timeout' }` when the runtime's answer deadline passes: `context.answerTimeoutMs`
+ *   after the last exchange (runtime/coordinator/answerDeadline.ts);
  * - out: every command via `emit({ type: 'worker.command', text })` (`actor.on('worker.command')`),
  *   every `INFO:K:V` as `worker.info` (and in `context.info`, bounded by `INFO_LIMITS`);
  * - ends in `done` (after sending `quit:`) or `failed`; output `{ status: 'done' }` or
  *   `{ status: 'failed', reason, state }`. On failure nothing is sent: the runtime closes the
  *   connection.
- * A `FAIL...` answer, an unexpected answer, info beyond its bounds, `socket.closed`, or silence
- * longer than the `answerTimeout` delay (input `answerTimeoutMs`, default 120 s) while an answer is
- * due, all fail.
+ * A `FAIL...` answer, an unexpected answer, info beyond its bounds, `socket.closed`, or
+ * `answer.timeout` (silence longer than input `answerTimeoutMs`, default 120 s), all fail.
  */
 import { DefinitionError } from '../common/errors.js';
 import { connectionSetup, DEFAULT_ANSWER_TIMEOUT_MS, type StateConfig } from './connectionSetup.js';
@@ -51,7 +52,7 @@ export function createConnectionMachine<TInput>(spec: ConnectionMachineSpec<TInp
     if (names.has(block.name)) throw new DefinitionError(`${spec.id}: block name ${JSON.stringify(block.name)} is taken`);
     names.add(block.name);
     const next = spec.blocks[i + 1]?.name ?? 'done';
-    states[block.name] = block.build({ path: block.name, next: { target: next }, fail, region: '', order: 0, inRegion: false, loops: [], orders });
+    states[block.name] = block.build({ path: block.name, next: [{ target: next }], fail, region: '', order: 0, inRegion: false, loops: [], orders });
   });
   states.done = terminal(spec.farewell === undefined ? 'quit:' : spec.farewell);
   states.failed = errorState();

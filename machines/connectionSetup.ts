@@ -1,9 +1,9 @@
 /**
- * The named actions, guards and delays every per-connection machine is built from. Building blocks
+ * The named actions and guards every per-connection machine is built from. Building blocks
  * (`blocks.ts`) refer to them by name with params, so the Stately inspector and exported diagrams
  * show `sendCommand {command: "retrieve:"}` and `answerFor {region: ""}` instead of inline closures.
- * Everything here is pure: commands leave only through `emit`, time only through the
- * `answerTimeout` delay.
+ * Everything here is pure: commands leave only through `emit`, and time comes in only as the
+ * runtime's `answer.timeout` event (the machine says how long, in `context.answerTimeoutMs`).
  */
 import { assign, emit, enqueueActions, setup } from 'xstate';
 import { parseInfo, isFail } from '../protocol/messages.js';
@@ -39,6 +39,7 @@ export interface ConnectionContext {
   waiting: WaitingTable;
   /** Answers nobody expected yet (superpositions only), oldest first. */
   queue: readonly string[];
+  /** How long the worker may be silent while an answer is due; the runtime keeps the deadline. */
   answerTimeoutMs: number;
   failure: { reason: string; state: string } | undefined;
 }
@@ -245,14 +246,15 @@ export function connectionSetup<TInput>() {
         if (index < 0) return false;
         return withoutClaimed(context.waiting[params.region]!.expects, context.queue[index]!).length === 0;
       },
-      queueEmpty: ({ context }) => context.queue.length === 0,
+      /** A superposition is done but holds answers no region took. */
+      answersLeftOver: ({ context }) => context.queue.length > 0,
       queueFull: ({ context }) => context.queue.length >= MAX_QUEUED_ANSWERS,
       infoTest: ({ context }, params: InfoTest) => infoHolds(context.info, params),
       loopContinues: ({ context }, params: { counter: string; to: number | string }) =>
         counter(context.vars, params.counter) <= bound(context.vars, params.to),
-    },
-    delays: {
-      answerTimeout: ({ context }) => context.answerTimeoutMs,
+      /** The iteration just finished is not the last (checked before `loopNext` counts it). */
+      loopHasNext: ({ context }, params: { counter: string; to: number | string }) =>
+        counter(context.vars, params.counter) + 1 <= bound(context.vars, params.to),
     },
   });
 }

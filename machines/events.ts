@@ -4,8 +4,15 @@
  * `worker.command` as one frame, and reports launches and connections to the supervisor.
  */
 
-/** Into a per-connection machine: one decoded frame, or the end of the connection. */
-export type ConnectionEvent = { type: 'socket.message'; text: string } | { type: 'socket.closed'; reason: string };
+/**
+ * Into a per-connection machine: one decoded frame, the end of the connection, or the runtime's
+ * word that the worker has been silent for the machine's `answerTimeoutMs` (its answer deadline,
+ * runtime/coordinator/answerDeadline.ts).
+ */
+export type ConnectionEvent =
+  | { type: 'socket.message'; text: string }
+  | { type: 'socket.closed'; reason: string }
+  | { type: 'answer.timeout' };
 
 /**
  * Emitted by a per-connection machine (subscribe with `actor.on(type, handler)`):

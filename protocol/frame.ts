@@ -61,14 +61,18 @@ export class FrameDecoder {
     return this.pendingBytes;
   }
 
-  push(chunk: Uint8Array): Buffer[] {
+  /**
+   * Add `chunk` and return the payloads now complete, at most `limit` of them: the bytes after
+   * those stay buffered, their headers unread (see {@link takeBuffered}).
+   */
+  push(chunk: Uint8Array, limit = Infinity): Buffer[] {
     if (this.failed) throw new ProtocolError('frame decoder used after a protocol error');
     if (chunk.byteLength > 0) {
       this.pending.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
       this.pendingBytes += chunk.byteLength;
     }
     const out: Buffer[] = [];
-    for (;;) {
+    while (out.length < limit) {
       if (this.expected < 0) {
         if (this.pendingBytes < FRAME_HEADER_BYTES) break;
         this.expected = this.parseHeader(this.take(FRAME_HEADER_BYTES));
@@ -78,6 +82,20 @@ export class FrameDecoder {
       this.expected = -1;
     }
     return out;
+  }
+
+  /**
+   * Remove and return every buffered byte, for another decoder to go on with (a connection's first
+   * frame read by a decoder with a small bound, the rest by its own). Only between frames.
+   *
+   * @example const [hello] = first.push(chunk, 1); if (hello) for (const rest of first.takeBuffered()) decoder.push(rest);
+   */
+  takeBuffered(): Buffer[] {
+    if (this.expected >= 0) throw new ProtocolError('frame decoder handed over in the middle of a frame');
+    const rest = this.pending;
+    this.pending = [];
+    this.pendingBytes = 0;
+    return rest;
   }
 
   private parseHeader(header: Buffer): number {

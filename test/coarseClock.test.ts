@@ -1,12 +1,13 @@
 /**
- * The connection actors' clock (runtime/coordinator/coarseClock.ts): a deadline never fires early,
+ * The answer deadlines' clock (runtime/coordinator/coarseClock.ts): a deadline never fires early,
  * at most one resolution late, a cleared one never, and its one timer runs only while a deadline is
- * pending. Also with a real connection machine: the answer timeout still fails a silent worker.
+ * pending. Also as the clock of a real connection machine's answer deadline: a silent worker fails.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createActor } from 'xstate';
 import { commandList } from '../machines/blocks.js';
 import { createConnectionMachine } from '../machines/connectionMachine.js';
+import { withAnswerDeadline } from '../runtime/coordinator/answerDeadline.js';
 import { CoarseClock } from '../runtime/coordinator/coarseClock.js';
 
 beforeEach(() => vi.useFakeTimers());
@@ -43,9 +44,9 @@ describe('coarse clock', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
-  it('times out a silent worker in a connection machine, as the actor clock', () => {
+  it('times out a silent worker in a connection machine, as the clock of its answer deadline', () => {
     const machine = createConnectionMachine({ id: 'c', blocks: [commandList('a', ['echo:x'])], vars: () => ({}), answerTimeoutMs: () => 3_000 });
-    const actor = createActor(machine, { input: {}, clock: new CoarseClock(1_000) }).start();
+    const actor = withAnswerDeadline(createActor(machine, { input: {} }), new CoarseClock(1_000)).actor.start();
     vi.advanceTimersByTime(3_000);
     expect(actor.getSnapshot().status).toBe('active');
     vi.advanceTimersByTime(1_000);

@@ -40,6 +40,22 @@ describe('frame codec', () => {
     expect(() => decoder.push(Buffer.from('x'))).toThrow(ProtocolError);
   });
 
+  it('returns at most the frames asked for and hands the bytes after them, unread, to another decoder', () => {
+    const wire = Buffer.concat([encodeFrame('OK:HELLO:7'), encodeFrame('x'.repeat(100)), encodeFrame('OK:SET(a)').subarray(0, 5)]);
+    const first = new FrameDecoder(16);
+    expect(first.push(wire.subarray(0, 4), 1)).toEqual([]);
+    expect(first.push(wire.subarray(4), 1).map(String)).toEqual(['OK:HELLO:7']);
+    const rest = new FrameDecoder();
+    const got = first.takeBuffered().flatMap((chunk) => rest.push(chunk).map(String));
+    expect(got).toEqual(['x'.repeat(100)]);
+    expect(first.buffered).toBe(0);
+    expect(rest.buffered).toBe(5);
+    expect(rest.push(encodeFrame('OK:SET(a)').subarray(5)).map(String)).toEqual(['OK:SET(a)']);
+    const midway = new FrameDecoder();
+    midway.push(Buffer.from('000000000005 ab'));
+    expect(() => midway.takeBuffered()).toThrow(/in the middle of a frame/);
+  });
+
   it('accepts a frame of exactly the maximum size', () => {
     const decoder = new FrameDecoder(4);
     expect(decoder.push(encodeFrame('abcd')).map(String)).toEqual(['abcd']);

@@ -178,12 +178,13 @@ describe('mermaid export', () => {
     expect(text).toContain('  [*] --> s_configure\n');
     expect(text).toContain('  s_done --> [*]\n');
     expect(text).toContain('  s_failed --> [*]\n');
-    expect(text).toContain('s_configure --> s_failed : after answerTimeout');
+    expect(text).toContain('s_configure --> s_failed : answer.timeout');
     expect(text).toContain('s_retrieveLoop__check --> s_retrieveLoop__frame : always [loopContinues]');
+    expect(text).toContain('s_retrieveLoop__frame --> s_retrieveLoop__frame : done [loopHasNext]');
     expect(text).toContain('s_configure__set_cmdinfile --> s_configure__set_cmdoutfile : socket.message [lastAnswerFor]');
     expect(text).toContain('s_any_png2y4m --> s_failed : socket.closed');
     // Lifted arrows are drawn once, not once per waiting state.
-    expect(text.split('s_configure --> s_failed : after answerTimeout').length).toBe(2);
+    expect(text.split('s_configure --> s_failed : answer.timeout').length).toBe(2);
   });
 
   it("is what the README shows for the supervisor", () => {

@@ -240,6 +240,15 @@ describe('for loop', () => {
     const run = runConnection(loop({ key: 'stop', present: true }), { first: 1, last: 9 }, { rules: [{ when: 'echo:002', then: { info: { stop: '1' } } }] });
     expect(run.worker.commands).toEqual(['echo:001', 'echo:002', 'quit:']);
   });
+
+  it('runs a superposition as its body, each iteration afresh, and still fails on an answer no region took', () => {
+    const body = superposition('both', [commandList('a', ['echo:a{i}']), commandList('b', ['echo:b{i}'])]);
+    const machine = machineOf([forLoop('loop', { counter: 'i', from: 1, to: 2, body })]);
+    const run = runConnection(machine, {});
+    expect(run.worker.commands).toEqual(['echo:a1', 'echo:b1', 'echo:a2', 'echo:b2', 'quit:']);
+    const leftover = runConnection(machine, {}, { rules: [{ when: 'echo:b2', then: { answer: ['OK:JUNK', 'OK:ECHO(b2)'] } }] });
+    expect(leftover.output).toEqual({ status: 'failed', state: 'loop.both', reason: 'unexpected answer "OK:JUNK" in state loop.both: no region expected it' });
+  });
 });
 
 describe('superposition', () => {

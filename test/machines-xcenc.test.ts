@@ -9,6 +9,7 @@ import { createActor, SimulatedClock } from 'xstate';
 import { xcencChunkKeys, xcencMachine, XCENC_REBASE_COMMAND, XCENC_VPXENC_COMMAND, type XcencInput } from '../machines/xcenc.js';
 import type { ConnectionOutput } from '../machines/events.js';
 import { exportMachine } from '../runtime/observe/machineExport.js';
+import { withAnswerDeadline } from '../runtime/coordinator/answerDeadline.js';
 import { runConnection } from './support/runConnection.js';
 import { SimulatedWorker, type Rule } from './support/simulatedWorker.js';
 
@@ -106,11 +107,11 @@ class Group {
   ) {}
 
   start(chunk: number): void {
-    const actor = createActor(xcencMachine, { input: input(chunk, this.groupSize, this.lastChunk), clock: this.clock });
+    const actor = createActor(xcencMachine, { input: input(chunk, this.groupSize, this.lastChunk) });
     const entry = { worker: new SimulatedWorker({ rules: [connectAnswer] }), actor, states: new Set<number>(), sent: [] as number[] };
     this.workers.set(chunk, entry);
     entry.worker.addRule({ when: (command) => command.startsWith('run:') && this.run(chunk, command), then: { silent: true } });
-    entry.worker.attach(actor);
+    entry.worker.attach(withAnswerDeadline(actor, this.clock));
     actor.start();
   }
 

@@ -1,8 +1,8 @@
 /**
- * The clock the coordinator gives every connection actor: XState's delays (the answer timeout, set
- * on entry to every waiting step and cancelled on its way out) land in per-second buckets checked
- * by one timer, instead of a Node timer each. A deadline fires up to one resolution late, never
- * early; the machines do not change (tests run them on XState's SimulatedClock).
+ * The clock of every connection's answer deadline (answerDeadline.ts): deadlines land in
+ * per-second buckets checked by one timer, instead of a Node timer each. A deadline fires up to one
+ * resolution late, never early. It has XState's clock interface, so tests swap in XState's
+ * SimulatedClock.
  */
 import type { ActorOptions, AnyActorLogic } from 'xstate';
 
@@ -19,7 +19,7 @@ interface Pending {
 /**
  * @example
  * const clock = new CoarseClock();
- * const actor = createActor(machine, { input, clock }); // its one timer runs while a deadline is pending
+ * const connection = withAnswerDeadline(createActor(machine, { input }), clock); // its one timer runs while a deadline is pending
  */
 export class CoarseClock implements Clock {
   /** Ticks since the timer started at `origin`; a deadline is the first tick at or after it. */
@@ -30,6 +30,10 @@ export class CoarseClock implements Clock {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly resolutionMs = COARSE_CLOCK_RESOLUTION_MS) {}
+
+  now(): number {
+    return performance.now();
+  }
 
   setTimeout(fn: () => void, timeout: number): Pending {
     this.pending++;

@@ -28,6 +28,7 @@ import type { JobInspection, JobObserver } from '../observe/jobObserver.js';
 import { createWorkerServer, type WorkerConnection, type WorkerServer } from './workerServer.js';
 import { startRelay, type Relay, type RelayStatus } from '../relay/relayServer.js';
 import { CoarseClock } from './coarseClock.js';
+import { withAnswerDeadline } from './answerDeadline.js';
 import type { WorkerEvent } from '../../worker/event.js';
 import { DEFAULT_REGION } from '../../worker/parseEvent.js';
 import { CostMeter, workerKey } from './costMeter.js';
@@ -124,7 +125,7 @@ export class Coordinator {
   private readonly exits: JobSummary['workerExits'] = [];
   /** Invocations whose worker said hello (a later exit is then not a failed launch). */
   private readonly arrived = new Set<number>();
-  /** Every connection actor's answer deadlines, on one timer. */
+  /** Every connection's answer deadline, on one timer. */
   private readonly clock = new CoarseClock();
   /** Invocations admitted to a chunk (a duplicate of one that is refused does not end its cost). */
   private readonly admitted = new Set<number>();
@@ -369,9 +370,9 @@ export class Coordinator {
         answerTimeoutMs: this.options.answerTimeoutMs,
         ...(this.relay ? { relay: { host: this.relay.address.host, port: this.relay.address.port }, stateWaitMs: this.options.stateWaitMs } : {}),
       },
-      clock: this.clock,
       ...(inspect ? { inspect } : {}),
     });
+    const timed = withAnswerDeadline(actor, this.clock);
     this.actors.set(connectionId, actor);
     // `ended`: the machine is over (or stopped); `cancelled`: another attempt won, nothing more is reported.
     let ended = false;
@@ -379,19 +380,20 @@ export class Coordinator {
     let last = '';
     const observers = this.deps.observers;
     for (const o of observers) o.workerAdmitted?.(connectionId, offset + chunk, attempt);
-    actor.on('worker.command', ({ text }) => {
+    timed.on('worker.command', ({ text }) => {
       for (const o of observers) o.workerMessage?.(connectionId, 'out', text);
       connection.send(text);
     });
     connection.onMessage((text) => {
       for (const o of observers) o.workerMessage?.(connectionId, 'in', text);
-      if (!ended) actor.send({ type: 'socket.message', text });
+      if (!ended) timed.send({ type: 'socket.message', text });
     });
     connection.onClose((reason) => {
-      if (!ended) actor.send({ type: 'socket.closed', reason });
+      if (!ended) timed.send({ type: 'socket.closed', reason });
     });
     const release = () => {
       ended = true;
+      timed.stop();
       this.actors.delete(connectionId);
       this.connections.delete(connectionId);
       this.cost.end(key, performance.now());

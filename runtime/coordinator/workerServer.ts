@@ -236,29 +236,24 @@ export class WorkerServer {
     timer.unref();
     const hello = new FrameDecoder(MAX_HELLO_BYTES);
     const onData = (chunk: Buffer) => {
-      // Feed the hello decoder one byte at a time so that it never consumes bytes past the hello
-      // frame (at most 13 + MAX_HELLO_BYTES iterations); the rest belongs to the worker's decoder.
-      for (let i = 0; i < chunk.byteLength; i++) {
-        let frames: Buffer[];
-        try {
-          frames = hello.push(chunk.subarray(i, i + 1));
-        } catch (error) {
-          refuse('hello', `bad first frame: ${describeError(error)}`);
-          return;
-        }
-        const first = frames[0];
-        if (first === undefined) continue;
-        const text = first.toString('utf8');
-        const parsed = parseHello(text);
-        if (!parsed) {
-          refuse('hello', `first frame is not a hello: ${JSON.stringify(text.slice(0, 40))}`);
-          return;
-        }
-        detach();
-        admitted = true;
-        this.admit(socket, remote, parsed.invocation, chunk.subarray(i + 1));
+      // The hello decoder reads the first frame only; the bytes after it belong to the worker's decoder.
+      let first: Buffer | undefined;
+      try {
+        first = hello.push(chunk, 1)[0];
+      } catch (error) {
+        refuse('hello', `bad first frame: ${describeError(error)}`);
         return;
       }
+      if (first === undefined) return;
+      const text = first.toString('utf8');
+      const parsed = parseHello(text);
+      if (!parsed) {
+        refuse('hello', `first frame is not a hello: ${JSON.stringify(text.slice(0, 40))}`);
+        return;
+      }
+      detach();
+      admitted = true;
+      this.admit(socket, remote, parsed.invocation, hello.takeBuffered());
     };
     const onError = (error: Error & { code?: string }) => {
       refusal ??= { kind: 'closed', reason: `connection error before hello (${socketErrorText(error)})` };
@@ -280,7 +275,7 @@ export class WorkerServer {
     if (this.stateValue === 'closed') refuse('closed', 'worker server closed');
   }
 
-  private admit(socket: tls.TLSSocket, remote: string, invocation: number | undefined, rest: Buffer): void {
+  private admit(socket: tls.TLSSocket, remote: string, invocation: number | undefined, rest: readonly Buffer[]): void {
     const id = this.counts.admitted++;
     const connection = new TlsWorkerConnection(id, invocation, remote, socket, this.options, this.buffers, () => this.workers.delete(connection));
     this.workers.add(connection);
@@ -292,7 +287,7 @@ export class WorkerServer {
       connection.fail(`internal error while admitting the worker: ${describeError(error)}`);
       return;
     }
-    if (rest.byteLength > 0) connection.receive(rest);
+    for (const chunk of rest) connection.receive(chunk);
   }
 
   private countRefusal(kind: RefusalKind, remote: string, reason: string): void {

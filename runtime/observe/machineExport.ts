@@ -39,7 +39,7 @@ function implementationName(value: unknown): string | undefined {
   return undefined;
 }
 
-/** `socket.message [lastAnswerFor]`, `after answerTimeout`, `always [loopContinues]`, `done`. */
+/** `socket.message [lastAnswerFor]`, `after killTimeout`, `always [loopContinues]`, `done`. */
 export function transitionLabel(transition: Transition): string {
   const type = transition.eventType;
   let event: string;

@@ -1,10 +1,12 @@
 /**
- * Start a connection machine against a {@link SimulatedWorker} in memory, with a simulated clock,
- * recording every state entered (as the runtime's `-O` output would).
+ * Start a connection machine against a {@link SimulatedWorker} in memory, recording every state
+ * entered (as the runtime's `-O` output would), with the runtime's answer deadline
+ * (runtime/coordinator/answerDeadline.ts) on a simulated clock: `clock.increment(ms)` is silence.
  */
 import { createActor, SimulatedClock, type AnyMachineSnapshot, type AnyStateMachine } from 'xstate';
 import type { ConnectionOutput } from '../../machines/events.js';
 import type { InfoRecord } from '../../machines/infoRecord.js';
+import { withAnswerDeadline } from '../../runtime/coordinator/answerDeadline.js';
 import { SimulatedWorker, type SimulatedWorkerOptions } from './simulatedWorker.js';
 
 /** Dotted state paths of a snapshot value: `{ a: { b: 'c' } }` -> `['a.b.c']`, parallel -> several. */
@@ -22,8 +24,8 @@ export function runConnection(
   options: SimulatedWorkerOptions = {},
 ) {
   const clock = new SimulatedClock();
-  const actor = createActor(machine, { input, clock });
-  const worker = new SimulatedWorker(options).attach(actor);
+  const actor = createActor(machine, { input });
+  const worker = new SimulatedWorker(options).attach(withAnswerDeadline(actor, clock));
   const entered: string[] = [];
   const info: Array<[string, string]> = [];
   let error: unknown;

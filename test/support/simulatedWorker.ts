@@ -9,10 +9,11 @@
  * const actor = createActor(png2y4mMachine, { input });
  * const worker = new SimulatedWorker({ rules: [{ when: /^run:/, then: { fail: 'boom' }, times: 1 }] }).attach(actor);
  * actor.start();
+ * // With the answer deadline played on a clock: .attach(withAnswerDeadline(actor, clock))
  */
 import { answers } from '../../protocol/messages.js';
 import { SWARM_TMPDIR, swarmAnswer, swarmVals, type SwarmVals } from '../../bench/swarmClients.js';
-import type { ConnectionEvent } from '../../machines/events.js';
+import type { ConnectionEndpoint } from '../../runtime/coordinator/answerDeadline.js';
 
 /** What the worker does with a command that matches a rule, instead of its normal answer. */
 export type Reaction =
@@ -42,12 +43,6 @@ export interface SimulatedWorkerOptions {
   tmpDir?: string;
   /** Variables the worker starts with (as if set earlier), on top of the real worker's seeds. */
   vals?: Readonly<Record<string, string | number>>;
-}
-
-/** The part of a connection actor the simulated worker needs. */
-export interface ConnectionEndpoint {
-  send(event: ConnectionEvent): void;
-  on(type: 'worker.command', handler: (event: { type: 'worker.command'; text: string }) => void): { unsubscribe(): void };
 }
 
 export class SimulatedWorker {
