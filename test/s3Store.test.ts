@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ConfigError, StoreError } from '../common/errors.js';
 import { S3Store, compileS3Options, type S3StoreOptions } from '../store/s3Store.js';
+import { expectRejection } from './support/expectRejection.js';
 import { startS3Server, type S3TestServer } from './support/s3Server.js';
 
 const MiB = 1024 * 1024;
@@ -22,15 +23,12 @@ function openTestStore(options: S3StoreOptions = {}, bucket = BUCKET): S3Store {
   return store;
 }
 
+/** Expect a StoreError with this code and a one-line message. */
 async function expectStoreError(promise: Promise<unknown>, code: string): Promise<StoreError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(StoreError);
-  expect((error as StoreError).code).toBe(code);
-  expect((error as StoreError).message).not.toMatch(/\n/);
-  return error as StoreError;
+  const error = await expectRejection(promise, StoreError);
+  expect(error.code).toBe(code);
+  expect(error.message).not.toMatch(/\n/);
+  return error;
 }
 
 /** Names in `dir`, so a test can tell that a failure left nothing behind. */
