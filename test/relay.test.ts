@@ -1,13 +1,12 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { connect as netConnect } from 'node:net';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { run as rendezvous } from '../cli/rendezvous.js';
 import { ConfigError } from '../common/errors.js';
 import { encodeFrame, FrameDecoder } from '../protocol/frame.js';
@@ -16,6 +15,7 @@ import { startRelay, type Relay } from '../runtime/relay/relayServer.js';
 import type { RelayOptions } from '../runtime/relay/relayOptions.js';
 import { COORDINATOR_NAME, generateCredentials, type RunCredentials } from '../runtime/tls/certs.js';
 import { CREDENTIAL_ENV, CREDENTIAL_FILES } from '../runtime/tls/credentials.js';
+import { useTempDirs } from './support/tempDirs.js';
 import { WAIT } from './support/wait.js';
 
 let creds: RunCredentials;
@@ -345,17 +345,15 @@ describe('relay: lifecycle', () => {
 
 describe('xc-orch rendezvous', () => {
   const CLI = fileURLToPath(new URL('../bin/xc-orch.js', import.meta.url));
+  // File scope: the key folder is made once for the block; a test's own folders go with it.
+  const tempDir = useTempDirs('file');
   let keys: string;
 
   beforeAll(async () => {
-    keys = await mkdtemp(join(tmpdir(), 'xc-relay-keys-'));
+    keys = await tempDir('xc-relay-keys-');
     for (const [role, name] of Object.entries(CREDENTIAL_FILES) as Array<[keyof typeof CREDENTIAL_FILES, string]>) {
       await writeFile(join(keys, name), creds[role], { mode: 0o600 });
     }
-  });
-
-  afterAll(async () => {
-    await rm(keys, { recursive: true, force: true });
   });
 
   /** The CLI as a child process, with stderr collected; `exit` resolves with its exit code. */
@@ -423,12 +421,11 @@ describe('xc-orch rendezvous', () => {
     const incomplete = await inProcess(['-c', join(keys, CREDENTIAL_FILES.caCert)]);
     expect(incomplete.code).toBe(2);
     expect(incomplete.stderr).toMatch(/TLS credentials are incomplete: missing -s .* and -k/);
-    const strangers = await mkdtemp(join(tmpdir(), 'xc-relay-foreign-'));
+    const strangers = await tempDir('xc-relay-foreign-');
     await writeFile(join(strangers, 'ca.pem'), foreign.caCert);
     const mismatched = await inProcess([...keyArgs().slice(2), '-c', join(strangers, 'ca.pem')]);
     expect(mismatched.code).toBe(2);
     expect(mismatched.stderr).toMatch(/server certificate '.*' \(-s\) was not issued by CA certificate/);
-    await rm(strangers, { recursive: true, force: true });
   });
 
   it('exits 1 when its port is taken', async () => {
