@@ -15,6 +15,7 @@ import { startRelay, type Relay } from '../runtime/relay/relayServer.js';
 import type { RelayOptions } from '../runtime/relay/relayOptions.js';
 import { COORDINATOR_NAME, generateCredentials, type RunCredentials } from '../runtime/tls/certs.js';
 import { CREDENTIAL_ENV, CREDENTIAL_FILES } from '../runtime/tls/credentials.js';
+import { captureOutput, type CapturedRun } from './support/captureOutput.js';
 import { useTempDirs } from './support/tempDirs.js';
 import { WAIT } from './support/wait.js';
 
@@ -375,18 +376,11 @@ describe('xc-orch rendezvous', () => {
    * and output as the child process's, without starting node for each. The child process itself
    * is checked by the cases that listen below (and by cliHelp.test.ts).
    */
-  async function inProcess(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  async function inProcess(args: string[]): Promise<CapturedRun> {
     for (const name of Object.values(CREDENTIAL_ENV)) vi.stubEnv(name, undefined);
-    let stdout = '';
-    let stderr = '';
-    const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((stdout += String(chunk)), true));
-    const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => ((stderr += String(chunk)), true));
     try {
-      const code = await rendezvous(args);
-      return { code, stdout, stderr };
+      return await captureOutput(() => rendezvous(args));
     } finally {
-      out.mockRestore();
-      err.mockRestore();
       vi.unstubAllEnvs();
     }
   }
