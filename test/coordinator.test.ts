@@ -2,10 +2,7 @@
  * The coordinator with a launcher under the test's control: cancellation, and workers that are
  * launched but never arrive.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, beforeEach, expect, it, vi } from 'vitest';
+import { beforeEach, expect, it, vi } from 'vitest';
 import { Coordinator } from '../runtime/coordinator/coordinator.js';
 import type { Launcher, LaunchReport, LaunchRequest } from '../runtime/launch/launcher.js';
 import { LocalStore } from '../store/localStore.js';
@@ -14,13 +11,12 @@ import { compileJobRun, planJob } from '../runtime/coordinator/runJob.js';
 import { png2y4m } from '../jobs/png2y4m.js';
 import type { JobRunOptions } from '../runtime/coordinator/runJob.js';
 import { WAIT } from './support/wait.js';
+import { useTempDirs } from './support/tempDirs.js';
 
+const tempDir = useTempDirs();
 let dir: string;
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'xc-coordinator-'));
-});
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
+  dir = await tempDir('xc-coordinator-');
 });
 
 /** A png2y4m coordinator with this launcher; nothing checks the inputs, since no worker comes. */

@@ -4,11 +4,9 @@
  * with another CA's certificate — next to a real worker (the worker runtime, in process) that must
  * finish its chunk.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { beforeEach, expect, it } from 'vitest';
 import { generateCredentials } from '../runtime/tls/certs.js';
 import { png2y4m } from '../jobs/png2y4m.js';
 import { runJob } from '../runtime/coordinator/runJob.js';
@@ -17,13 +15,12 @@ import { LocalStore } from '../store/localStore.js';
 import { syntheticFrame } from '../runtime/demo/syntheticClip.js';
 import { runWorker } from '../worker/worker.js';
 import { connectTlsClient, type TlsTestClient } from './support/tlsClient.js';
+import { useTempDirs } from './support/tempDirs.js';
 
+const tempDir = useTempDirs();
 let dir: string;
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'xc-peers-'));
-});
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
+  dir = await tempDir('xc-peers-');
 });
 
 type Behaviour = (client: TlsTestClient) => Promise<void>;

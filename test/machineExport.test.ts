@@ -6,11 +6,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createMachine, type AnyStateMachine, type AnyStateNode } from 'xstate';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MACHINES, run as machinesCli } from '../cli/machines.js';
 import { commandList, forLoop, ifInfo, infoWatcher, pipelined, sequence, superposition } from '../machines/blocks.js';
 import { createConnectionMachine } from '../machines/connectionMachine.js';
 import { exportMachine, toJsonDefinition, toMermaid, toStatelySource } from '../runtime/observe/machineExport.js';
+import { captureOutput, type CapturedRun } from './support/captureOutput.js';
 
 /** Every building block at least once, including parallel regions and nested composites. */
 const everyBlock = createConnectionMachine({
@@ -200,41 +201,32 @@ describe('mermaid export', () => {
 });
 
 describe('xc-orch machines', () => {
-  afterEach(() => vi.restoreAllMocks());
-
-  function capture() {
-    const out: string[] = [];
-    const err: string[] = [];
-    vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => (out.push(String(chunk)), true));
-    vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => (err.push(String(chunk)), true));
-    return { out, err };
-  }
+  const xc = (argv: string[]) => captureOutput(() => machinesCli(argv));
 
   it('lists the machines with their number of states', async () => {
-    const { out } = capture();
-    expect(await machinesCli([])).toBe(0);
-    expect(out.join('')).toMatch(/^supervisor +2 states/m);
-    expect(out.join('')).toMatch(/^png2y4m +\d+ states/m);
+    const { code, stdout } = await xc([]);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^supervisor +2 states/m);
+    expect(stdout).toMatch(/^png2y4m +\d+ states/m);
   });
 
   it('prints each format, mermaid by default', async () => {
-    const { out } = capture();
-    expect(await machinesCli(['show', 'png2y4m'])).toBe(0);
-    expect(await machinesCli(['show', 'png2y4m', '--format', 'stately'])).toBe(0);
-    expect(await machinesCli(['show', 'supervisor', '-f', 'json'])).toBe(0);
-    expect(out[0]).toBe(exportMachine(MACHINES.png2y4m!.machine, 'mermaid'));
-    expect(out[1]).toBe(toStatelySource(MACHINES.png2y4m!.machine));
-    expect(JSON.parse(out[2]!).id).toBe('supervisor');
+    const mermaid = await xc(['show', 'png2y4m']);
+    const stately = await xc(['show', 'png2y4m', '--format', 'stately']);
+    const json = await xc(['show', 'supervisor', '-f', 'json']);
+    expect([mermaid.code, stately.code, json.code]).toEqual([0, 0, 0]);
+    expect(mermaid.stdout).toBe(exportMachine(MACHINES.png2y4m!.machine, 'mermaid'));
+    expect(stately.stdout).toBe(toStatelySource(MACHINES.png2y4m!.machine));
+    expect(JSON.parse(json.stdout).id).toBe('supervisor');
   });
 
   it('refuses unknown machines, formats and actions with exit code 2', async () => {
-    const { err } = capture();
-    expect(await machinesCli(['show', 'nope'])).toBe(2);
-    expect(await machinesCli(['show', 'png2y4m', '--format', 'dot'])).toBe(2);
-    expect(await machinesCli(['draw'])).toBe(2);
-    expect(await machinesCli(['show'])).toBe(2);
-    expect(await machinesCli(['show', 'toString'])).toBe(2);
-    expect(err.join('')).toContain("no machine named 'nope' (known: supervisor, png2y4m, vpxenc, map, xcenc; or a job file)");
-    expect(err.join('')).toContain('--format must be one of mermaid, stately, json');
+    const refused: CapturedRun[] = [];
+    for (const argv of [['show', 'nope'], ['show', 'png2y4m', '--format', 'dot'], ['draw'], ['show'], ['show', 'toString']]) {
+      refused.push(await xc(argv));
+    }
+    expect(refused.map((run) => run.code)).toEqual([2, 2, 2, 2, 2]);
+    expect(refused[0]!.stderr).toContain("no machine named 'nope' (known: supervisor, png2y4m, vpxenc, map, xcenc; or a job file)");
+    expect(refused[1]!.stderr).toContain('--format must be one of mermaid, stately, json');
   });
 });

@@ -7,11 +7,10 @@
  * workers than `--local-workers`. Workers are found from their side: a wrapper logs each pid.
  */
 import { spawn } from 'node:child_process';
-import { readdir, readFile, rm, stat, writeFile, mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { seedClip } from '../cli/demo.js';
 import { png2y4m } from '../jobs/png2y4m.js';
 import { runJob } from '../runtime/coordinator/runJob.js';
@@ -23,6 +22,7 @@ import { verifyChunks } from '../runtime/demo/verifyChunks.js';
 import { LocalStore } from '../store/localStore.js';
 import { startLambdaFixture, type LambdaFixture } from './support/lambdaFixture.js';
 import { mulberry32 } from './support/mulberry32.js';
+import { useTempDirs } from './support/tempDirs.js';
 
 const CLI = fileURLToPath(new URL('../bin/xc-orch.js', import.meta.url));
 const FRAMES = 40;
@@ -30,6 +30,7 @@ const SIZE = { width: 64, height: 48 };
 const WAIT = { timeout: 60_000, interval: 25 };
 const key = (chunk: number) => `clip-y4m_01/${String(chunk).padStart(8, '0')}.y4m`;
 
+const tempDir = useTempDirs('file');
 let dir: string;
 
 /** A store holding the clip's frames, one per chunk (-f 1). */
@@ -67,10 +68,7 @@ async function expectChunksRight(store: LocalStore, parts: number): Promise<void
 const doneOnce = (summary: JobSummary) => summary.chunks.map((c) => c.attempts.filter((a) => a.outcome === 'done').length);
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'xc-recovery-'));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
+  dir = await tempDir('xc-recovery-');
 });
 
 describe('recovery with local workers', () => {

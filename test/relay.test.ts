@@ -1,13 +1,12 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { connect as netConnect } from 'node:net';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { run as rendezvous } from '../cli/rendezvous.js';
 import { ConfigError } from '../common/errors.js';
 import { encodeFrame, FrameDecoder } from '../protocol/frame.js';
@@ -16,6 +15,8 @@ import { startRelay, type Relay } from '../runtime/relay/relayServer.js';
 import type { RelayOptions } from '../runtime/relay/relayOptions.js';
 import { COORDINATOR_NAME, generateCredentials, type RunCredentials } from '../runtime/tls/certs.js';
 import { CREDENTIAL_ENV, CREDENTIAL_FILES } from '../runtime/tls/credentials.js';
+import { captureOutput, type CapturedRun } from './support/captureOutput.js';
+import { useTempDirs } from './support/tempDirs.js';
 import { WAIT } from './support/wait.js';
 
 let creds: RunCredentials;
@@ -345,17 +346,15 @@ describe('relay: lifecycle', () => {
 
 describe('xc-orch rendezvous', () => {
   const CLI = fileURLToPath(new URL('../bin/xc-orch.js', import.meta.url));
+  // File scope: the key folder is made once for the block; a test's own folders go with it.
+  const tempDir = useTempDirs('file');
   let keys: string;
 
   beforeAll(async () => {
-    keys = await mkdtemp(join(tmpdir(), 'xc-relay-keys-'));
+    keys = await tempDir('xc-relay-keys-');
     for (const [role, name] of Object.entries(CREDENTIAL_FILES) as Array<[keyof typeof CREDENTIAL_FILES, string]>) {
       await writeFile(join(keys, name), creds[role], { mode: 0o600 });
     }
-  });
-
-  afterAll(async () => {
-    await rm(keys, { recursive: true, force: true });
   });
 
   /** The CLI as a child process, with stderr collected; `exit` resolves with its exit code. */
@@ -377,18 +376,11 @@ describe('xc-orch rendezvous', () => {
    * and output as the child process's, without starting node for each. The child process itself
    * is checked by the cases that listen below (and by cliHelp.test.ts).
    */
-  async function inProcess(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  async function inProcess(args: string[]): Promise<CapturedRun> {
     for (const name of Object.values(CREDENTIAL_ENV)) vi.stubEnv(name, undefined);
-    let stdout = '';
-    let stderr = '';
-    const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((stdout += String(chunk)), true));
-    const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => ((stderr += String(chunk)), true));
     try {
-      const code = await rendezvous(args);
-      return { code, stdout, stderr };
+      return await captureOutput(() => rendezvous(args));
     } finally {
-      out.mockRestore();
-      err.mockRestore();
       vi.unstubAllEnvs();
     }
   }
@@ -423,12 +415,11 @@ describe('xc-orch rendezvous', () => {
     const incomplete = await inProcess(['-c', join(keys, CREDENTIAL_FILES.caCert)]);
     expect(incomplete.code).toBe(2);
     expect(incomplete.stderr).toMatch(/TLS credentials are incomplete: missing -s .* and -k/);
-    const strangers = await mkdtemp(join(tmpdir(), 'xc-relay-foreign-'));
+    const strangers = await tempDir('xc-relay-foreign-');
     await writeFile(join(strangers, 'ca.pem'), foreign.caCert);
     const mismatched = await inProcess([...keyArgs().slice(2), '-c', join(strangers, 'ca.pem')]);
     expect(mismatched.code).toBe(2);
     expect(mismatched.stderr).toMatch(/server certificate '.*' \(-s\) was not issued by CA certificate/);
-    await rm(strangers, { recursive: true, force: true });
   });
 
   it('exits 1 when its port is taken', async () => {

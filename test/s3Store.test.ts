@@ -1,17 +1,20 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ConfigError, StoreError } from '../common/errors.js';
 import { S3Store, compileS3Options, type S3StoreOptions } from '../store/s3Store.js';
+import { expectRejection } from './support/expectRejection.js';
 import { startS3Server, type S3TestServer } from './support/s3Server.js';
+import { useTempDirs } from './support/tempDirs.js';
 
 const MiB = 1024 * 1024;
 const BUCKET = 'xc-test';
 
 let s3: S3TestServer;
+// Registered before the afterEach that closes the stores, so its cleanup runs after it (hooks unwind in reverse).
+const tempDir = useTempDirs();
 let dir: string;
 const stores: S3Store[] = [];
 
@@ -22,15 +25,12 @@ function openTestStore(options: S3StoreOptions = {}, bucket = BUCKET): S3Store {
   return store;
 }
 
+/** Expect a StoreError with this code and a one-line message. */
 async function expectStoreError(promise: Promise<unknown>, code: string): Promise<StoreError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(StoreError);
-  expect((error as StoreError).code).toBe(code);
-  expect((error as StoreError).message).not.toMatch(/\n/);
-  return error as StoreError;
+  const error = await expectRejection(promise, StoreError);
+  expect(error.code).toBe(code);
+  expect(error.message).not.toMatch(/\n/);
+  return error;
 }
 
 /** Names in `dir`, so a test can tell that a failure left nothing behind. */
@@ -52,7 +52,7 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'xc-s3-'));
+  dir = await tempDir('xc-s3-');
   // Only the test server's key pair, from the environment: the SDK's default chain is the only source.
   vi.stubEnv('AWS_ACCESS_KEY_ID', s3.credentials.accessKeyId);
   vi.stubEnv('AWS_SECRET_ACCESS_KEY', s3.credentials.secretAccessKey);
@@ -70,7 +70,6 @@ beforeEach(async () => {
 afterEach(async () => {
   vi.unstubAllEnvs();
   for (const store of stores.splice(0)) store.close();
-  await rm(dir, { recursive: true, force: true });
 });
 
 describe('S3Store round trips', () => {

@@ -1,8 +1,7 @@
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { generateCredentials, type RunCredentials } from '../runtime/tls/certs.js';
@@ -12,9 +11,12 @@ import { BIN_DIR_ENV } from '../worker/binDir.js';
 import { parseEvent } from '../worker/parseEvent.js';
 import { runWorker, type WorkerExit, type WorkerOptions } from '../worker/worker.js';
 import { startScriptedCoordinator, type ScriptedCoordinator } from './support/scriptedCoordinator.js';
+import { useTempDirs } from './support/tempDirs.js';
 import { WAIT } from './support/wait.js';
 import { workerEvent } from './support/workerEvent.js';
 
+// Registered before the afterEach that closes the coordinator, so its cleanup runs after it (hooks unwind in reverse).
+const tempDir = useTempDirs();
 let creds: RunCredentials;
 let otherCreds: RunCredentials;
 let root: string;
@@ -27,7 +29,7 @@ beforeAll(async () => {
 });
 
 beforeEach(async () => {
-  root = await mkdtemp(join(tmpdir(), 'xc-test-runtime-'));
+  root = await tempDir('xc-test-runtime-');
   tmpRoot = join(root, 'tmp');
   storeDir = join(root, 'store');
   await mkdir(tmpRoot);
@@ -37,7 +39,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await coordinator?.close();
   coordinator = undefined;
-  await rm(root, { recursive: true, force: true });
 });
 
 /** A worker event as the launcher would write it (JSON through parseEvent, so defaults apply). */
