@@ -10,7 +10,7 @@ import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { run as rendezvous } from '../cli/rendezvous.js';
 import { ConfigError } from '../common/errors.js';
 import { encodeFrame, FrameDecoder } from '../protocol/frame.js';
-import { parseRelayHello } from '../runtime/relay/relayHello.js';
+import { MAX_RELAY_HELLO_BYTES, parseRelayHello } from '../runtime/relay/relayHello.js';
 import { startRelay, type Relay } from '../runtime/relay/relayServer.js';
 import type { RelayOptions } from '../runtime/relay/relayOptions.js';
 import { COORDINATOR_NAME, generateCredentials, type RunCredentials } from '../runtime/tls/certs.js';
@@ -110,6 +110,21 @@ describe('relay: pairing and order', () => {
     await vi.waitFor(() => expect(b.texts()).toEqual(['STATE(1):one', 'STATE(2):two', 'STATE(3):three']), WAIT);
     expect(a.frames).toEqual([]);
     expect(relay.status()).toMatchObject({ state: 'listening', connections: 2, pairs: 1, waiting: 1, heldFrames: 0, relayedFrames: 3 });
+  });
+
+  it('relays the frames that arrive in the same write as the hello, unchanged, whatever the hello bound', async () => {
+    const relay = await relayWith();
+    const b = await peer(relay, 'w', '2', '1');
+    const a = await link(relay);
+    // Above the hello's bound: only the connection's own decoder may read this frame's header.
+    const large = randomBytes(4 * MAX_RELAY_HELLO_BYTES);
+    const split = encodeFrame('STATE(3):its end comes in the next write');
+    a.socket.write(Buffer.concat([encodeFrame('HELLO_STATE:w:1:2'), encodeFrame('STATE(1):with the hello'), encodeFrame(large), split.subarray(0, 20)]));
+    await vi.waitFor(() => expect(b.frames.length).toBe(2), WAIT);
+    a.socket.write(split.subarray(20));
+    await vi.waitFor(() => expect(b.frames.length).toBe(3), WAIT);
+    expect(b.frames).toEqual([Buffer.from('STATE(1):with the hello'), large, Buffer.from('STATE(3):its end comes in the next write')]);
+    expect(relay.status()).toMatchObject({ pairs: 2, waiting: 0, relayedFrames: 3, refused: 0 });
   });
 
   it('holds frames for a partner that connects later, then delivers them before later ones', async () => {

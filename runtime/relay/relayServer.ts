@@ -194,45 +194,57 @@ class RelayServer implements Relay {
     const helloTimer = setTimeout(() => drop('timeout', `no HELLO_STATE within ${this.options.helloTimeoutMs} ms`), this.options.helloTimeoutMs);
     helloTimer.unref();
 
-    /** Feed the hello decoder one byte at a time, so that it never reads past the hello; returns the rest. */
-    const readHello = (chunk: Buffer): Buffer | undefined => {
-      for (let i = 0; i < chunk.byteLength; i++) {
-        let first: Buffer | undefined;
-        try {
-          first = hello.push(chunk.subarray(i, i + 1))[0];
-        } catch (error) {
-          drop('hello', `bad first frame: ${describeError(error)}`);
-          return undefined;
-        }
-        if (first === undefined) continue;
-        const parsed = parseRelayHello(first.toString('latin1'));
-        if (typeof parsed === 'string') drop('hello', parsed);
-        else if (this.peers.has(parsed.id)) drop('duplicate', `${parsed.id} is already connected`);
-        else {
-          clearTimeout(helloTimer);
-          peer = { ...parsed, socket, throttled: undefined };
-          this.register(peer);
-          return chunk.subarray(i + 1);
-        }
+    /**
+     * The first frame, read by a decoder bounded for hellos that stops after it: the header of the
+     * next frame is left for the connection's own decoder, whose bound it must meet. Returns the
+     * bytes after the hello once the peer is registered.
+     */
+    const readHello = (chunk: Buffer): readonly Buffer[] | undefined => {
+      let first: Buffer | undefined;
+      try {
+        first = hello.push(chunk, 1)[0];
+      } catch (error) {
+        drop('hello', `bad first frame: ${describeError(error)}`);
         return undefined;
+      }
+      if (first === undefined) return undefined;
+      const parsed = parseRelayHello(first.toString('latin1'));
+      if (typeof parsed === 'string') drop('hello', parsed);
+      else if (this.peers.has(parsed.id)) drop('duplicate', `${parsed.id} is already connected`);
+      else {
+        clearTimeout(helloTimer);
+        peer = { ...parsed, socket, throttled: undefined };
+        this.register(peer);
+        return hello.takeBuffered();
       }
       return undefined;
     };
 
-    socket.on('data', (chunk: Buffer) => {
-      if (dropped) return;
-      const rest = peer ? chunk : readHello(chunk);
-      if (!peer || rest === undefined || rest.byteLength === 0) return;
+    const relayFrom = (sender: Peer, chunk: Buffer) => {
       let frames: Buffer[];
       try {
-        frames = decoder.push(rest);
+        frames = decoder.push(chunk);
       } catch (error) {
         drop(undefined, `protocol error: ${describeError(error)}`);
         return;
       }
       for (let i = 0; i < frames.length && !dropped; i++) {
-        const refusal = this.relay(peer, frames[i]!);
+        const refusal = this.relay(sender, frames[i]!);
         if (refusal !== undefined) drop(undefined, refusal);
+      }
+    };
+
+    socket.on('data', (chunk: Buffer) => {
+      if (dropped) return;
+      if (peer) {
+        relayFrom(peer, chunk);
+        return;
+      }
+      const rest = readHello(chunk);
+      if (!peer || !rest) return;
+      for (const bytes of rest) {
+        if (dropped) return;
+        relayFrom(peer, bytes);
       }
     });
     socket.on('error', (error: Error & { code?: string }) => {
