@@ -136,9 +136,10 @@ async function run(args: string[], io: ToolIo, onOutput: (output: Output) => voi
     const ahead = new FramesAhead(inputs, threads, shape);
     ahead.dispatch(0);
     const plan = options.dither ? (io.ditherPlan ?? ditherPlan)(shape.width, shape.height, options.chroma) : null;
+    // One set of planes for every frame: each is written before the next is converted.
+    const planes = allocatePlanes(shape.width, shape.height, options.chroma);
     const convert = (decoded: DecodedFrame | FrameFailure): FrameOutcome => {
       if (decoded.kind !== 'decoded') return decoded;
-      const planes = allocatePlanes(shape.width, shape.height, options.chroma);
       convertFrame(decoded.rgb, shape.width, shape.height, options.chroma, plan, planes);
       return { kind: 'converted', warnings: decoded.warnings, planes };
     };
