@@ -14,13 +14,11 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { median } from './median.js';
+import { fromDist, ROOT } from './fromDist.js';
 
 const RUNS = Number(process.argv[2] ?? 5);
-const ROOT = process.cwd();
 const CLI = join(ROOT, 'bin/xc-orch.js');
-/** The stages come from dist/, as the command runs them (the check finds its threads there). */
-const fromDist = <T>(module: string): Promise<T> => import(pathToFileURL(join(ROOT, 'dist', module)).href) as Promise<T>;
 const { seedClip } = await fromDist<typeof import('../cli/demo.js')>('cli/demo.js');
 const { runJob } = await fromDist<typeof import('../runtime/coordinator/runJob.js')>('runtime/coordinator/runJob.js');
 const { png2y4m } = await fromDist<typeof import('../jobs/png2y4m.js')>('jobs/png2y4m.js');
@@ -35,12 +33,6 @@ const TARGET_MS = 5000;
 interface Sample {
   wall: number;
   cpu: number;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 const medianOf = (samples: Sample[]): Sample => ({ wall: median(samples.map((s) => s.wall)), cpu: median(samples.map((s) => s.cpu)) });

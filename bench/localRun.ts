@@ -15,13 +15,11 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fromDist, ROOT } from './fromDist.js';
 
 const LARGE = Number(process.argv[2] ?? 1000);
 const SMALL = Number(process.argv[3] ?? 40);
-const ROOT = process.cwd();
 const CLI = join(ROOT, 'bin/xc-orch.js');
-const fromDist = <T>(module: string): Promise<T> => import(pathToFileURL(join(ROOT, 'dist', module)).href) as Promise<T>;
 const { seedClip } = await fromDist<typeof import('../cli/demo.js')>('cli/demo.js');
 const { LocalStore } = await fromDist<typeof import('../store/localStore.js')>('store/localStore.js');
 const PAGE_KIB = 4;

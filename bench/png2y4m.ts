@@ -22,9 +22,10 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { median } from './median.js';
+import { ROOT } from './fromDist.js';
 
 const RUNS = Number(process.argv[2] ?? 5);
-const ROOT = process.cwd();
 const OURS = [process.execPath, join(ROOT, 'bin/png2y4m.js')];
 const SHARED = resolve(ROOT, '../shared/png2y4m');
 const C_TOOL = [join(SHARED, 'reference/png2y4m')];
@@ -43,12 +44,6 @@ const TOOLS: Record<Tool, { command: string[]; env?: NodeJS.ProcessEnv }> = {
   ours: { command: OURS },
   'ours, one thread': { command: OURS, env: { ...process.env, XC_PNG2Y4M_THREADS: '0' } },
 };
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 const medianOf = (samples: Sample[], per = 1): Sample => ({ wall: median(samples.map((s) => s.wall)) / per, cpu: median(samples.map((s) => s.cpu)) / per });
 

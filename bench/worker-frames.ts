@@ -26,10 +26,11 @@ import { pathToFileURL } from 'node:url';
 import { pathWithBin, writeToolShims } from '../worker/binDir.js';
 import { createBuiltinTools, IN_PROCESS_ENV } from '../worker/builtinTools.js';
 import { createInterpreter } from '../worker/commands.js';
+import { median } from './median.js';
+import { ROOT } from './fromDist.js';
 
 const FRAMES = Number(process.argv[2] ?? 12);
 const RUNS = Number(process.argv[3] ?? 3);
-const ROOT = process.cwd();
 const BIN = join(ROOT, 'bin');
 const THREAD_ENTRY = pathToFileURL(join(ROOT, 'dist/worker/png2y4mThread.js'));
 const TIME = '/usr/bin/time';
@@ -44,12 +45,6 @@ interface Sample {
 
 type Mode = 'in-process' | 'process' | 'C tool';
 const MODES: Mode[] = ['in-process', 'process', 'C tool'];
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 const cpuMs = (usage: NodeJS.CpuUsage): number => (usage.user + usage.system) / 1000;
 
