@@ -17,6 +17,7 @@
  *   vars: (input: { who: string }) => ({ who: input.who }),
  * });
  */
+import { and } from 'xstate';
 import { DefinitionError } from '../common/errors.js';
 import { defaultExpect } from '../protocol/messages.js';
 import type { CommandSpec } from './commandTemplate.js';
@@ -49,6 +50,8 @@ export interface Site {
   loops: readonly string[];
   /** Counter for region order numbers, shared by the whole machine. */
   orders: { next: number };
+  /** The machine's id as a target (`#png2y4m`), for a step that leaves its block by an absolute target. */
+  root: string;
 }
 
 /** A reusable piece of a connection machine. */
@@ -156,7 +159,7 @@ function waitingState(
   next: string,
 ): StateConfig {
   if (expects.length === 0) return { entry: sendActions(commands), always: { target: next } };
-  if (expects.length === 1 && !site.inRegion) return stepState(site, path, commands, expects[0]!, next);
+  if (expects.length === 1 && !site.inRegion) return stepState(site, path, commands, expects[0]!, [{ target: next }]);
   const region = site.region;
   const done = { type: 'stopWaiting', params: { region } } as const;
   const last = { guard: { type: 'lastAnswerFor', params: { region } }, target: next, actions: done } as const;
@@ -188,18 +191,19 @@ function waitingState(
 /**
  * The common step, one command and one answer on the main line: what it waits for is known here,
  * so it is kept in the transitions' params instead of the context, and a step costs the machine
- * no context update. It fails on its own (any other answer, info beyond its bounds, the
- * connection closing, silence) with its own description; an `INFO:` that fits goes on to the
- * machine's root, which records it.
+ * no context update. Its answer takes the first of `next` whose guard also holds. It fails on its
+ * own (any other answer, info beyond its bounds, the connection closing, silence) with its own
+ * description; an `INFO:` that fits goes on to the machine's root, which records it.
  */
-function stepState(site: Site, path: string, commands: readonly CommandSpec[], expect: string, next: string): StateConfig {
+function stepState(site: Site, path: string, commands: readonly CommandSpec[], expect: string, next: readonly NextTransition[]): StateConfig {
   const at = { state: path, expects: [expect], order: site.order, loops: site.loops };
   const fail = (cause: 'answer' | 'infoFull' | 'closed' | 'timeout') => ({ target: site.fail, actions: { type: 'fail', params: { cause, at } } }) as const;
+  const answered = { type: 'lastAnswerFor', params: { region: site.region, expect } } as const;
   return {
     entry: sendActions(commands),
     on: {
       'socket.message': [
-        { guard: { type: 'lastAnswerFor', params: { region: site.region, expect } }, target: next },
+        ...next.map(({ guard, ...way }) => ({ ...way, guard: guard ? and([answered, guard]) : answered })),
         { guard: 'infoOverflows', ...fail('infoFull') },
         { guard: 'isAnswer', ...fail('answer') },
       ],
@@ -221,8 +225,18 @@ function child(site: Site, name: string, next: readonly NextTransition[]): Site 
   return { ...site, path: `${site.path}.${name}`, next };
 }
 
+/** The block's ways on (`site.next`, naming its siblings) with absolute targets, for a state inside it. */
+function leavingBlock(site: Site, next: readonly NextTransition[]): NextTransition[] {
+  const cut = site.path.lastIndexOf('.');
+  const parent = cut < 0 ? site.root : `${site.root}.${site.path.slice(0, cut)}`;
+  return next.map((way) => ({ ...way, target: `${parent}.${way.target}` }));
+}
+
 /**
- * Command list: each step sends a command and waits for its answer, in order.
+ * Command list: each step sends a command and waits for its answer, in order. On the main line,
+ * the last step's answer leaves the block itself (to the block's successors, with their guards and
+ * actions), so a list costs no `end` state and `done` event: one microstep per answer. Otherwise
+ * (in a superposition's region, or ending in a step that waits for nothing) it ends in `end`.
  *
  * @example commandList('configure', ['set:cmdinfile:##TMPDIR##/%08d.png', 'seti:nonblock:0'])
  */
@@ -233,18 +247,19 @@ export function commandList(name: string, steps: readonly Step[]): Block {
     build(site) {
       const exchanges = toExchanges(steps, site.path);
       if (exchanges.length === 0) return compound(site, END, {});
+      const last = exchanges[exchanges.length - 1]!;
+      const leaves = site.next !== undefined && !site.inRegion && last.expect !== null ? leavingBlock(site, site.next) : undefined;
       const states: Record<string, StateConfig> = {};
       exchanges.forEach((step, i) => {
-        const next = exchanges[i + 1]?.name ?? END;
-        states[step.name] = waitingState(
-          site,
-          `${site.path}.${step.name}`,
-          step.send === undefined ? [] : [step.send],
-          step.expect === null ? [] : [step.expect],
-          next,
-        );
+        const path = `${site.path}.${step.name}`;
+        const commands = step.send === undefined ? [] : [step.send];
+        const following = exchanges[i + 1]?.name;
+        states[step.name] =
+          following === undefined && leaves && step.expect !== null
+            ? stepState(site, path, commands, step.expect, leaves)
+            : waitingState(site, path, commands, step.expect === null ? [] : [step.expect], following ?? END);
       });
-      return compound(site, exchanges[0]!.name, states);
+      return leaves ? { initial: exchanges[0]!.name, states } : compound(site, exchanges[0]!.name, states);
     },
   };
 }
@@ -329,8 +344,9 @@ export function ifInfo(name: string, options: { test: InfoTest; then: Block; els
  * For loop: `vars[counter]` runs from `from` to `to` inclusive (numbers, or names of job
  * variables), running `body` each time; `until` (a test on info) breaks out before an iteration.
  * Templates in the body can use `{counter}`. The `check` state decides on the first iteration;
- * each later one is chosen by the body's own completion (`done [loopHasNext]`, entering it again),
- * so an iteration costs no state in between.
+ * each later one is chosen by the body's own completion (`done [loopHasNext]`, entering it again;
+ * a command list's last answer, `[lastAnswerFor && loopHasNext]`), so an iteration costs no state
+ * in between.
  *
  * @example forLoop('retrieveLoop', { counter: 'frame', from: 'firstFrame', to: 'lastFrame', body: commandList('frame', ['retrieve:']) })
  */

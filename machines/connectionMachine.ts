@@ -52,7 +52,7 @@ export function createConnectionMachine<TInput>(spec: ConnectionMachineSpec<TInp
     if (names.has(block.name)) throw new DefinitionError(`${spec.id}: block name ${JSON.stringify(block.name)} is taken`);
     names.add(block.name);
     const next = spec.blocks[i + 1]?.name ?? 'done';
-    states[block.name] = block.build({ path: block.name, next: [{ target: next }], fail, region: '', order: 0, inRegion: false, loops: [], orders });
+    states[block.name] = block.build({ path: block.name, next: [{ target: next }], fail, region: '', order: 0, inRegion: false, loops: [], orders, root: `#${spec.id}` });
   });
   states.done = terminal(spec.farewell === undefined ? 'quit:' : spec.farewell);
   states.failed = errorState();

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createMachine, type AnyStateMachine, type AnyStateNode } from 'xstate';
+import { and, createMachine, type AnyStateMachine, type AnyStateNode } from 'xstate';
 import { describe, expect, it } from 'vitest';
 import { MACHINES, run as machinesCli } from '../cli/machines.js';
 import { commandList, forLoop, ifInfo, infoWatcher, pipelined, sequence, superposition } from '../machines/blocks.js';
@@ -32,6 +32,9 @@ const cases: Array<[string, AnyStateMachine]> = [...Object.entries(MACHINES).map
 function normal(value: unknown): unknown {
   // XState's builtins by their type; a function of our own (a computed command) as the exporter's placeholder.
   if (typeof value === 'function') {
+    // XState's `and([...])`: compared by the guards it combines.
+    const guards: unknown = (value as { guards?: unknown }).guards;
+    if (value.name === 'and' && Array.isArray(guards)) return { and: guards.map(normal) };
     const type = (value as { type?: string }).type;
     return type !== undefined ? { builtin: type } : `inline:${value.name}`;
   }
@@ -72,13 +75,14 @@ function shape(machine: AnyStateMachine): Shape {
 /** Evaluate exported Stately source the way an editor would: its one createMachine call. */
 function rebuild(source: string): AnyStateMachine {
   const body = source.replace(/^import .*$/m, '').replace(/^export const \w+ = /m, 'return ');
-  return new Function('createMachine', body)(createMachine) as AnyStateMachine;
+  return new Function('createMachine', 'and', body)(createMachine, and) as AnyStateMachine;
 }
 
 describe('stately export', () => {
   it.each(cases)('%s: the exported source rebuilds the same states and transitions', (_name, machine) => {
     const source = toStatelySource(machine);
-    expect(source).toMatch(/^import \{ createMachine \} from "xstate";$/m);
+    // `and` is imported where a step's answer also decides a loop (`lastAnswerFor && loopHasNext`).
+    expect(source).toMatch(/^import \{ (and, )?createMachine \} from "xstate";$/m);
     const rebuilt = rebuild(source);
     const [original, copy] = [shape(machine), shape(rebuilt)];
     expect(Object.keys(copy).sort()).toEqual(Object.keys(original).sort());
@@ -92,6 +96,13 @@ describe('stately export', () => {
     expect(source).toMatch(/guards: .*helloAdmissible/);
     expect(source).toContain('left out here: context, input, output');
     expect(source).not.toMatch(/=>|function/);
+  });
+
+  it("writes a combined guard as xstate's and([...]) of named guards", () => {
+    const source = toStatelySource(MACHINES.png2y4m!.machine);
+    expect(source).toMatch(/^import \{ and, createMachine \} from "xstate";$/m);
+    expect(source).toMatch(/guard: and\(\[\s*\{ type: "lastAnswerFor", params: \{ region: "", expect: "OK:RETVAL\(0\)" \} \},\s*\{ type: "loopHasNext", params: \{ counter: "frame", to: "lastFrame" \} \}\s*\]\)/);
+    expect(source).toMatch(/guards: .*lastAnswerFor.*loopHasNext/);
   });
 
   it('turns an inline function into a visible placeholder instead of dropping it', () => {
@@ -181,7 +192,8 @@ describe('mermaid export', () => {
     expect(text).toContain('  s_failed --> [*]\n');
     expect(text).toContain('s_configure --> s_failed : answer.timeout');
     expect(text).toContain('s_retrieveLoop__check --> s_retrieveLoop__frame : always [loopContinues]');
-    expect(text).toContain('s_retrieveLoop__frame --> s_retrieveLoop__frame : done [loopHasNext]');
+    // The body's last answer starts the next iteration itself (no `end` state and `done` event in between).
+    expect(text).toContain('s_retrieveLoop__frame --> s_retrieveLoop__frame : socket.message [lastAnswerFor && loopHasNext]');
     expect(text).toContain('s_configure__set_cmdinfile --> s_configure__set_cmdoutfile : socket.message [lastAnswerFor]');
     expect(text).toContain('s_any_png2y4m --> s_failed : socket.closed');
     // Lifted arrows are drawn once, not once per waiting state.

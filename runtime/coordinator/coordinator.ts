@@ -116,7 +116,10 @@ type ChunkActor = Actor<AnyStateMachine>;
 export class Coordinator {
   private state: CoordinatorState = 'created';
   private readonly startedAt = performance.now();
+  /** Each chunk's state as last reported; a running chunk's comes from `runningStates`. */
   private readonly chunkStates: Array<string | undefined>;
+  /** Per connection at work: its chunk, and its machine's state name (computed when asked, not per answer). */
+  private readonly runningStates = new Map<number, { chunk: number; state: () => string }>();
   private readonly chunkFailed: boolean[];
   private readonly connections = new Map<number, WorkerConnection>();
   private readonly actors = new Map<number, ChunkActor>();
@@ -230,9 +233,17 @@ export class Coordinator {
       skipped,
       recovery: context?.recovery ?? { retries: 0, speculative: 0, cancelled: 0 },
       cost: this.costAt((visit) => visit(this.cost.totalMs(now))),
-      chunkStates: this.chunkStates,
+      chunkStates: this.chunkStatesNow(),
       chunkFailed: this.chunkFailed,
     };
+  }
+
+  /** Every chunk's state, running ones as their machines are now. */
+  private chunkStatesNow(): ReadonlyArray<string | undefined> {
+    if (this.runningStates.size === 0) return this.chunkStates;
+    const states = [...this.chunkStates];
+    for (const { chunk, state } of this.runningStates.values()) states[chunk] = state();
+    return states;
   }
 
   /**
@@ -377,8 +388,14 @@ export class Coordinator {
     // `ended`: the machine is over (or stopped); `cancelled`: another attempt won, nothing more is reported.
     let ended = false;
     let cancelled = false;
-    let last = '';
+    // The last active snapshot; its name is computed only when asked (status, a failure) or for
+    // observers that follow states: naming every snapshot cost about 5% of a step.
+    let lastActive: { value: unknown } | undefined;
+    const stateNow = () => (lastActive === undefined ? '' : stateName(lastActive.value));
+    let reported = '';
     const observers = this.deps.observers;
+    const followers = observers.filter((o) => o.workerState !== undefined);
+    this.runningStates.set(connectionId, { chunk, state: stateNow });
     for (const o of observers) o.workerAdmitted?.(connectionId, offset + chunk, attempt);
     timed.on('worker.command', ({ text }) => {
       for (const o of observers) o.workerMessage?.(connectionId, 'out', text);
@@ -394,6 +411,7 @@ export class Coordinator {
     const release = () => {
       ended = true;
       timed.stop();
+      this.runningStates.delete(connectionId);
       this.actors.delete(connectionId);
       this.connections.delete(connectionId);
       this.cost.end(key, performance.now());
@@ -421,9 +439,10 @@ export class Coordinator {
         return;
       }
       const why = reason ?? 'unknown';
-      this.chunkStates[chunk] = state ?? last;
+      const where = state ?? stateNow();
+      this.chunkStates[chunk] = where;
       for (const o of observers) o.workerEnded?.(connectionId, offset + chunk, 'failed', why);
-      this.supervisor?.send({ type: 'worker.failed', connection: connectionId, chunk, reason: why, state: state ?? last });
+      this.supervisor?.send({ type: 'worker.failed', connection: connectionId, chunk, reason: why, state: where });
       // Red only once no attempt is left: until then the chunk may still be done by a retry.
       if (this.supervisor && blockListGet(this.supervisor.getSnapshot().context.chunks, chunk)?.status === 'failed') this.chunkFailed[chunk] = true;
     };
@@ -431,6 +450,7 @@ export class Coordinator {
       if (ended) return;
       // The cancel hook stays until the outputs are checked: a copy that wins meanwhile cancels this one.
       release();
+      this.chunkStates[chunk] = stateNow();
       // The machine sent `quit:` itself on success; after a failure, tell the worker to go too.
       if (status === 'failed') connection.send('quit:');
       connection.close();
@@ -439,18 +459,19 @@ export class Coordinator {
       void this.missingOutput(chunk).then((missing) => {
         if (this.state !== 'running') return;
         if (missing === undefined) finish('done');
-        else finish('failed', missing, last);
+        else finish('failed', missing, stateNow());
       });
     };
     actor.subscribe({
       next: (snapshot) => {
         // The final state is reported once, by `end`, with its outcome.
         if (snapshot.status !== 'active' || cancelled) return;
+        lastActive = snapshot;
+        if (followers.length === 0) return;
         const name = stateName(snapshot.value);
-        if (name === last) return;
-        last = name;
-        this.chunkStates[chunk] = name;
-        for (const o of observers) o.workerState?.(connectionId, offset + chunk, name);
+        if (name === reported) return;
+        reported = name;
+        for (const o of followers) o.workerState?.(connectionId, offset + chunk, name);
       },
       complete: () => {
         if (cancelled) return;
@@ -459,7 +480,7 @@ export class Coordinator {
         else end('failed', output?.reason ?? 'machine ended without output', output?.state);
       },
       // An actor error nobody subscribes to would crash the process; here it fails one chunk.
-      error: (error) => end('failed', `internal error: ${describeError(error)}`, last),
+      error: (error) => end('failed', `internal error: ${describeError(error)}`, stateNow()),
     });
     actor.start();
   }
@@ -516,6 +537,7 @@ export class Coordinator {
   private summarise(output: SupervisorOutput, recovery: JobSummary['recovery']): JobSummary {
     const offset = this.job.firstChunk;
     const now = performance.now();
+    const states = this.chunkStatesNow();
     const secondsOf = (a: AttemptOutcome): number | undefined => {
       if (a.invocation === undefined && a.connection === undefined) return undefined;
       const ms = this.cost.msOf(workerKey(a.invocation, a.connection ?? -1), now);
@@ -531,7 +553,7 @@ export class Coordinator {
       chunks: output.chunks.map((c) => {
         const outputs = [...this.job.chunks[c.chunk]!.outputs];
         // A chunk stopped while running (-m, Ctrl-C) keeps the state it was in.
-        const state = c.state ?? (c.status === 'failed' ? this.chunkStates[c.chunk] : undefined);
+        const state = c.state ?? (c.status === 'failed' ? states[c.chunk] : undefined);
         return {
           ...c,
           ...(state === undefined ? {} : { state }),

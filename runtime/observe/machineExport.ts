@@ -30,9 +30,18 @@ export function exportMachine(machine: AnyStateMachine, format: MachineFormat): 
 
 type Transition = { eventType: string; target?: readonly AnyStateNode[]; guard?: unknown; delay?: unknown };
 
-/** The name of a guard, action or delay, whatever form XState holds it in. */
+/** The guards of XState's higher-order `and([...])` guard, if `value` is one. */
+function andGuards(value: unknown): readonly unknown[] | undefined {
+  if (typeof value !== 'function' || value.name !== 'and') return undefined;
+  const guards: unknown = (value as { guards?: unknown }).guards;
+  return Array.isArray(guards) ? guards : undefined;
+}
+
+/** The name of a guard, action or delay, whatever form XState holds it in (`a && b` for `and([a, b])`). */
 function implementationName(value: unknown): string | undefined {
   if (typeof value === 'string') return value;
+  const all = andGuards(value);
+  if (all) return all.map((guard) => implementationName(guard) ?? 'inline').join(' && ');
   if (typeof value === 'number') return `${value} ms`;
   if (typeof value === 'function') return value.name ? `inline:${value.name}` : 'inline';
   if (value && typeof value === 'object' && typeof (value as { type?: unknown }).type === 'string') return (value as { type: string }).type;
@@ -177,7 +186,7 @@ const SKIPPED_KEYS = new Set(['types', 'schemas']);
  * @example toStatelySource(png2y4mMachine) // 'import { createMachine } from "xstate";\n...'
  */
 export function toStatelySource(machine: AnyStateMachine): string {
-  const used = { actions: new Set<string>(), guards: new Set<string>(), delays: new Set<string>(), actors: new Set<string>() };
+  const used: Used = { actions: new Set(), guards: new Set(), delays: new Set(), actors: new Set(), and: false };
   const computed = new Set<string>();
   collectNames(machine.config, used, computed, '');
   const name = `${machine.id.replace(/\W/g, '_')}Machine`;
@@ -189,10 +198,10 @@ export function toStatelySource(machine: AnyStateMachine): string {
       .map((kind) => `//   ${kind}: ${[...used[kind]].sort().join(', ')}`),
     ...(computed.size > 0 ? [`// Computed from the actor's input at run time, left out here: ${[...computed].sort().join(', ')}.`] : []),
   ];
-  return `${header.join('\n')}\nimport { createMachine } from "xstate";\n\nexport const ${name} = createMachine(${jsValue(machine.config, '', '')});\n`;
+  return `${header.join('\n')}\nimport { ${used.and ? 'and, ' : ''}createMachine } from "xstate";\n\nexport const ${name} = createMachine(${jsValue(machine.config, '', '')});\n`;
 }
 
-type Used = { actions: Set<string>; guards: Set<string>; delays: Set<string>; actors: Set<string> };
+type Used = { actions: Set<string>; guards: Set<string>; delays: Set<string>; actors: Set<string>; and: boolean };
 
 function collectNames(value: unknown, used: Used, computed: Set<string>, key: string): void {
   if (Array.isArray(value)) {
@@ -205,6 +214,12 @@ function collectNames(value: unknown, used: Used, computed: Set<string>, key: st
     return;
   }
   if (key === 'guard') {
+    const all = andGuards(value);
+    if (all) {
+      used.and = true;
+      for (const guard of all) collectNames(guard, used, computed, key);
+      return;
+    }
     const name = implementationName(value);
     if (name !== undefined) used.guards.add(name);
     return;
@@ -234,8 +249,11 @@ function jsValue(value: unknown, indent: string, key: string): string {
       return Number.isFinite(value) ? String(value) : 'null';
     case 'boolean':
       return String(value);
-    case 'function':
+    case 'function': {
+      const all = andGuards(value);
+      if (all) return `and(${jsValue(all, indent, key)})`;
       return JSON.stringify(implementationName(value) ?? 'inline');
+    }
     case 'object':
       break;
     default:
