@@ -21,14 +21,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
-import { createActor } from 'xstate';
-import { png2y4m, png2y4mMachine } from '../jobs/png2y4m.js';
+import { png2y4m } from '../jobs/png2y4m.js';
 import { generateCredentials } from '../runtime/tls/certs.js';
 import { Coordinator } from '../runtime/coordinator/coordinator.js';
 import { LocalStore } from '../store/localStore.js';
 import { compileJobRun, planJob } from '../runtime/coordinator/runJob.js';
 import { EchoServer } from './echoServer.js';
-import { serveSwarmOverIpc, swarmAnswer, swarmVals, type SwarmPlan, type SwarmStats } from './swarmClients.js';
+import { serveSwarmOverIpc, type SwarmPlan, type SwarmStats } from './swarmClients.js';
+import { IN_FORMAT, recordScript, VIDEO, VIDEO_BUCKET } from './swarmScript.js';
 import { createSwarmLauncher, startSwarmProcess, type SwarmCommand } from './swarmLauncher.js';
 
 export type PhaseMode = 'echo' | 'xc';
@@ -68,41 +68,7 @@ export interface PhaseResult {
   swarm?: SwarmStats;
 }
 
-const VIDEO = 'sintel-1k';
-const IN_FORMAT = 'png16';
-const VIDEO_BUCKET = 'file:/bench-swarm-store';
 const FD_MARGIN = 128;
-
-/**
- * The commands the png2y4m machine sends to one worker, grouped by round trip: each group is what
- * the machine sends at once after one answer (or at start). Recorded from the machine itself, so
- * the baseline can never drift from it; every chunk's script has the same frame sizes (zero-padded
- * numbers), so chunk 0's stands for all. The final `quit:` is left out (the echo server sends it).
- *
- * @example recordScript(2) // [['set:cmdinfile:##TMPDIR##/%08d.png'], ['set:cmdoutfile:...'], ...]
- */
-export function recordScript(frames: number): string[][] {
-  const actor = createActor(png2y4mMachine, { input: { chunk: 0, frames, video: VIDEO, inFormat: IN_FORMAT } });
-  const groups: string[][] = [];
-  let current: string[] = [];
-  actor.on('worker.command', ({ text }) => current.push(text));
-  actor.start();
-  const vals = swarmVals(VIDEO_BUCKET);
-  const plan = { command: 'png2y4m' };
-  for (let round = 0; round < 10_000 && current.length > 0; round++) {
-    const sent = current;
-    groups.push(sent);
-    current = [];
-    for (const command of sent) {
-      for (const answer of swarmAnswer(command, vals, plan) ?? []) actor.send({ type: 'socket.message', text: answer });
-    }
-  }
-  const output = actor.getSnapshot().output;
-  if (output?.status !== 'done') throw new Error(`recording the png2y4m script failed: ${JSON.stringify(output)}`);
-  const last = groups[groups.length - 1]!;
-  if (last.length !== 1 || last[0] !== 'quit:') throw new Error('the png2y4m script does not end with quit:');
-  return groups.slice(0, -1);
-}
 
 /** Run one phase in this process. */
 export async function runPhase(config: PhaseConfig): Promise<PhaseResult> {

@@ -10,7 +10,8 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { recordScript, type PhaseResult } from '../bench/swarm.js';
+import { type PhaseResult } from '../bench/swarm.js';
+import { recordScript } from '../bench/swarmScript.js';
 import { SWARM_TMPDIR, swarmAnswer, swarmVals } from '../bench/swarmClients.js';
 
 const root = join(__dirname, '..');
