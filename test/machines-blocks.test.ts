@@ -1,3 +1,4 @@
+import { createActor } from 'xstate';
 import { describe, expect, it } from 'vitest';
 import {
   commandList,
@@ -216,6 +217,31 @@ describe('if/else on info', () => {
   it('fails when the info the test needs cannot be read', () => {
     const run = runConnection(branchy, {});
     expect(run.output).toMatchObject({ status: 'failed', reason: 'unexpected answer "FAIL(no such variable mode)" in state ask.geti_mode, expected "OK:GETI"' });
+  });
+});
+
+describe('microsteps', () => {
+  it('a command list on the main line takes one microstep per answer, also the answer that ends its block or a loop iteration', () => {
+    const machine = machineOf([
+      commandList('first', ['echo:a', 'echo:b']),
+      forLoop('loop', { counter: 'i', from: 1, to: 3, body: commandList('body', ['echo:{i}', 'echo:x']) }),
+      commandList('last', ['echo:z']),
+    ]);
+    // Microsteps XState takes for each answer, from its inspection events.
+    const perAnswer: number[] = [];
+    const actor = createActor(machine, {
+      input: {},
+      inspect: (event) => {
+        if (event.type === '@xstate.event' && event.event.type === 'socket.message') perAnswer.push(0);
+        else if (event.type === '@xstate.microstep' && perAnswer.length > 0) perAnswer[perAnswer.length - 1]!++;
+      },
+    });
+    const worker = new SimulatedWorker().attach(actor);
+    actor.start();
+    expect(actor.getSnapshot().status).toBe('done');
+    expect(worker.commands).toEqual(['echo:a', 'echo:b', 'echo:1', 'echo:x', 'echo:2', 'echo:x', 'echo:3', 'echo:x', 'echo:z', 'quit:']);
+    // Only entering the loop (then its `check`) and leaving it (its `end`, then its `done`) take two.
+    expect(perAnswer).toEqual([1, 2, 1, 1, 1, 1, 1, 2, 1]);
   });
 });
 
