@@ -58,12 +58,17 @@ export function inflateAhead(bytes: Uint8Array): InflationAhead | undefined {
   const { chunks, stream } = scanRun(bytes, dataStart, firstLength);
   // The fast path only inflates a run whose chunks are all there.
   if (!chunks.every((chunk) => chunk.complete)) return undefined;
-  const done = new Promise<InflatedAhead>((resolve) => {
+  let resolveDone!: (ahead: InflatedAhead) => void;
+  const done = new Promise<InflatedAhead>((resolve) => (resolveDone = resolve));
+  try {
     inflate(stream, fastInflateOptions(needed), (error, result) => {
       const info = result as unknown as { buffer: Buffer; engine: { bytesWritten: number } } | undefined;
       const inflated = error || !info ? null : { buffer: info.buffer, consumed: info.engine.bytesWritten };
-      resolve({ source: bytes, dataStart, firstLength, needed, inflated });
+      resolveDone({ source: bytes, dataStart, firstLength, needed, inflated });
     });
-  });
+  } catch {
+    // Refused at once (an output larger than a buffer can be): the decoder meets that itself.
+    return undefined;
+  }
   return { width, height, done };
 }
