@@ -6,7 +6,8 @@
  *  - invocation: one process per frame, the mu pattern (`png2y4m -i -d -o OUT dir/%08d.png` with
  *    one frame in dir), all frames appended to one file;
  * ours twice: as it runs (frames decoded ahead in a thread, one per further core) and with
- * XC_PNG2Y4M_THREADS=0 (everything on the main thread); plus node's own start-up (`node -e 0`),
+ * XC_PNG2Y4M_THREADS=0 (no decoding thread: the main thread decodes, zlib inflating the next frame on
+ * libuv's thread pool meanwhile); plus node's own start-up (`node -e 0`),
  * the floor of any process of ours, and ours printing its usage (`--help`: start-up and loading
  * the tool's modules). The tools alternate within each run (the order rotates between runs) so
  * all see the same machine, and every run checks that all wrote the same bytes. The job itself

@@ -14,6 +14,7 @@ import { checkChunkLength, handleChunk } from './pngChunkHandlers.js';
 import { CHUNK, ChunkReader, LibpngError, type Warn } from './pngChunkReader.js';
 import { MODE, createPngState } from './pngState.js';
 import { readImageData } from './idatReader.js';
+import type { InflatedAhead } from './inflateAhead.js';
 import { toRgb16 } from './toRgb16.js';
 import { imageDataSize, unpackSamples } from './unpackSamples.js';
 
@@ -35,18 +36,19 @@ export interface DecodedImage {
 const SIGNATURE = [137, 80, 78, 71, 13, 10, 26, 10];
 const INT_MAX = 0x7fffffff;
 
-export function decodePng(bytes: Uint8Array, warn: Warn): DecodedImage {
+/** `ahead`: its image data already inflated (inflateAhead.ts), if it was. */
+export function decodePng(bytes: Uint8Array, warn: Warn, ahead?: InflatedAhead): DecodedImage {
   if (bytes.length < 8) throw new DecodeFailure('Error reading from file.');
   if (SIGNATURE.some((b, i) => bytes[i] !== b)) throw new DecodeFailure('Error: Not a PNG.');
   try {
-    return decodeAfterSignature(bytes, warn);
+    return decodeAfterSignature(bytes, warn, ahead);
   } catch (error) {
     if (error instanceof LibpngError) throw new DecodeFailure(`libpng error: ${error.message}`);
     throw error;
   }
 }
 
-function decodeAfterSignature(bytes: Uint8Array, warn: Warn): DecodedImage {
+function decodeAfterSignature(bytes: Uint8Array, warn: Warn, ahead: InflatedAhead | undefined): DecodedImage {
   const state = createPngState();
   const reader = new ChunkReader(bytes, 8, warn);
   // png_read_info: everything up to the first IDAT.
@@ -69,7 +71,7 @@ function decodeAfterSignature(bytes: Uint8Array, warn: Warn): DecodedImage {
 
   const interlaced = state.interlace === 1;
   const needed = imageDataSize(width, height, bitDepth, channels, interlaced);
-  const raw = readImageData(state, reader, firstLength, needed);
+  const raw = readImageData(state, reader, firstLength, needed, ahead);
   const samples = unpackSamples(raw, width, height, bitDepth, channels, interlaced);
 
   // png_read_end: the chunks after the image data, up to IEND.

@@ -9,6 +9,7 @@
  * if (decoded.kind === 'decoded') convertFrame(decoded.rgb, 1024, 436, '420', plan, planes);
  */
 import { DecodeFailure, decodePng } from './decodePng.js';
+import type { InflatedAhead } from './inflateAhead.js';
 
 /** Size every frame must have: the first frame's. */
 export interface FrameShape {
@@ -31,10 +32,11 @@ export type FrameFailure =
 
 export type DecodedFrame = Warned & { kind: 'decoded'; rgb: Uint16Array };
 
-export function decodeFrame(bytes: Uint8Array, shape: FrameShape): DecodedFrame | FrameFailure {
+/** `ahead`: its image data already inflated (inflateAhead.ts), if it was. */
+export function decodeFrame(bytes: Uint8Array, shape: FrameShape, ahead?: InflatedAhead): DecodedFrame | FrameFailure {
   const warnings: string[] = [];
   try {
-    const image = decodePng(bytes, (warning) => warnings.push(warning));
+    const image = decodePng(bytes, (warning) => warnings.push(warning), ahead);
     if (image.width !== shape.width || image.height !== shape.height) {
       return { kind: 'mismatch', warnings, width: image.width, height: image.height };
     }

@@ -6,9 +6,10 @@
  * only compute. Conversion stays on the main thread: a thread would compile the converter all over
  * again (V8 compiles per isolate), which measured costlier than what it took off the main thread.
  *
- * The entry is `frameThread.js` next to this module (dist/), `png2y4mFrameThread.mjs` next to the
- * bundle (the Lambda package), or dist's when running from the TypeScript sources (vitest). None
- * found, or a thread that fails: its frames are decoded on the main thread instead.
+ * The entry is `frameThread.js` next to this module (dist/png2y4m/), `png2y4mFrameThread.mjs` next
+ * to a bundle (dist/png2y4m.mjs, which bin/png2y4m.js loads, and the Lambda package), or dist's
+ * when running from the TypeScript sources (vitest). None found, or a thread that fails: its
+ * frames are decoded on the main thread instead.
  *
  * @example
  * const threads = startFrameThreads(1);

@@ -16,7 +16,8 @@
  * const length = reader.readHeader(); // an IDAT header, reached from png_read_info
  * const raw = readImageData(state, reader, length, neededBytes); // filtered scanlines
  */
-import { constants, inflateSync } from 'node:zlib';
+import { constants, inflateSync, type ZlibOptions } from 'node:zlib';
+import type { InflatedAhead } from './inflateAhead.js';
 import { checkChunkLength } from './pngChunkHandlers.js';
 import { CHUNK, ChunkReader, LibpngError, readUint32 } from './pngChunkReader.js';
 import type { PngState } from './pngState.js';
@@ -35,18 +36,36 @@ interface RunChunk {
   complete: boolean;
 }
 
-/** `reader` is just past the header of the first IDAT (length `firstLength`). */
-export function readImageData(state: PngState, reader: ChunkReader, firstLength: number, needed: number): Uint8Array {
+/** The fast path's inflation of a whole IDAT stream: the output, and the input bytes zlib used. */
+export interface Inflated {
+  buffer: Buffer;
+  consumed: number;
+}
+
+/**
+ * The fast path's zlib options for an image of `needed` bytes: the output in one piece of the
+ * expected size (one more byte shows there is too much), no 16 KiB pieces to gather.
+ */
+export function fastInflateOptions(needed: number): ZlibOptions & { info: true } {
+  return { info: true, chunkSize: Math.max(MIN_CHUNK, needed + 1) };
+}
+
+/**
+ * `reader` is just past the header of the first IDAT (length `firstLength`). `ahead`: the same
+ * inflation done beforehand (inflateAhead.ts), used only if it is of this very run and size.
+ */
+export function readImageData(state: PngState, reader: ChunkReader, firstLength: number, needed: number, ahead?: InflatedAhead): Uint8Array {
   const { chunks, stream } = scanRun(reader.bytes, reader.pos, firstLength);
   if (chunks.every((chunk) => chunk.complete)) {
-    const fast = tryFastPath(state, reader, chunks, stream, needed);
+    const same = ahead !== undefined && ahead.source === reader.bytes && ahead.dataStart === reader.pos && ahead.firstLength === firstLength && ahead.needed === needed;
+    const fast = tryFastPath(state, reader, chunks, stream, needed, same ? () => ahead.inflated : undefined);
     if (fast) return fast;
   }
   return replay(state, reader, firstLength, stream, needed);
 }
 
 /** The consecutive IDAT chunks from the first one, without side effects. */
-function scanRun(bytes: Uint8Array, dataStart: number, firstLength: number): { chunks: RunChunk[]; stream: Uint8Array } {
+export function scanRun(bytes: Uint8Array, dataStart: number, firstLength: number): { chunks: RunChunk[]; stream: Uint8Array } {
   const chunks: RunChunk[] = [];
   const parts: Uint8Array[] = [];
   let zStart = 0;
@@ -76,22 +95,12 @@ function tryFastPath(
   chunks: RunChunk[],
   stream: Uint8Array,
   needed: number,
+  inflated: () => Inflated | null = () => inflateNow(stream, needed),
 ): Uint8Array | null {
   if (stream.length > 0 && stream[0]! >> 4 > 7) return null;
-  let output: Buffer;
-  let consumed: number;
-  try {
-    // Output in one piece of the expected size (one more byte shows there is too much): no
-    // 16 KiB pieces to gather and concatenate.
-    const result = inflateSync(stream, { info: true, chunkSize: Math.max(MIN_CHUNK, needed + 1) }) as unknown as {
-      buffer: Buffer;
-      engine: { bytesWritten: number };
-    };
-    output = result.buffer;
-    consumed = result.engine.bytesWritten;
-  } catch {
-    return null;
-  }
+  const result = inflated();
+  if (result === null) return null;
+  const { buffer: output, consumed } = result;
   if (output.length < needed) return null;
   // Read (and CRC-check) every chunk up to the one holding the end of the stream.
   let last = 0;
@@ -108,6 +117,16 @@ function tryFastPath(
   if (consumed < ending.zStart + ending.length) reader.chunkWarning('Extra compressed data');
   if (output.length > needed) reader.chunkWarning('Too much image data');
   return output;
+}
+
+/** The fast path's inflation, here and now; null when zlib fails. */
+function inflateNow(stream: Uint8Array, needed: number): Inflated | null {
+  try {
+    const result = inflateSync(stream, fastInflateOptions(needed)) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
+    return { buffer: result.buffer, consumed: result.engine.bytesWritten };
+  } catch {
+    return null;
+  }
 }
 
 interface Probe {

@@ -15,11 +15,15 @@ export function floorDiv(n: number, d: number): number {
 }
 
 /**
- * Round half away from zero of n / d, as the spec's RHAZ(x, d) for d > 0: the magnitude rounded,
- * the sign put back. No branch on the sign, which is random for dither offsets.
+ * Round half away from zero of n / d, as the spec's RHAZ(x, d) for d > 0 and a result within
+ * int32 (every use is a byte or a dither offset): the magnitude rounded, the sign put back by
+ * two's complement (`(q ^ s) - s` negates q when s is -1). No branch on the sign, which is random
+ * for dither offsets, and no -0 (a sign multiplied in gives -0 for a zero result, which deoptimises
+ * V8's integer code on its first appearance).
  */
 export function rhaz(n: number, d: number): number {
-  return (1 - 2 * bit(n < 0)) * floorDiv(Math.abs(n) + Math.floor(d / 2), d);
+  const sign = -bit(n < 0);
+  return (floorDiv(Math.abs(n) + Math.floor(d / 2), d) ^ sign) - sign;
 }
 
 /**

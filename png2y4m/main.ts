@@ -18,6 +18,7 @@ import { decodeFrame, type DecodedFrame, type FrameFailure, type FrameShape } fr
 import type { FrameThreads } from './frameThreads.js';
 import { ditherPlan } from './ditherPlan.js';
 import { readAll, writeText } from './fdIo.js';
+import { inflateAhead, type InflatedAhead } from './inflateAhead.js';
 import { findInputs, inputPath, splitMask } from './inputMask.js';
 import { openOutput, type Output } from './openOutput.js';
 import { parseCommandLine, type Png2y4mOptions } from './options.js';
@@ -128,14 +129,21 @@ async function run(args: string[], io: ToolIo, onOutput: (output: Output) => voi
   // Started before the first frame is decoded: a thread takes about as long to start as a decode.
   const threads = inputs.count > 1 ? await startThreads(inputs.count, io) : undefined;
   try {
-    const image = decodeOrFail(first.read(), io);
+    const firstBytes = first.read();
+    const firstInflation = inflateAhead(firstBytes);
+    const planFor = (width: number, height: number): Int16Array => (io.ditherPlan ?? ditherPlan)(width, height, options.chroma);
+    // The plan needs only the size, which the IHDR tells: computed while the thread pool inflates
+    // the first frame, and kept if decoding finds that size.
+    const guess = options.dither && firstInflation ? { ...firstInflation, plan: planFor(firstInflation.width, firstInflation.height) } : undefined;
+    const image = decodeOrFail(firstBytes, io, await firstInflation?.done);
     const shape: FrameShape = { width: image.width, height: image.height };
     io.stderr(`${inputs.count} frames, ${shape.width}x${shape.height}\n`);
     if (!options.incremental || output.position === 0) output.writer.writeText(y4mHeader({ ...shape, ...options }));
 
     const ahead = new FramesAhead(inputs, threads, shape);
     ahead.dispatch(0);
-    const plan = options.dither ? (io.ditherPlan ?? ditherPlan)(shape.width, shape.height, options.chroma) : null;
+    const guessed = guess !== undefined && guess.width === shape.width && guess.height === shape.height;
+    const plan = !options.dither ? null : guessed ? guess.plan : planFor(shape.width, shape.height);
     // One set of planes for every frame: each is written before the next is converted.
     const planes = allocatePlanes(shape.width, shape.height, options.chroma);
     const convert = (decoded: DecodedFrame | FrameFailure): FrameOutcome => {
@@ -149,17 +157,10 @@ async function run(args: string[], io: ToolIo, onOutput: (output: Output) => voi
     for (let k = 1; k < inputs.count; k++) {
       ahead.dispatch(k);
       const fetched = ahead.take(k);
-      let decoded: DecodedFrame | FrameFailure;
-      if (fetched) {
-        const bytes = inputs.reach(k, fetched.input, options);
-        inputs.announce(k);
-        // A thread that failed leaves its frame to this one.
-        decoded = await fetched.decoded.catch(() => decodeFrame(bytes, shape));
-      } else {
-        const source = inputs.open(k, options);
-        inputs.announce(k);
-        decoded = decodeFrame(source.read(), shape);
-      }
+      const bytes = inputs.reach(k, fetched.input, options);
+      inputs.announce(k);
+      // A thread that failed leaves its frame to this one.
+      const decoded = await fetched.decoded.catch(() => decodeFrame(bytes, shape));
       emitFrame(convert(decoded), shape, output, options.output, io);
     }
     return 0;
@@ -178,8 +179,10 @@ async function startThreads(frames: number, io: ToolIo): Promise<FrameThreads | 
 type FrameOutcome = FrameFailure | { kind: 'converted'; warnings: string[]; planes: Planes };
 
 /**
- * Frames handed to the decoding threads ahead of their turn, in turn over the threads, each kept
- * a couple of frames ahead so that it never waits for the main thread between frames.
+ * Frames read ahead of their turn: handed to the decoding threads, in turn over the threads, each
+ * kept a couple of frames ahead so that it never waits for the main thread between frames; or,
+ * without threads, the next frame's image data inflated on the thread pool while this thread
+ * converts the frame before.
  */
 class FramesAhead {
   private readonly inFlight = new Map<number, { input: Fetched; decoded: Promise<DecodedFrame | FrameFailure> }>();
@@ -191,25 +194,37 @@ class FramesAhead {
     private readonly shape: FrameShape,
   ) {}
 
-  /** Dispatch the frames up to a few after frame `current`. */
+  /** Dispatch the frames up to a few after frame `current` (the next one, without threads). */
   dispatch(current: number): void {
-    if (!this.threads) return;
-    const last = Math.min(this.inputs.count - 1, current + 2 * this.threads.size);
+    const { threads, shape } = this;
+    const last = Math.min(this.inputs.count - 1, current + (threads ? 2 * threads.size : 1));
     for (let k = this.dispatched + 1; k <= last; k++) {
       const input = this.inputs.fetch(k);
       // An input that cannot be opened fails at its turn; nothing waits for it to decode.
-      const decoded = 'bytes' in input ? this.threads.decode(k % this.threads.size, k, input.bytes, this.shape) : new Promise<never>(() => {});
+      const decoded = !('bytes' in input)
+        ? new Promise<never>(() => {})
+        : threads
+          ? threads.decode(k % threads.size, k, input.bytes, shape)
+          : decodeAfterInflating(input.bytes, shape);
       this.inFlight.set(k, { input, decoded });
     }
     this.dispatched = Math.max(this.dispatched, last);
   }
 
-  /** Frame k's fetched input and decoding, if it was dispatched. */
-  take(k: number): { input: Fetched; decoded: Promise<DecodedFrame | FrameFailure> } | undefined {
+  /** Frame k's fetched input and decoding (every frame after the first is dispatched first). */
+  take(k: number): { input: Fetched; decoded: Promise<DecodedFrame | FrameFailure> } {
     const fetched = this.inFlight.get(k);
+    if (!fetched) throw new Error(`png2y4m: frame ${k} was not read ahead`);
     this.inFlight.delete(k);
     return fetched;
   }
+}
+
+/** Decoded on this thread once the thread pool has inflated its image data (if it can). */
+function decodeAfterInflating(bytes: Uint8Array, shape: FrameShape): Promise<DecodedFrame | FrameFailure> {
+  const inflation = inflateAhead(bytes);
+  if (!inflation) return Promise.resolve().then(() => decodeFrame(bytes, shape));
+  return inflation.done.then((ahead) => decodeFrame(bytes, shape, ahead));
 }
 
 /** Print frame k's messages and write it, or leave the tool as its failure requires. */
@@ -319,9 +334,9 @@ function unlinkQuietly(path: Buffer): void {
   }
 }
 
-function decodeOrFail(bytes: Uint8Array, io: ToolIo): DecodedImage {
+function decodeOrFail(bytes: Uint8Array, io: ToolIo, ahead: InflatedAhead | undefined): DecodedImage {
   try {
-    return decodePng(bytes, (warning) => io.stderr(`libpng warning: ${warning}\n`));
+    return decodePng(bytes, (warning) => io.stderr(`libpng warning: ${warning}\n`), ahead);
   } catch (error) {
     if (error instanceof DecodeFailure) failWith(io, error.line);
     throw error;

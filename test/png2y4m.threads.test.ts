@@ -49,6 +49,20 @@ describe('a decoding thread', () => {
     }
   });
 
+  it('is found by the bundle bin/png2y4m.js loads: a sequence it converts runs a second thread', () => {
+    // Every thread of a process run with --cpu-prof writes a profile of its own.
+    const profiles = join(dir, 'profiles');
+    const folder = join(dir, 'frames');
+    mkdirSync(folder);
+    for (let k = 1; k <= 3; k++) writeFileSync(join(folder, `${String(k).padStart(8, '0')}.png`), image(6, 4, k));
+    const run = spawnSync(process.execPath, ['--cpu-prof', '--cpu-prof-dir', profiles, BIN, '-o', join(dir, 'out.y4m'), join(folder, '%08d.png')], {
+      env: { ...process.env, [THREADS_ENV]: '1' },
+      timeout: 60_000,
+    });
+    expect(run.status).toBe(0);
+    expect(readdirSync(profiles).filter((name) => name.endsWith('.cpuprofile'))).toHaveLength(2);
+  });
+
   it('starts one per further idle core unless told how many, never more than the frames after the first', () => {
     // By default, the cores left idle by the load average (read around the call: it may move).
     const idleNow = (): number => Math.max(0, Math.min(availableParallelism() - 1 - Math.max(0, Math.floor(loadavg()[0]! - 0.5)), 5, 3));

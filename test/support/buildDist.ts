@@ -24,12 +24,11 @@ function newestSource(dir: string): number {
 
 export default function setup(): void {
   const config = JSON.parse(readFileSync(join(ROOT, 'tsconfig.build.json'), 'utf8')) as { include: string[] };
-  const marker = join(ROOT, 'dist', 'cli', 'main.js');
+  // The build's last output.
+  const marker = join(ROOT, 'dist', 'png2y4mFrameThread.mjs');
   const newest = Math.max(...config.include.filter((dir) => existsSync(join(ROOT, dir))).map((dir) => newestSource(join(ROOT, dir))));
   if (existsSync(marker) && statSync(marker).mtimeMs >= newest) return;
-  const build = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json')], {
-    cwd: ROOT,
-    encoding: 'utf8',
-  });
+  // The package's own build (tsc, then the bundles bin/png2y4m.js loads), as npm runs it.
+  const build = spawnSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, encoding: 'utf8' });
   if (build.status !== 0) throw new Error(`building dist/ for the tests failed:\n${build.stdout}${build.stderr}`);
 }
