@@ -16,7 +16,7 @@
  * const decoded = await threads?.decode(0, 1, bytes, { width, height }); // DecodedFrame | FrameFailure
  * await threads?.close();
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -40,21 +40,41 @@ export const THREADS_ENV = 'XC_PNG2Y4M_THREADS';
 const MAX_THREADS = 3;
 
 /**
- * Decoding threads worth starting for `frames` frames: one per core that is idle by the 1-minute
- * load average (a core counts as busy once the average is half a process above the busy ones
- * below it), beyond the main thread's, or `requested` (the {@link THREADS_ENV} value) when it
- * is a number; never more than the frames after the first. A thread only pays when it has a core
- * of its own: competing for a busy one, starting it and compiling its code again cost more CPU
- * than it takes off the main thread (BENCHMARKS.md).
+ * Decoding threads worth starting for `frames` frames: one per core beyond the main thread's that
+ * `busy` other tasks leave idle, or `requested` (the {@link THREADS_ENV} value) when it is a
+ * number; never more than the frames after the first. A thread only pays when it has a core of
+ * its own: competing for a busy one, starting it and compiling its code again cost more CPU than
+ * it takes off the main thread (BENCHMARKS.md).
  *
- * @example frameThreadCount(6, undefined) // 1 on an idle 2-core machine, 0 on a busy one
+ * @example frameThreadCount(6, undefined, 0) // 1 on a 2-core machine; frameThreadCount(6, undefined, 1) // 0 there
  */
-export function frameThreadCount(frames: number, requested: string | undefined): number {
-  // Half a process of slack: a machine running only this tool (or its previous run) shows ~1.
-  const busyCores = Math.max(0, Math.floor((loadavg()[0] ?? 0) - 0.5));
-  const idleCores = availableParallelism() - 1 - busyCores;
+export function frameThreadCount(frames: number, requested: string | undefined, busy: number = busyCoresNow()): number {
+  const idleCores = availableParallelism() - 1 - busy;
   const asked = requested !== undefined && /^\d+$/.test(requested) ? Number(requested) : idleCores;
   return Math.max(0, Math.min(asked, frames - 1, MAX_THREADS));
+}
+
+/**
+ * Cores other tasks keep busy right now: on Linux the kernel's count of runnable tasks
+ * (`/proc/loadavg`, 4th field) less this one. The 1-minute load average, the fallback elsewhere,
+ * lags by a minute: it counts the tool's own previous run, so back-to-back conversions on an idle
+ * machine would never start a thread, and it misses a build that started seconds ago.
+ */
+export function busyCoresNow(): number {
+  let line: string | undefined;
+  try {
+    line = readFileSync('/proc/loadavg', 'latin1');
+  } catch {
+    line = undefined;
+  }
+  return busyCores(line, loadavg()[0] ?? 0);
+}
+
+/** {@link busyCoresNow} from a `/proc/loadavg` line (`0.37 0.63 0.41 2/79 3794`: 1) or, without one, the 1-minute load. */
+export function busyCores(loadavgLine: string | undefined, oneMinuteLoad: number): number {
+  const runnable = loadavgLine === undefined ? undefined : /^\S+ \S+ \S+ (\d+)\/\d+ /.exec(loadavgLine)?.[1];
+  // Half a process of slack: a machine running only this tool shows about 1.
+  return runnable === undefined ? Math.max(0, Math.floor(oneMinuteLoad - 0.5)) : Math.max(0, Number(runnable) - 1);
 }
 
 export interface FrameThreads {

@@ -5,12 +5,12 @@
  */
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { decodeFrame } from '../png2y4m/frameDecoding.js';
-import { THREADS_ENV, findFrameThreadEntry, frameThreadCount, startFrameThreads } from '../png2y4m/frameThreads.js';
+import { THREADS_ENV, busyCores, findFrameThreadEntry, frameThreadCount, startFrameThreads } from '../png2y4m/frameThreads.js';
 import { encodePng } from './support/pngEncoder.js';
 import { UNPRIVILEGED, UNPRIVILEGED_UNAVAILABLE } from './support/unprivileged.js';
 
@@ -63,17 +63,27 @@ describe('a decoding thread', () => {
     expect(readdirSync(profiles).filter((name) => name.endsWith('.cpuprofile'))).toHaveLength(2);
   });
 
-  it('starts one per further idle core unless told how many, never more than the frames after the first', () => {
-    // By default, the cores left idle by the load average (read around the call: it may move).
-    const idleNow = (): number => Math.max(0, Math.min(availableParallelism() - 1 - Math.max(0, Math.floor(loadavg()[0]! - 0.5)), 5, 3));
-    const before = idleNow();
-    const chosen = frameThreadCount(6, undefined);
-    expect([before, idleNow()]).toContain(chosen);
-    expect(frameThreadCount(6, '0')).toBe(0);
-    expect(frameThreadCount(6, '2')).toBe(2);
+  it('starts one per core other tasks leave idle unless told how many, never more than the frames after the first', () => {
+    const cores = availableParallelism();
+    expect(frameThreadCount(6, undefined, 0)).toBe(Math.min(cores - 1, 3));
+    expect(frameThreadCount(6, undefined, cores - 1)).toBe(0);
+    expect(frameThreadCount(6, undefined, cores + 4)).toBe(0);
+    expect(frameThreadCount(6, '0', 0)).toBe(0);
+    expect(frameThreadCount(6, '2', cores + 4)).toBe(2);
     expect(frameThreadCount(2, '2')).toBe(1);
-    expect(frameThreadCount(1, undefined)).toBe(0);
+    expect(frameThreadCount(1, undefined, 0)).toBe(0);
     expect(frameThreadCount(100, '99')).toBe(3);
+    expect(frameThreadCount(6, 'many', 0)).toBe(Math.min(cores - 1, 3));
+  });
+
+  it('counts the other tasks runnable now, the 1-minute load only where the kernel does not say', () => {
+    // Ours and the C tool just ran: the minute's average is high, but only this task runs now.
+    expect(busyCores('2.95 2.61 1.20 1/79 3794\n', 2.95)).toBe(0);
+    expect(busyCores('0.00 0.01 0.05 12/1033 77\n', 0)).toBe(11);
+    expect(busyCores('0.40 0.20 0.10 0/80 9\n', 0.4)).toBe(0);
+    expect(busyCores(undefined, 2.95)).toBe(2);
+    expect(busyCores(undefined, 1.2)).toBe(0);
+    expect(busyCores('garbage', 3.7)).toBe(3);
   });
 });
 
