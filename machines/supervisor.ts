@@ -139,6 +139,13 @@ interface StragglerEntry {
   sinceMs: number;
 }
 
+/** Attempts launched after the first (retries, speculative copies) and attempts cancelled because another won. */
+export interface RecoveryCounts {
+  retries: number;
+  speculative: number;
+  cancelled: number;
+}
+
 export interface SupervisorContext {
   parts: number;
   spares: number;
@@ -159,8 +166,7 @@ export interface SupervisorContext {
   /** Chunks by status: free or waiting for a worker, connected (running), done, failed for good. */
   counts: { waiting: number; connected: number; done: number; failed: number };
   skipped: number;
-  /** Attempts launched after the first (retries, speculative copies) and attempts cancelled. */
-  recovery: { retries: number; speculative: number; cancelled: number };
+  recovery: RecoveryCounts;
   /** Launches not yet resolved, and accepted ones whose worker has not said hello yet. */
   launches: { pending: number; accepted: number; failed: number; arrived: number };
   /** Hellos without an invocation number (workers started by hand). */

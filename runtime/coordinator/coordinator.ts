@@ -13,7 +13,7 @@
  */
 import { createActor, fromCallback, type Actor, type AnyStateMachine, type EventObject } from 'xstate';
 import type { Logger } from 'pino';
-import { supervisorMachine, type JobRecovery, type LauncherInput, type SupervisorContext, type SupervisorOutput } from '../../machines/supervisor.js';
+import { supervisorMachine, type JobRecovery, type LauncherInput, type RecoveryCounts, type SupervisorContext, type SupervisorOutput } from '../../machines/supervisor.js';
 import { blockListGet } from '../../machines/blockList.js';
 import type { AttemptOutcome, ChunkOutcome, ConnectionOutput, LauncherEvent } from '../../machines/events.js';
 import { loadCredentials, type LoadedCredentials } from '../tls/credentials.js';
@@ -96,7 +96,7 @@ export interface JobSummary extends Omit<SupervisorOutput, 'chunks'> {
   relay?: RunRelay & { status?: RelayStatus };
   /** The job's after-run step (runJob), when it had one to do: what it did or why it failed. */
   after?: { ok: boolean; line: string; outputs: string[] };
-  recovery: SupervisorContext['recovery'];
+  recovery: RecoveryCounts;
   cost: RunCost;
 }
 

@@ -4,6 +4,7 @@
  * stderr is not a terminal (CI, logs) it prints a plain line at a slow, fixed interval instead.
  * Rendering reads a snapshot the coordinator keeps up to date in O(1) per event.
  */
+import type { RecoveryCounts } from '../../machines/supervisor.js';
 import type { RelayStatus } from '../relay/relayServer.js';
 import { relayCounts } from '../relay/relayStatusLine.js';
 import { formatCost, type RunCost } from '../coordinator/costEstimate.js';
@@ -21,8 +22,7 @@ export interface JobStatus {
   failed: number;
   /** Chunks whose outputs were there already (`--resume`). */
   skipped: number;
-  /** Attempts after the first (retries, speculative copies), and attempts cancelled because another won. */
-  recovery: { retries: number; speculative: number; cancelled: number };
+  recovery: RecoveryCounts;
   /** Worker-seconds so far (and the Lambda estimate). */
   cost: RunCost;
   /** Per chunk: the current state name of its worker, or undefined while waiting. */
