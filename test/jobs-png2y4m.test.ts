@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { getShortestPaths } from 'xstate/graph';
 import { chunkKeys, png2y4mMachine } from '../jobs/png2y4m.js';
 import { DEFAULT_ANSWER_TIMEOUT_MS } from '../machines/connectionSetup.js';
@@ -175,8 +175,18 @@ describe('png2y4m machine', () => {
 
   it('ignores events after it has ended', () => {
     const run = runConnection(png2y4mMachine, input);
-    run.worker.say('FAIL(late)');
-    run.worker.close('late close');
+    // XState warns of each event sent to a stopped actor; that warning is the only effect.
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    try {
+      run.worker.say('FAIL(late)');
+      run.worker.close('late close');
+      expect(warn.mock.calls.map(([text]) => String(text).split('\n')[0])).toEqual([
+        expect.stringContaining('"socket.message" was sent to stopped actor'),
+        expect.stringContaining('"socket.closed" was sent to stopped actor'),
+      ]);
+    } finally {
+      warn.mockRestore();
+    }
     expect(run.output).toEqual({ status: 'done' });
   });
 });

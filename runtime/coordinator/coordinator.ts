@@ -15,7 +15,7 @@ import { createActor, fromCallback, type Actor, type AnyStateMachine, type Event
 import type { Logger } from 'pino';
 import { supervisorMachine, type JobRecovery, type LauncherInput, type RecoveryCounts, type SupervisorContext, type SupervisorOutput } from '../../machines/supervisor.js';
 import { blockListGet } from '../../machines/blockList.js';
-import type { AttemptOutcome, ChunkOutcome, ConnectionOutput, LauncherEvent } from '../../machines/events.js';
+import type { AttemptOutcome, ChunkOutcome, ConnectionOutput, LauncherEvent, SupervisorEvent } from '../../machines/events.js';
 import { loadCredentials, type LoadedCredentials } from '../tls/credentials.js';
 import { ConfigError, IllegalStateError, describeError } from '../../common/errors.js';
 import type { Launcher, LaunchReport, LaunchRequest } from '../launch/launcher.js';
@@ -357,6 +357,14 @@ export class Coordinator {
     this.supervisor.send({ type: 'worker.hello', connection: connection.id, invocation: connection.invocation });
   }
 
+  /**
+   * A worker's outcome, for the supervisor while it runs. Once the job is over (done, cancelled,
+   * `-m` passed) the connections it closes still end, but their outcomes are only the summary's.
+   */
+  private report(event: Extract<SupervisorEvent, { type: 'worker.finished' | 'worker.failed' }>): void {
+    if (this.supervisor?.getSnapshot().status === 'active') this.supervisor.send(event);
+  }
+
   private reject(connectionId: number, reason: string): void {
     const connection = this.connections.get(connectionId);
     this.connections.delete(connectionId);
@@ -435,14 +443,14 @@ export class Coordinator {
         this.chunkStates[chunk] = 'done';
         this.chunkFailed[chunk] = false;
         for (const o of observers) o.workerEnded?.(connectionId, offset + chunk, 'done');
-        this.supervisor?.send({ type: 'worker.finished', connection: connectionId, chunk });
+        this.report({ type: 'worker.finished', connection: connectionId, chunk });
         return;
       }
       const why = reason ?? 'unknown';
       const where = state ?? stateNow();
       this.chunkStates[chunk] = where;
       for (const o of observers) o.workerEnded?.(connectionId, offset + chunk, 'failed', why);
-      this.supervisor?.send({ type: 'worker.failed', connection: connectionId, chunk, reason: why, state: where });
+      this.report({ type: 'worker.failed', connection: connectionId, chunk, reason: why, state: where });
       // Red only once no attempt is left: until then the chunk may still be done by a retry.
       if (this.supervisor && blockListGet(this.supervisor.getSnapshot().context.chunks, chunk)?.status === 'failed') this.chunkFailed[chunk] = true;
     };
