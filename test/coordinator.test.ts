@@ -11,6 +11,7 @@ import { compileJobRun, planJob } from '../runtime/coordinator/runJob.js';
 import { png2y4m } from '../jobs/png2y4m.js';
 import type { JobRunOptions } from '../runtime/coordinator/runJob.js';
 import { WAIT } from './support/wait.js';
+import { captureLogger } from './support/captureLogger.js';
 import { useTempDirs } from './support/tempDirs.js';
 
 const tempDir = useTempDirs();
@@ -60,6 +61,34 @@ it('cancel() ends a job whose workers never came, naming the reason for every ch
   // Every payload names its invocation, and none carries AWS credentials.
   expect(launcher.requests.map((r) => r.event.id)).toEqual([0, 1, 2]);
   expect(JSON.stringify(launcher.requests)).not.toMatch(/AWS_|aws_secret|SecretAccessKey/i);
+});
+
+it('warns of a launch that fails while the job runs, not of those its launcher drops as the job ends', async () => {
+  const { logger, lines } = captureLogger('warn');
+  // Starts nothing: the first launch fails at once, the rest wait in a queue until stop().
+  let queued: Array<{ invocation: number; report: (r: LaunchReport) => void }> = [];
+  const launcher: Launcher = {
+    async launch(requests, report) {
+      for (const { invocation } of requests) {
+        if (invocation === 0) report({ type: 'failed', invocation, reason: 'throttled for good' });
+        else queued.push({ invocation, report });
+      }
+    },
+    async stop() {
+      for (const { invocation, report } of queued) report({ type: 'failed', invocation, reason: 'launcher stopped' });
+      queued = [];
+    },
+  };
+  const { run, values } = compileJobRun(png2y4m, { port: 0, quiet: true, parts: 3, retries: 0 });
+  const store = new LocalStore(dir);
+  const { job } = await planJob(png2y4m, values, run, store);
+  const coordinator = await Coordinator.create(run, job, { store, log: logger, launcher });
+  const summary = coordinator.run();
+  await vi.waitFor(() => expect(lines.join('')).toContain('throttled for good'), WAIT);
+  coordinator.cancel('interrupted by SIGINT');
+  await summary;
+  const warned = lines.map((line) => JSON.parse(line) as { msg: string; invocation?: number; reason?: string });
+  expect(warned.map(({ msg, invocation, reason }) => [msg, invocation, reason])).toEqual([['launch failed', 0, 'throttled for good']]);
 });
 
 it('ends by itself after -m seconds when workers never arrive', async () => {

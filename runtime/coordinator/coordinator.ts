@@ -325,7 +325,9 @@ export class Coordinator {
         break;
       case 'failed':
         this.cost.end(key, performance.now());
-        this.deps.log.warn({ invocation: report.invocation, reason: report.reason }, 'launch failed');
+        // Once the job is over, the launches the launcher drops as it stops are no news.
+        if (this.state === 'running') this.deps.log.warn({ invocation: report.invocation, reason: report.reason }, 'launch failed');
+        else this.deps.log.debug({ invocation: report.invocation, reason: report.reason }, 'launch dropped after the job');
         sendBack({ type: 'launch.failed', invocation: report.invocation, reason: report.reason });
         break;
       case 'exited': {
