@@ -7,13 +7,16 @@ import { formatCost } from '../runtime/coordinator/costEstimate.js';
 
 /**
  * @example formatSummary(summary) // 'done: 4/4 chunks (24 frames) in 3.10 s, store file:./xc-store'
+ * // or 'FAILED: 6 of 24 chunks done (6 frames) in 1.23 s, ...', then a line per chunk not done
  */
 export function formatSummary(summary: JobSummary): string {
   const done = summary.chunks.filter((c) => c.status === 'done').length;
   const units = summary.units ? ` (${done * summary.units.perChunk} ${summary.units.name})` : '';
   const skipped = summary.chunks.filter((c) => c.status === 'skipped').length;
   const resumed = skipped > 0 ? ` (+${skipped} skipped: already in the store)` : '';
-  const lines = [`${summary.ok ? 'done' : 'FAILED'}: ${done}/${summary.parts} chunks${units}${resumed} in ${summary.seconds.toFixed(2)} s, store ${summary.store}`];
+  // On failure the count says what it counts: `FAILED: 6/24 chunks` read as six failed chunks.
+  const count = summary.ok ? `done: ${done}/${summary.parts} chunks` : `FAILED: ${done} of ${summary.parts} chunks done`;
+  const lines = [`${count}${units}${resumed} in ${summary.seconds.toFixed(2)} s, store ${summary.store}`];
   const { retries, speculative, cancelled } = summary.recovery;
   if (retries + speculative > 0) lines.push(`  recovery: ${retries} retries, ${speculative} speculative copies, ${cancelled} attempts cancelled (another finished first)`);
   lines.push(`  cost: ${formatCost(summary.cost)}`);
