@@ -62,6 +62,8 @@ interface Side {
   /** Our png2y4m shim, as the worker writes it. */
   shim: string;
   interpreter: Interpreter;
+  /** The environment its commands run with (our shim's folder on PATH). */
+  env: NodeJS.ProcessEnv;
   /** Send commands; resolves the answers they produced once the interpreter is idle. */
   send(...commands: string[]): Promise<string[]>;
   /** `run:COMMAND`'s answer. */
@@ -96,7 +98,7 @@ async function side(label: string, options: SideOptions = {}): Promise<Side> {
     await interpreter.settled();
     return answers.slice(from);
   };
-  return { dir, tools, shim, interpreter, send, run: async (command) => (await send(`run:${command}`))[0]! };
+  return { dir, tools, shim, interpreter, env, send, run: async (command) => (await send(`run:${command}`))[0]! };
 }
 
 /** One side converting in-process, one running the process, over identical folders. */
@@ -278,6 +280,29 @@ describe('png2y4m in-process: what still goes to the shell', () => {
     expect(await off.run('png2y4m -i -d -o out.y4m in.png')).toBe('OK:RETVAL(0):OUTPUT(1 frames, 16x8\nin.png\n):COMMAND(png2y4m -i -d -o out.y4m in.png)');
     expect(existsSync(join(off.dir, 'out.y4m'))).toBe(true);
     expect(served(off)).toBe(0);
+  });
+
+  it("starts the thread ahead of the first run for a worker whose command is png2y4m, and for no other", async () => {
+    const job = await side('prepared');
+    await job.tools!.prepare('png2y4m -i -d -o ##OUTFILE## ##INFILE##', { env: job.env, cwd: job.dir });
+    await vi.waitFor(() => expect(job.tools!.status().thread).toMatchObject({ state: 'idle', threadsStarted: 1, runs: 0 }), WAIT);
+    await writeFile(join(job.dir, 'in.png'), jobFrame(1, 16, 8));
+    expect(await job.run('png2y4m -i -d -o out.y4m in.png')).toMatch(/^OK:RETVAL\(0\)/);
+    expect(job.tools!.status().thread).toMatchObject({ threadsStarted: 1, runs: 1 });
+
+    const mine = join(root, 'mine-prepared');
+    await mkdir(mine);
+    await writeFile(join(mine, 'png2y4m'), '#!/bin/sh\necho mine\n', { mode: 0o755 });
+    const others = [
+      [await side('vpxenc-job'), 'vpxenc --codec=vp8 -o ##OUTFILE## ##INFILE##'],
+      [await side('no-command'), undefined],
+      [await side('not-in-process', { env: { [IN_PROCESS_ENV]: '0' } }), 'png2y4m -i -d -o ##OUTFILE## ##INFILE##'],
+      [await side('their-png2y4m', { pathFirst: [mine] }), 'png2y4m -i -d -o ##OUTFILE## ##INFILE##'],
+    ] as const;
+    for (const [other, command] of others) {
+      await other.tools!.prepare(command, { env: other.env, cwd: other.dir });
+      expect(other.tools!.status().thread, String(command)).toMatchObject({ state: 'stopped', threadsStarted: 0 });
+    }
   });
 
   it('finds commands on PATH the way the shell does', async () => {

@@ -121,6 +121,14 @@ export class ToolThread {
     }
   }
 
+  /** Start the thread now, ahead of the first run; it never keeps the worker process alive. */
+  prestart(): void {
+    if (this.closed || this.broken || this.worker) return;
+    void this.start().then((worker) => {
+      if (worker && !this.busy) worker.unref();
+    });
+  }
+
   /** Terminate the thread (a running invocation is killed); runs are refused from now on. */
   async close(): Promise<void> {
     this.closed = true;

@@ -218,14 +218,17 @@ interface Wiring {
 
 function interpreterFor(context: RunContext, wiring: Wiring): Interpreter {
   const { compiled } = context;
+  const env = { ...compiled.env, PATH: context.path };
+  const builtinTools = createBuiltinTools({ ...(context.png2y4mPath ? { png2y4mPath: context.png2y4mPath } : {}), logger: compiled.log });
+  void builtinTools.prepare(context.event.command, { env, cwd: context.tmpDir });
   return createInterpreter({
     event: context.event,
     tmpDir: context.tmpDir,
     ...wiring,
     ...(compiled.stateWaitMs !== undefined ? { stateWaitMs: compiled.stateWaitMs } : {}),
-    env: { ...compiled.env, PATH: context.path },
+    env,
     maxOutputBytes: compiled.maxOutputBytes,
-    builtinTools: createBuiltinTools({ ...(context.png2y4mPath ? { png2y4mPath: context.png2y4mPath } : {}), logger: compiled.log }),
+    builtinTools,
     ...(compiled.openStore ? { openStore: compiled.openStore } : {}),
     logger: compiled.log,
   });
