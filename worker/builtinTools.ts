@@ -107,10 +107,8 @@ export function createBuiltinTools(options: BuiltinToolsOptions = {}): BuiltinTo
 
   return {
     async tryRun(command, runOptions) {
-      if (!thread || ours === undefined || runOptions.env[IN_PROCESS_ENV] === '0') return undefined;
       const argv = png2y4mInvocation(command, runOptions.env);
-      if (!argv) return undefined;
-      if (!(await servable(runOptions.env, runOptions.cwd))) return undefined;
+      if (!thread || !argv || !(await servable(runOptions.env, runOptions.cwd))) return undefined;
       const env: Record<string, string> = {};
       for (const key of TOOL_ENV_KEYS) {
         const value = runOptions.env[key];
