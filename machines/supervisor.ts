@@ -99,16 +99,8 @@ export const REJECT = {
   jobOver: 'job over',
 } as const;
 
-interface Attempt {
-  kind: AttemptOutcome['kind'];
-  outcome: 'launching' | 'running' | AttemptOutcome['outcome'];
-  invocation?: number;
-  connection?: number;
-  reason?: string;
-  state?: string;
-  startMs?: number;
-  endMs?: number;
-}
+/** An attempt as the supervisor tracks it: an {@link AttemptOutcome} that may still be under way. */
+type Attempt = Omit<AttemptOutcome, 'outcome'> & { outcome: 'launching' | 'running' | AttemptOutcome['outcome'] };
 
 /**
  * `free`: no attempt yet (invocation k, a spare or an anonymous worker may take it); `waiting`: its
