@@ -4,11 +4,12 @@
  * finds the worker's pair beside the server certificate.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, open } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { generateCredentials } from '../runtime/tls/certs.js';
 import { CREDENTIAL_FILES } from '../runtime/tls/credentials.js';
 import { ConfigError } from '../common/errors.js';
+import { makeFolders } from '../common/makeFolders.js';
 import { formatCommandHelp, optionTable, parseOptionArgs, resolveOptions } from '../common/optionTable.js';
 import { reportError } from './args.js';
 
@@ -54,7 +55,7 @@ export async function run(args: string[]): Promise<number> {
       throw new ConfigError(`refusing to overwrite ${existing.join(', ')} (use --force)`);
     }
     const creds = await generateCredentials(days);
-    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await makeFolders(dir, 0o700);
     const texts: Record<keyof typeof CREDENTIAL_FILES, string> = creds;
     for (const [role, name] of Object.entries(CREDENTIAL_FILES) as Array<[keyof typeof CREDENTIAL_FILES, string]>) {
       await writeFileWithMode(join(dir, name), texts[role], KEY_FILES.has(name) ? 0o600 : 0o644, force);

@@ -2,9 +2,10 @@
  * `xc-orch store put|get|ls`: copy files and folders between disk and a store (a local folder or an
  * S3 bucket), so that a user can upload real frames and fetch results without other tools.
  */
-import { mkdir, readdir, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { ConfigError, StoreError } from '../common/errors.js';
+import { makeFolders } from '../common/makeFolders.js';
 import { DEFAULT_BUCKET, openStore } from '../store/openStore.js';
 import { S3Store } from '../store/s3Store.js';
 import type { ObjectStore } from '../store/store.js';
@@ -126,7 +127,7 @@ const ACTIONS: Record<StoreCommand['action'], Action> = {
     if (!key.endsWith('/') && (await store.exists(key))) {
       let target = resolve(operands[1] ?? name);
       if (operands[1]?.endsWith('/') || (await isDirectory(target))) target = join(target, basename(key));
-      await mkdir(dirname(target), { recursive: true });
+      await makeFolders(dirname(target));
       await store.download(key, target);
       return `got ${where(store, key)} -> ${target}`;
     }
@@ -138,7 +139,7 @@ const ACTIONS: Record<StoreCommand['action'], Action> = {
       throw new StoreError('NoSuchKey', `NoSuchKey: ${where(store, key)}: no such object${prefix === key ? '' : ' and nothing under ' + where(store, prefix)}`);
     }
     await forEachLimited(pairs, jobs, async ([found, target]) => {
-      await mkdir(dirname(target), { recursive: true });
+      await makeFolders(dirname(target));
       await store.download(found, target);
     });
     return `got ${pairs.length} files from ${where(store, prefix)} -> ${folder}`;

@@ -13,6 +13,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { randomBytes } from 'node:crypto';
 import { StoreError, describeError } from '../common/errors.js';
+import { makeFolders } from '../common/makeFolders.js';
 import { isInside } from './isInside.js';
 import type { ObjectStore, TransferOptions } from './store.js';
 
@@ -142,7 +143,7 @@ export class LocalStore implements ObjectStore {
    * (or anything else) on the way that leads out of the store.
    */
   private async makeFoldersFor(key: string): Promise<void> {
-    await mkdir(this.root, { recursive: true });
+    await makeFolders(this.root);
     const root = await this.realRoot();
     const parts = relative(this.root, dirname(this.pathOf(key))).split(sep).filter((part) => part !== '');
     let dir = this.root;

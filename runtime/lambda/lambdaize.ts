@@ -15,7 +15,7 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, stat, writeFile } from 'node:fs/promises';
+import { open, readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -26,6 +26,7 @@ import { MANIFEST_FILE, type LambdaManifest } from '../../worker/lambdaHandler.j
 import { DEFAULT_REGION } from '../../worker/parseEvent.js';
 import { quietAwsSdkNodeNotice } from '../../common/awsSdkNotice.js';
 import { ConfigError, describeError } from '../../common/errors.js';
+import { makeFolders } from '../../common/makeFolders.js';
 import { NODE_BUNDLE } from '../../common/nodeBundle.js';
 import { optionTable, resolveOptions, unknownKeys, type OptionValues, type ResolvedValues } from '../../common/optionTable.js';
 import { resolveEndpointOverride } from '../launch/lambdaLauncher.js';
@@ -408,7 +409,7 @@ export async function buildPackage(options: CompiledLambdaizeOptions): Promise<B
   const unzippedBytes = entries.reduce((sum, entry) => sum + entry.data.byteLength, 0);
   const zip = await zipEntries(entries);
   warnings.push(...checkSizeLimits({ zippedBytes: zip.byteLength, unzippedBytes }, { upload: !options.skipUpload }));
-  await mkdir(options.outDir, { recursive: true });
+  await makeFolders(options.outDir);
   const zipPath = join(options.outDir, `${options.name}.zip`);
   await writeFile(zipPath, zip);
   return {
