@@ -10,6 +10,7 @@ import { delimiter, join } from 'node:path';
 import { png2y4m } from '../jobs/png2y4m.js';
 import { xcenc } from '../jobs/xcenc.js';
 import { checkJoinedStream } from '../runtime/demo/checkJoinedStream.js';
+import { checkRoomForClip } from '../runtime/demo/clipRoom.js';
 import { ConfigError } from '../common/errors.js';
 import { formatOptionHelp, optionTable, parseOptionArgs, resolveOptions } from '../common/optionTable.js';
 import { openStore } from '../store/openStore.js';
@@ -85,6 +86,7 @@ export async function run(args: string[]): Promise<number> {
     const values = resolveOptions(png2y4m.options, { parts, frames, video }, process.env);
     const store = await openStore(options.bucket, { region: options.regions[0], endpoint: options.s3Endpoint });
     const count = parts * frames;
+    await checkRoomForClip(store, count, WIDTH, HEIGHT);
     process.stderr.write(`writing ${count} synthetic frames (${WIDTH}x${HEIGHT}, 16-bit RGB) to ${store.name}/${video}-png16/\n`);
     await seedClip(store, video, count, { hashKeys: options.hashKeys });
     const summary = await runWithStatus(png2y4m, values, options);
@@ -161,6 +163,7 @@ async function runExcamera(args: string[]): Promise<number> {
     const file = joinFile ?? `${video}.ivf`;
     const options = compileRunOptions({ ...runValues, port: 0 }, process.env);
     const store = await openStore(options.bucket, { region: options.regions[0], endpoint: options.s3Endpoint });
+    await checkRoomForClip(store, parts * frames, WIDTH, HEIGHT);
     process.stderr.write(`writing ${parts * frames} synthetic frames (${WIDTH}x${HEIGHT}, 16-bit RGB) to ${store.name}/${video}-png16/\n`);
     await seedClip(store, video, parts * frames, { hashKeys: options.hashKeys });
     const cut = await runWithStatus(png2y4m, resolveOptions(png2y4m.options, { parts, frames, video }, process.env), options);
