@@ -67,7 +67,7 @@ export async function run(args: string[]): Promise<number> {
     (target === undefined ? process.stderr : process.stdout).write(runUsage());
     return target === undefined ? 2 : 0;
   }
-  let job: AnyJob;
+  let job: AnyJob | undefined;
   let values: Readonly<Record<string, unknown>>;
   let options: CompiledRunOptions;
   try {
@@ -82,7 +82,8 @@ export async function run(args: string[]): Promise<number> {
     values = resolveOptions(job.options, parsed.job, process.env);
   } catch (error) {
     const code = reportError('run', error);
-    process.stderr.write(`Run \`xc-orch run ${target?.startsWith('-') ? 'JOB' : target} --help\` for the options.\n`);
+    // A job that was found has options to show; a name or file that gave no job has none.
+    process.stderr.write(job ? `Run \`xc-orch run ${target} --help\` for the options.\n` : 'Run `xc-orch run --help` for the jobs, and how a job file looks.\n');
     return code;
   }
   let summary: JobSummary;

@@ -38,21 +38,27 @@ describe('help from the tables', () => {
 });
 
 describe('bad input: exit 2, one line', () => {
-  const cases: Array<[string, string[], RegExp]> = [
+  // The last: the line after the message, pointing to the next step (the job's options when there is a job, else the jobs).
+  const JOB_HELP = 'Run `xc-orch run png2y4m --help` for the options.';
+  const JOBS_HELP = 'Run `xc-orch run --help` for the jobs, and how a job file looks.';
+  const cases: Array<[string, string[], RegExp, string | undefined]> = [
     // Node's parser said "argument is ambiguous" for a negative number.
-    ['a negative number', ['run', 'png2y4m', '-n', '-1'], /^xc-orch run: --parts must be a whole number from 1 to 100000, got -1: -n, --parts N: chunks, one worker each/],
-    ['a word for a number', ['run', 'png2y4m', '-f', 'six'], /--frames expects a whole number, got "six"/],
-    ['no regions', ['run', 'png2y4m', '-r', ''], /--regions must be a comma-separated list of non-empty names/],
-    ['a duration a timer cannot wait', ['run', 'png2y4m', '--answer-timeout', '2147484'], /--answer-timeout must be a number of seconds above 0 and at most 2147483/],
-    ['frame numbers past %08d', ['run', 'png2y4m', '-o', '16666666', '-f', '6'], /the last frame number would be 100000002, but key names hold 8 digits/],
-    ['an unknown job', ['run', 'nope'], /unknown job 'nope' \(known: png2y4m, vpxenc, map, xcenc; or the path of a job file/],
-    ['a missing job file', ['run', './missing.mjs'], /job file \.\/missing\.mjs: no such file/],
-    ['an unknown option', ['run', 'png2y4m', '--framez', '3'], /unknown option '--framez'/],
+    ['a negative number', ['run', 'png2y4m', '-n', '-1'], /^xc-orch run: --parts must be a whole number from 1 to 100000, got -1: -n, --parts N: chunks, one worker each/, JOB_HELP],
+    ['a word for a number', ['run', 'png2y4m', '-f', 'six'], /--frames expects a whole number, got "six"/, JOB_HELP],
+    ['no regions', ['run', 'png2y4m', '-r', ''], /--regions must be a comma-separated list of non-empty names/, JOB_HELP],
+    ['a duration a timer cannot wait', ['run', 'png2y4m', '--answer-timeout', '2147484'], /--answer-timeout must be a number of seconds above 0 and at most 2147483/, JOB_HELP],
+    // Found when the job is planned: the message says what to change.
+    ['frame numbers past %08d', ['run', 'png2y4m', '-o', '16666666', '-f', '6'], /the last frame number would be 100000002, but key names hold 8 digits/, undefined],
+    ['an unknown job', ['run', 'nope'], /unknown job 'nope' \(known: png2y4m, vpxenc, map, xcenc; or the path of a job file/, JOBS_HELP],
+    ['a missing job file', ['run', './missing.mjs'], /job file \.\/missing\.mjs: no such file/, JOBS_HELP],
+    ['an unknown option', ['run', 'png2y4m', '--framez', '3'], /unknown option '--framez'/, JOB_HELP],
   ];
-  it.each(cases)('%s', async (_what, args, message) => {
+  it.each(cases)('%s', async (_what, args, message, next) => {
     const { code, stderr } = await xc(args);
     expect(code, stderr).toBe(2);
-    expect(stderr.split('\n')[0]).toMatch(message);
+    const lines = stderr.trim().split('\n');
+    expect(lines[0]).toMatch(message);
+    expect(lines.slice(1)).toEqual(next === undefined ? [] : [next]);
     expect(stderr).not.toMatch(/ambiguous|\n\s+at /);
   });
 
