@@ -111,14 +111,15 @@ const ACTIONS: Record<StoreCommand['action'], Action> = {
     }
     if (!info.isDirectory()) throw new StoreError('LocalFile', `LocalFile: ${local} is neither a file nor a folder`);
     const prefix = (given ?? basename(local)).replace(/\/+$/, '');
-    const files = await filesUnder(local);
+    const { files, skipped } = await filesUnder(local);
     let bytes = 0;
     await forEachLimited(files, jobs, async (file) => {
       const key = [prefix, ...relative(local, file).split(sep)].filter((part) => part !== '').join('/');
       await store.upload(key, file);
       bytes += (await stat(file)).size;
     });
-    return `put ${files.length} files from ${local} -> ${where(store, prefix ? `${prefix}/` : '')} (${formatBytes(bytes)})`;
+    const left = skipped.length === 0 ? '' : `; left out ${count(skipped.length, 'entry', 'entries')} that ${skipped.length === 1 ? 'is' : 'are'} not a file: ${skipped.slice(0, 3).join(', ')}${skipped.length > 3 ? ', ...' : ''}`;
+    return `put ${count(files.length, 'file', 'files')} from ${local} -> ${where(store, prefix ? `${prefix}/` : '')} (${formatBytes(bytes)})${left}`;
   },
 
   async get(store, { operands, jobs }) {
@@ -142,7 +143,7 @@ const ACTIONS: Record<StoreCommand['action'], Action> = {
       await makeFolders(dirname(target));
       await store.download(found, target);
     });
-    return `got ${pairs.length} files from ${where(store, prefix)} -> ${folder}`;
+    return `got ${count(pairs.length, 'file', 'files')} from ${where(store, prefix)} -> ${folder}`;
   },
 };
 
@@ -155,20 +156,31 @@ function localPathFor(folder: string, rest: string, store: ObjectStore, key: str
   return join(folder, ...parts);
 }
 
-/** Every regular file under `dir`, in a stable order, skipping files still being written. */
-async function filesUnder(dir: string): Promise<string[]> {
-  const found: string[] = [];
+/**
+ * Every file under `dir`, in a stable order: regular files and symlinks to files (a folder of
+ * frames is often links into a dataset), but not files still being written (`.xc-partial-`).
+ * What is neither (pipes, sockets, links to nothing or to folders) is left out, and said so.
+ */
+async function filesUnder(dir: string): Promise<{ files: string[]; skipped: string[] }> {
+  const files: string[] = [];
+  const skipped: string[] = [];
   const walk = async (current: string): Promise<void> => {
     const entries = await readdir(current, { withFileTypes: true });
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const entry of entries) {
       const path = join(current, entry.name);
       if (entry.isDirectory()) await walk(path);
-      else if (entry.isFile() && !entry.name.includes('.xc-partial-')) found.push(path);
+      else if (entry.name.includes('.xc-partial-')) continue;
+      else if (entry.isFile() || (entry.isSymbolicLink() && (await stat(path).catch(() => undefined))?.isFile())) files.push(path);
+      else skipped.push(relative(dir, path));
     }
   };
   await walk(dir);
-  return found;
+  return { files, skipped };
+}
+
+function count(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
 }
 
 /** Run `work` on every item with at most `limit` at once; the first failure stops new starts. */

@@ -4,7 +4,8 @@
  * endpoint reach the child only through the SDK's standard environment variables.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runCli, type CliOutcome } from './support/runCli.js';
@@ -100,6 +101,19 @@ describe('xc-orch store', () => {
     expect(get.code, get.stderr).toBe(0);
     expect(get.stderr).toBe('');
     expect(await tree(join(dir, 'back'))).toEqual(await tree(frames));
+  });
+
+  it('puts symlinks to files as files, and says what it leaves out of a folder', async () => {
+    await mkdir(join(dir, 'linked'));
+    await writeFile(join(dir, 'dataset.png'), 'frame bytes');
+    await symlink(join(dir, 'dataset.png'), join(dir, 'linked', '00000001.png'));
+    await symlink(join(dir, 'gone.png'), join(dir, 'linked', '00000002.png'));
+    execFileSync('mkfifo', [join(dir, 'linked', 'pipe')]);
+    const put = await xc(['store', 'put', 'linked', 'clip-png16']);
+    expect(put.code, put.stderr).toBe(0);
+    expect(put.stderr).toMatch(/^put 1 file from .*linked -> file:.*\/clip-png16\/ \(11 B\); left out 2 entries that are not a file: 00000002\.png, pipe\n$/);
+    expect((await xc(['store', 'ls'])).stdout).toBe('clip-png16/00000001.png\n');
+    expect(await readFile(join(dir, 'xc-store', 'clip-png16', '00000001.png'), 'utf8')).toBe('frame bytes');
   });
 
   it('copies single files, naming keys and files sensibly', async () => {
