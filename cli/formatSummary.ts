@@ -10,13 +10,16 @@ import { formatCost } from '../runtime/coordinator/costEstimate.js';
  * // or 'FAILED: 6 of 24 chunks done (6 frames) in 1.23 s, ...', then a line per chunk not done
  */
 export function formatSummary(summary: JobSummary): string {
-  const done = summary.chunks.filter((c) => c.status === 'done').length;
-  const units = summary.units ? ` (${done * summary.units.perChunk} ${summary.units.name})` : '';
+  // Chunks whose outputs were there already (`--resume`) are done too, and said to be.
   const skipped = summary.chunks.filter((c) => c.status === 'skipped').length;
-  const resumed = skipped > 0 ? ` (+${skipped} skipped: already in the store)` : '';
+  const done = summary.chunks.filter((c) => c.status === 'done').length + skipped;
+  const notes = [
+    ...(summary.units ? [`${done * summary.units.perChunk} ${summary.units.name}`] : []),
+    ...(skipped > 0 ? [`${skipped} already in the store, not run again`] : []),
+  ];
   // On failure the count says what it counts: `FAILED: 6/24 chunks` read as six failed chunks.
   const count = summary.ok ? `done: ${done}/${summary.parts} chunks` : `FAILED: ${done} of ${summary.parts} chunks done`;
-  const lines = [`${count}${units}${resumed} in ${summary.seconds.toFixed(2)} s, store ${summary.store}`];
+  const lines = [`${count}${notes.length > 0 ? ` (${notes.join('; ')})` : ''} in ${summary.seconds.toFixed(2)} s, store ${summary.store}`];
   const { retries, speculative, cancelled } = summary.recovery;
   if (retries + speculative > 0) lines.push(`  recovery: ${retries} retries, ${speculative} speculative copies, ${cancelled} attempts cancelled (another finished first)`);
   lines.push(`  cost: ${formatCost(summary.cost)}`);

@@ -34,6 +34,14 @@ describe('formatSummary', () => {
     expect(formatSummary(summary([chunk(0), chunk(1)]))).toBe(['done: 2/2 chunks (12 frames) in 1.23 s, store file:/s', '  cost: 2.4 worker-s'].join('\n'));
   });
 
+  it('a resumed job counts the chunks already in the store as done, and says so', () => {
+    const skipped = (n: number) => chunk(n, { status: 'skipped', connection: undefined, invocation: undefined, outputs: [], locations: [] });
+    expect(formatSummary(summary([skipped(0), skipped(1), chunk(2)])).split('\n')[0]).toBe(
+      'done: 3/3 chunks (18 frames; 2 already in the store, not run again) in 1.23 s, store file:/s',
+    );
+    expect(formatSummary(summary([skipped(0), skipped(1)])).split('\n')[0]).toBe('done: 2/2 chunks (12 frames; 2 already in the store, not run again) in 1.23 s, store file:/s');
+  });
+
   it('a job that failed: how many were done, then every chunk that was not, where and why', () => {
     const text = formatSummary(
       summary([
