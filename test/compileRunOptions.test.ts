@@ -50,10 +50,21 @@ describe('compileRunOptions', () => {
   it('listens on loopback for local workers or a loopback --host, on every interface otherwise, or where --listen says', () => {
     expect(compileRunOptions({}, NO_ENV).listenHost).toBe('127.0.0.1');
     expect(compileRunOptions({ launcher: 'none', payloadOut: 'p', host: '127.0.0.1' }, NO_ENV).listenHost).toBe('127.0.0.1');
-    expect(compileRunOptions({ launcher: 'lambda', host: 'localhost' }, NO_ENV).listenHost).toBe('127.0.0.1');
-    expect(compileRunOptions({ launcher: 'lambda', host: '203.0.113.5' }, NO_ENV).listenHost).toBe('0.0.0.0');
-    expect(compileRunOptions({ launcher: 'lambda', host: '203.0.113.5', listen: '10.0.0.2' }, NO_ENV).listenHost).toBe('10.0.0.2');
+    expect(compileRunOptions({ launcher: 'lambda', bucket: 'frames', host: 'localhost' }, NO_ENV).listenHost).toBe('127.0.0.1');
+    expect(compileRunOptions({ launcher: 'lambda', bucket: 'frames', host: '203.0.113.5' }, NO_ENV).listenHost).toBe('0.0.0.0');
+    expect(compileRunOptions({ launcher: 'lambda', bucket: 'frames', host: '203.0.113.5', listen: '10.0.0.2' }, NO_ENV).listenHost).toBe('10.0.0.2');
     expect(() => compileRunOptions({ listen: 'example.com' }, NO_ENV)).toThrow(/--listen must be an IP address/);
+  });
+
+  it('refuses a local folder store for workers on AWS Lambda, not for a Lambda-compatible API of one\'s own', () => {
+    expect(() => compileRunOptions({ launcher: 'lambda', host: '203.0.113.5' }, NO_ENV)).toThrow(
+      /^--launcher lambda needs an S3 bucket \(-b BUCKET\): workers on AWS Lambda cannot read the local folder file:\.\/xc-store$/,
+    );
+    expect(() => compileRunOptions({ launcher: 'lambda', bucket: 'file:/srv/frames', host: '203.0.113.5' }, NO_ENV)).toThrow(ConfigError);
+    const own = { launcher: 'lambda' as const, bucket: 'file:/srv/frames', host: '127.0.0.1' };
+    expect(compileRunOptions({ ...own, lambdaEndpoint: 'http://127.0.0.1:9001' }, NO_ENV).bucket).toBe('file:/srv/frames');
+    expect(compileRunOptions(own, { AWS_ENDPOINT_URL_LAMBDA: 'http://127.0.0.1:9001' }).bucket).toBe('file:/srv/frames');
+    expect(() => compileRunOptions(own, { AWS_ENDPOINT_URL_LAMBDA: 'http://127.0.0.1:9001', AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: 'true' })).toThrow(/needs an S3 bucket/);
   });
 
   it('reads the S3 endpoint from env only for an S3 store, and not when told to ignore it', () => {

@@ -15,9 +15,9 @@ import {
   createLambdaLauncher,
   describeFailure,
   formatLaunchSummary,
-  resolveEndpointOverride,
   type LambdaLauncherOptions,
 } from '../runtime/launch/lambdaLauncher.js';
+import { resolveEndpointOverride } from '../runtime/launch/lambdaEndpoint.js';
 import type { LaunchReport, LaunchRequest } from '../runtime/launch/launcher.js';
 import type { WorkerEvent } from '../worker/event.js';
 import { functionCopyNames } from '../runtime/lambda/functionCopies.js';

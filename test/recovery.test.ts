@@ -7,6 +7,7 @@
  * workers than `--local-workers`. Workers are found from their side: a wrapper logs each pid.
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -51,6 +52,9 @@ async function loggedWorker(log: string): Promise<{ file: string; args: string[]
 
 const logLines = async (log: string): Promise<string[]> => (await readFile(log, 'utf8').catch(() => '')).split('\n').filter((l) => l !== '');
 const pidsOf = async (log: string): Promise<number[]> => (await logLines(log)).filter((l) => l.startsWith('start ')).map((l) => Number(l.slice(6)));
+/** The same, read at once: for a hook that must act in the turn it is told. */
+const pidsOfNow = (log: string): number[] =>
+  readFileSync(log, 'utf8').split('\n').filter((l) => l.startsWith('start ')).map((l) => Number(l.slice(6)));
 const alive = (pid: number): boolean => {
   try {
     process.kill(pid, 0);
@@ -139,21 +143,22 @@ describe('recovery with local workers', () => {
     const store = await seeded('frozen');
     const log = join(dir, 'frozen.log');
     const launcher = createLocalLauncher({ command: await loggedWorker(log), maxAlive: 4, killGraceMs: 500 });
-    let coordinator: Coordinator | undefined;
-    const summaryPromise = runJob(
+    // Invocation 7 is the 8th worker spawned, and chunk 7's first: it is frozen in the very turn its
+    // `run:` goes out, so it is certainly mid-chunk (a poll of the status could come too late).
+    let frozen: number | undefined;
+    const summary = await runJob(
       png2y4m,
       { parts: 8, frames: 1, video: 'clip', bucket: store.name, port: 0, quiet: true, answerTimeoutS: 120, stragglerFactor: 2 },
-      { launcher, onStart: (start) => (coordinator = start.coordinator) },
+      {
+        launcher,
+        onWorkerState: ({ chunk, state }) => {
+          if (chunk !== 7 || frozen !== undefined || !state.endsWith('.run')) return;
+          frozen = pidsOfNow(log)[7]!;
+          process.kill(frozen, 'SIGSTOP');
+        },
+      },
     );
-    // Invocation 7 is the 8th worker spawned, and chunk 7's: it freezes once it works on its chunk.
-    const frozen = await vi.waitFor(async () => {
-      const pids = await pidsOf(log);
-      expect(pids.length).toBeGreaterThanOrEqual(8);
-      return pids[7]!;
-    }, WAIT);
-    await vi.waitFor(() => expect(coordinator?.status().chunkStates[7]).toBeDefined(), { timeout: 60_000, interval: 2 });
-    process.kill(frozen, 'SIGSTOP');
-    const summary = await summaryPromise;
+    if (frozen === undefined) throw new Error('chunk 7 never ran');
     expect(summary.ok, JSON.stringify(summary.chunks.filter((c) => c.status !== 'done'))).toBe(true);
     expect(summary.seconds).toBeLessThan(60);
     expect(summary.recovery.speculative).toBeGreaterThanOrEqual(1);
@@ -257,7 +262,7 @@ describe('recovery on Lambda', () => {
     const launcher = createLambdaLauncher({ functionName, regions: ['us-east-1'], endpoint: fixture.endpoint, baseDelayMs: 5, maxDelayMs: 50 });
     const summary = await runJob(
       png2y4m,
-      { parts: 6, frames: 1, video: 'clip', bucket: store.name, port: 0, quiet: true, functionName, launcher: 'lambda', host: '127.0.0.1' },
+      { parts: 6, frames: 1, video: 'clip', bucket: store.name, port: 0, quiet: true, functionName, launcher: 'lambda', lambdaEndpoint: fixture.endpoint, host: '127.0.0.1' },
       { launcher },
     );
     expect(summary.ok, JSON.stringify(summary.chunks.filter((c) => c.status !== 'done'))).toBe(true);

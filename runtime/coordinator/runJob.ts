@@ -43,6 +43,11 @@ export interface RunHooks {
   onStart?(start: RunStart): void;
   /** Progress: an attempt at a chunk ended (chunk number as reported, connection that had it); a failed one may be retried. */
   onChunkEnded?(event: { chunk: number; connection: number; status: WorkerEnd; reason?: string }): void;
+  /**
+   * Progress: a worker's machine entered a state (named as in the `-O` timeline), told at once,
+   * in the same turn as the state's command (if any) is handed to the socket.
+   */
+  onWorkerState?(event: { chunk: number; connection: number; state: string }): void;
   /** Aborting cancels the run: workers are told to quit and the summary still comes. */
   signal?: AbortSignal;
   /** Where workers come from instead of the launcher the options choose (tests, embedding). */
@@ -148,6 +153,10 @@ async function runCoordinator(
   if (hooks.onChunkEnded) {
     const onChunkEnded = hooks.onChunkEnded;
     observers.push({ workerEnded: (connection, chunk, status, reason) => onChunkEnded({ chunk, connection, status, ...(reason === undefined ? {} : { reason }) }) });
+  }
+  if (hooks.onWorkerState) {
+    const onWorkerState = hooks.onWorkerState;
+    observers.push({ workerState: (connection, chunk, state) => onWorkerState({ chunk, connection, state }) });
   }
   let coordinator: Coordinator | undefined;
   let inspector: JobInspector | undefined;

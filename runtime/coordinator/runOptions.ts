@@ -8,6 +8,7 @@ import { availableParallelism, networkInterfaces } from 'node:os';
 import { isIP } from 'node:net';
 import { DEFAULT_MAX_ANSWER_BYTES } from '../../protocol/frame.js';
 import { MAX_FUNCTION_COPIES } from '../lambda/functionCopies.js';
+import { resolveEndpointOverride } from '../launch/lambdaEndpoint.js';
 import { DEFAULT_ANSWER_TIMEOUT_MS } from '../../machines/connectionSetup.js';
 import { hashKey } from '../../store/hashKey.js';
 import { ConfigError } from '../../common/errors.js';
@@ -207,6 +208,11 @@ export function compileRunOptions(options: RunOptions, env: NodeJS.ProcessEnv = 
     throw new ConfigError('--inspect-port and --inspect-sample go with --inspect or --inspect-record');
   }
   if (o.dashboardHost !== undefined && o.dashboardPort === undefined) throw new ConfigError('--dashboard-host goes with --dashboard');
+  // Functions on AWS see no folder of this machine: every one would fail at its first retrieve:.
+  // A Lambda-compatible API of one's own (--lambda-endpoint) may well run its functions here.
+  if (launcher === 'lambda' && o.bucket.startsWith('file:') && resolveEndpointOverride(o.lambdaEndpoint, env) === undefined) {
+    throw new ConfigError(`--launcher lambda needs an S3 bucket (-b BUCKET): workers on AWS Lambda cannot read the local folder ${o.bucket}`);
+  }
   if (launcher === 'none' && o.payloadOut === undefined) {
     throw new ConfigError('--launcher none needs --payload-out FILE (where to write the payload for workers started by hand)');
   }

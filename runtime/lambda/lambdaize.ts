@@ -29,7 +29,7 @@ import { ConfigError, describeError } from '../../common/errors.js';
 import { makeFolders } from '../../common/makeFolders.js';
 import { NODE_BUNDLE } from '../../common/nodeBundle.js';
 import { optionTable, resolveOptions, unknownKeys, type OptionValues, type ResolvedValues } from '../../common/optionTable.js';
-import { resolveEndpointOverride } from '../launch/lambdaLauncher.js';
+import { resolveEndpointOverride } from '../launch/lambdaEndpoint.js';
 import { MAX_FUNCTION_COPIES, functionCopyNames } from './functionCopies.js';
 import { DEFAULT_FUNCTION_MEMORY_MB, DEFAULT_FUNCTION_TIMEOUT_S } from './functionDefaults.js';
 

@@ -32,6 +32,7 @@ import { ConfigError, describeError } from '../../common/errors.js';
 import { functionCopyNames } from '../lambda/functionCopies.js';
 import { NodeSha256 } from '../lambda/nodeSha256.js';
 import { invocationPayload, type Launcher, type LaunchReport, type LaunchRequest } from './launcher.js';
+import { resolveEndpointOverride } from './lambdaEndpoint.js';
 import { backoffDelay, compileRetry, type RetryPolicy } from '../../store/retry.js';
 import { DEFAULT_REGION } from '../../worker/parseEvent.js';
 
@@ -167,27 +168,6 @@ export function compileLambdaLauncherOptions(options: LambdaLauncherOptions, env
     logger: options.logger ?? pino({ level: 'silent' }),
     random: options.random ?? Math.random,
   };
-}
-
-/**
- * The endpoint every region's Invokes go to when one is set: the option, else the SDK's standard
- * environment (`AWS_ENDPOINT_URL_LAMBDA`, then `AWS_ENDPOINT_URL`), unless
- * `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true`.
- *
- * @example resolveEndpointOverride(undefined, { AWS_ENDPOINT_URL_LAMBDA: 'http://127.0.0.1:4566' })?.href // 'http://127.0.0.1:4566/'
- */
-export function resolveEndpointOverride(option: string | undefined, env: NodeJS.ProcessEnv = process.env): URL | undefined {
-  const fromEnv = env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS === 'true' ? undefined : (env.AWS_ENDPOINT_URL_LAMBDA ?? env.AWS_ENDPOINT_URL);
-  const text = option ?? fromEnv;
-  if (text === undefined || text === '') return undefined;
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new ConfigError(`Lambda endpoint ${JSON.stringify(text)} is not a URL`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`Lambda endpoint must be http(s), got ${url.protocol}`);
-  return url;
 }
 
 /** The SDK's endpoint for `region` (standard, China and GovCloud partitions alike). */
