@@ -52,7 +52,7 @@ export class LocalStore implements ObjectStore {
     const temp = tempName(target);
     try {
       const source = await this.readablePath(key);
-      await pipeline(createReadStream(source), createWriteStream(temp, { flags: 'wx' }), { signal: options.signal });
+      await copyToTemp(source, temp, options.signal);
       await rename(temp, target);
     } catch (error) {
       await rm(temp, { force: true });
@@ -65,7 +65,7 @@ export class LocalStore implements ObjectStore {
     const temp = tempName(target);
     try {
       await this.makeFoldersFor(key);
-      await pipeline(createReadStream(file), createWriteStream(temp, { flags: 'wx' }), { signal: options.signal });
+      await copyToTemp(file, temp, options.signal);
       await rename(temp, target);
     } catch (error) {
       await rm(temp, { force: true });
@@ -202,6 +202,24 @@ export class LocalStore implements ObjectStore {
     if (code === 'ENOENT' && path === this.pathOf(key)) return new StoreError('NoSuchKey', `NoSuchKey: ${where}`);
     if (code === 'EACCES' || code === 'EPERM') return new StoreError('AccessDenied', `AccessDenied: ${where}: ${describeError(error)}`);
     return new StoreError('LocalFile', `${where}: ${describeError(error)}`);
+  }
+}
+
+/**
+ * Copy `source` into the new file `temp`, settling only once `temp` is closed: when reading fails
+ * at once (a folder, a file that went away), the pipeline rejects while the writer may still be
+ * opening `temp`, which the caller's cleanup would then miss, leaving a partial file behind.
+ */
+async function copyToTemp(source: string, temp: string, signal: AbortSignal | undefined): Promise<void> {
+  const writer = createWriteStream(temp, { flags: 'wx' });
+  const closed = new Promise<void>((resolve) => {
+    if (writer.closed) resolve();
+    else writer.once('close', () => resolve());
+  });
+  try {
+    await pipeline(createReadStream(source), writer, signal ? { signal } : {});
+  } finally {
+    await closed;
   }
 }
 
