@@ -72,6 +72,13 @@ export async function seedClip(store: ObjectStore, video: string, count: number,
   }
 }
 
+/** Both demos' first step: the clip into the store, once it is known to fit, saying so on stderr. */
+async function writeClip(store: ObjectStore, video: string, count: number, hashKeys: boolean): Promise<void> {
+  await checkRoomForClip(store, count, WIDTH, HEIGHT);
+  process.stderr.write(`writing ${count} synthetic frames (${WIDTH}x${HEIGHT}, 16-bit RGB) to ${store.name}/${video}-png16/\n`);
+  await seedClip(store, video, count, { hashKeys });
+}
+
 export async function run(args: string[]): Promise<number> {
   if (args[0] === 'excamera') return runExcamera(args.slice(1));
   try {
@@ -85,10 +92,7 @@ export async function run(args: string[]): Promise<number> {
     const options = compileRunOptions({ ...runValues, port: 0 }, process.env);
     const values = resolveOptions(png2y4m.options, { parts, frames, video }, process.env);
     const store = await openStore(options.bucket, { region: options.regions[0], endpoint: options.s3Endpoint });
-    const count = parts * frames;
-    await checkRoomForClip(store, count, WIDTH, HEIGHT);
-    process.stderr.write(`writing ${count} synthetic frames (${WIDTH}x${HEIGHT}, 16-bit RGB) to ${store.name}/${video}-png16/\n`);
-    await seedClip(store, video, count, { hashKeys: options.hashKeys });
+    await writeClip(store, video, parts * frames, options.hashKeys);
     const summary = await runWithStatus(png2y4m, values, options);
     process.stderr.write(`${formatSummary(summary)}\n`);
     if (!summary.ok) return 1;
@@ -163,9 +167,7 @@ async function runExcamera(args: string[]): Promise<number> {
     const file = joinFile ?? `${video}.ivf`;
     const options = compileRunOptions({ ...runValues, port: 0 }, process.env);
     const store = await openStore(options.bucket, { region: options.regions[0], endpoint: options.s3Endpoint });
-    await checkRoomForClip(store, parts * frames, WIDTH, HEIGHT);
-    process.stderr.write(`writing ${parts * frames} synthetic frames (${WIDTH}x${HEIGHT}, 16-bit RGB) to ${store.name}/${video}-png16/\n`);
-    await seedClip(store, video, parts * frames, { hashKeys: options.hashKeys });
+    await writeClip(store, video, parts * frames, options.hashKeys);
     const cut = await runWithStatus(png2y4m, resolveOptions(png2y4m.options, { parts, frames, video }, process.env), options);
     process.stderr.write(`png2y4m ${formatSummary(cut)}\n`);
     if (!cut.ok) return 1;

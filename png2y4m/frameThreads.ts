@@ -41,16 +41,16 @@ const MAX_THREADS = 3;
 
 /**
  * Decoding threads worth starting for `frames` frames: one per core beyond the main thread's that
- * `busy` other tasks leave idle, or `requested` (the {@link THREADS_ENV} value) when it is a
+ * `busy` other tasks leave idle (default: {@link busyCoresNow}), or `requested` (the {@link THREADS_ENV} value) when it is a
  * number; never more than the frames after the first. A thread only pays when it has a core of
  * its own: competing for a busy one, starting it and compiling its code again cost more CPU than
  * it takes off the main thread (BENCHMARKS.md).
  *
  * @example frameThreadCount(6, undefined, 0) // 1 on a 2-core machine; frameThreadCount(6, undefined, 1) // 0 there
  */
-export function frameThreadCount(frames: number, requested: string | undefined, busy: number = busyCoresNow()): number {
-  const idleCores = availableParallelism() - 1 - busy;
-  const asked = requested !== undefined && /^\d+$/.test(requested) ? Number(requested) : idleCores;
+export function frameThreadCount(frames: number, requested: string | undefined, busy?: number): number {
+  // The machine is looked at only when the number is not given.
+  const asked = requested !== undefined && /^\d+$/.test(requested) ? Number(requested) : availableParallelism() - 1 - (busy ?? busyCoresNow());
   return Math.max(0, Math.min(asked, frames - 1, MAX_THREADS));
 }
 
