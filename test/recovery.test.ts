@@ -51,10 +51,11 @@ async function loggedWorker(log: string): Promise<{ file: string; args: string[]
 }
 
 const logLines = async (log: string): Promise<string[]> => (await readFile(log, 'utf8').catch(() => '')).split('\n').filter((l) => l !== '');
-const pidsOf = async (log: string): Promise<number[]> => (await logLines(log)).filter((l) => l.startsWith('start ')).map((l) => Number(l.slice(6)));
+/** Pids of the workers a log names (`start PID` lines), in the order they started. */
+const startedPids = (text: string): number[] => text.split('\n').filter((l) => l.startsWith('start ')).map((l) => Number(l.slice(6)));
+const pidsOf = async (log: string): Promise<number[]> => startedPids(await readFile(log, 'utf8').catch(() => ''));
 /** The same, read at once: for a hook that must act in the turn it is told. */
-const pidsOfNow = (log: string): number[] =>
-  readFileSync(log, 'utf8').split('\n').filter((l) => l.startsWith('start ')).map((l) => Number(l.slice(6)));
+const pidsOfNow = (log: string): number[] => startedPids(readFileSync(log, 'utf8'));
 const alive = (pid: number): boolean => {
   try {
     process.kill(pid, 0);
